@@ -1,0 +1,88 @@
+/**
+ * @module createApp(deps): the whole gateway as one Hono app, free of runtime imports. src/node.ts and
+ * src/worker.ts only build `deps` and hand requests to it.
+ */
+import { Hono } from 'hono'
+import { bodyLimit } from 'hono/body-limit'
+import { HTTPException } from 'hono/http-exception'
+import { requestId } from 'hono/request-id'
+import { secureHeaders } from 'hono/secure-headers'
+import type { Deps, Deferrer } from './deps.ts'
+import { errorResponse } from './lib/http-errors.ts'
+import { siteInfo } from './lib/site.ts'
+import { accessLog } from './middleware/access-log.ts'
+import { originCheck } from './middleware/origin-check.ts'
+import { healthRoutes } from './routes/health.ts'
+import { siteRoutes } from './routes/site.ts'
+
+/** Pages, forms and API calls. */
+export const BODY_LIMIT = 1024 * 1024
+/** Mautic's queue mode batches ten full e-mails into one webhook: CONTRACT.md asks for at least 5 MB. */
+export const HOOK_BODY_LIMIT = 8 * 1024 * 1024
+
+export type AppEnv = { Variables: { outboxPending?: boolean } }
+
+export function createApp(deps: Deps) {
+  const app = new Hono<AppEnv>()
+  const site = siteInfo(deps.config)
+
+  app.use(requestId())
+  app.use(accessLog(deps.logger))
+  app.use(
+    secureHeaders({
+      contentSecurityPolicy: {
+        defaultSrc: ["'none'"],
+        styleSrc: ["'self'"],
+        imgSrc: ["'self'", ...(deps.config.org.logoUrl ? [new URL(deps.config.org.logoUrl).origin] : [])],
+        formAction: ["'self'"],
+        frameAncestors: ["'none'"],
+        baseUri: ["'none'"],
+      },
+      referrerPolicy: 'no-referrer', // tokens live in our URLs: never leak them to other sites
+      xFrameOptions: 'DENY',
+      strictTransportSecurity: deps.config.publicUrl.startsWith('https://')
+        ? 'max-age=31536000; includeSubDomains'
+        : false,
+    }),
+  )
+  const tooLarge: Parameters<typeof bodyLimit>[0]['onError'] = (c) =>
+    errorResponse(c, site, 413, 'payload_too_large', 'The request body is too large')
+  const pageLimit = bodyLimit({ maxSize: BODY_LIMIT, onError: tooLarge })
+  const hookLimit = bodyLimit({ maxSize: HOOK_BODY_LIMIT, onError: tooLarge })
+  app.use((c, next) => (c.req.path.startsWith('/hooks/') ? hookLimit : pageLimit)(c, next))
+  app.use(originCheck(deps.config.publicUrl))
+  app.use(async function wakeOutbox(c, next) {
+    await next()
+    if (c.get('outboxPending')) deps.wakeOutbox(executionContext(c))
+  })
+
+  app.route('/healthz', healthRoutes(deps))
+  app.route('/', siteRoutes(deps))
+
+  app.notFound((c) => errorResponse(c, site, 404, 'not_found', 'No such route'))
+  app.onError((err, c) => {
+    // Expected refusals (the origin check's 403, a malformed request's 400): shaped for their audience.
+    if (err instanceof HTTPException && err.status < 500) {
+      const code = err.status === 403 ? 'forbidden' : err.status === 413 ? 'payload_too_large' : 'bad_request'
+      return errorResponse(c, site, err.status, code, err.status === 403 ? 'Forbidden' : err.message || 'Bad request')
+    }
+    deps.logger.log('error', 'unhandled error', {
+      requestId: c.get('requestId'),
+      method: c.req.method,
+      err,
+      stack: err instanceof Error ? err.stack : undefined,
+    })
+    return errorResponse(c, site, 500, 'internal_error', 'Something went wrong; nothing was changed')
+  })
+  return app
+}
+
+export type App = ReturnType<typeof createApp>
+
+function executionContext(c: { executionCtx: Deferrer }): Deferrer | undefined {
+  try {
+    return c.executionCtx // throws where the runtime has none (Node)
+  } catch {
+    return undefined
+  }
+}

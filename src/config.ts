@@ -1,0 +1,177 @@
+/** @module Validates the environment (CONTRACT.md) into a typed Config; every problem is reported at once. */
+
+export type MailTransportName = 'log' | 'smtp' | 'mautic' | 'http'
+export type MirrorMode = 'observe' | 'enforce'
+
+export interface Config {
+  production: boolean
+  port: number
+  host: string
+  publicUrl: string
+  databasePath: string
+  /** Undefined only in development, where the Node entry generates one into ./data/. */
+  appSecret?: string
+  appSecretPrevious?: string
+  mail: { transport: MailTransportName; smtpUrl?: string; from: string; httpUrl?: string }
+  mautic?: {
+    url: string
+    clientId?: string
+    clientSecret?: string
+    username?: string
+    password?: string
+  }
+  mauticWebhookSecret?: string
+  mirrorMode: MirrorMode
+  relay?: { port: number; upstreamUrl: string }
+  org: { name: string; privacyUrl?: string; logoUrl?: string }
+}
+
+export type RawEnv = Record<string, string | undefined>
+
+/** Thrown by parseConfig; `problems` names each bad variable. */
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`)
+    this.name = 'ConfigError'
+  }
+}
+
+const MIN_SECRET_LENGTH = 32
+
+export function parseConfig(env: RawEnv): Config {
+  const problems: string[] = []
+  const get = (name: string) => {
+    const v = env[name]?.trim()
+    return v === '' ? undefined : v
+  }
+  const production = get('NODE_ENV') === 'production'
+
+  const port = parsePort('PORT', get('PORT') ?? '8787', problems)
+  const host = get('HOST') ?? '127.0.0.1'
+  const publicUrl = parsePublicUrl(get('PUBLIC_URL') ?? `http://localhost:${port}`, production, problems)
+
+  const appSecret = get('APP_SECRET')
+  if (appSecret === undefined && production)
+    problems.push('APP_SECRET is required when NODE_ENV=production (at least 32 characters)')
+  for (const [name, value] of [['APP_SECRET', appSecret], ['APP_SECRET_PREVIOUS', get('APP_SECRET_PREVIOUS')]])
+    if (value !== undefined && value.length < MIN_SECRET_LENGTH)
+      problems.push(`${name} must be at least ${MIN_SECRET_LENGTH} characters long`)
+  if (appSecret !== undefined && appSecret === get('APP_SECRET_PREVIOUS'))
+    problems.push('APP_SECRET_PREVIOUS must differ from APP_SECRET')
+
+  const transport = oneOf('MAIL_TRANSPORT', get('MAIL_TRANSPORT') ?? 'log', ['log', 'smtp', 'mautic', 'http'], problems)
+  const smtpUrl = get('SMTP_URL')
+  if (smtpUrl !== undefined) checkUrl('SMTP_URL', smtpUrl, ['smtp:', 'smtps:'], problems)
+  else if (transport === 'smtp') problems.push('SMTP_URL is required when MAIL_TRANSPORT=smtp (smtp://user:pass@host:port)')
+  const httpUrl = get('MAIL_HTTP_URL')
+  if (httpUrl !== undefined) checkUrl('MAIL_HTTP_URL', httpUrl, ['http:', 'https:'], problems)
+  else if (transport === 'http') problems.push('MAIL_HTTP_URL is required when MAIL_TRANSPORT=http')
+  const from = get('MAIL_FROM') ?? `no-reply@${hostOf(publicUrl)}`
+  if (!/^[^\s@<>]+@[^\s@<>]+$/.test(from) && !/^[^<>]*<[^\s@<>]+@[^\s@<>]+>$/.test(from))
+    problems.push(`MAIL_FROM is not an e-mail address: "${from}"`)
+
+  const mautic = parseMautic(get, problems)
+  if (transport === 'mautic' && !mautic) problems.push('MAUTIC_URL is required when MAIL_TRANSPORT=mautic')
+  const mirrorMode = oneOf('MIRROR_MODE', get('MIRROR_MODE') ?? 'observe', ['observe', 'enforce'], problems)
+
+  const relayPort = get('RELAY_PORT')
+  const relayUpstream = get('RELAY_UPSTREAM_URL')
+  let relay: Config['relay']
+  if (relayPort !== undefined || relayUpstream !== undefined) {
+    if (relayPort === undefined) problems.push('RELAY_PORT is required when RELAY_UPSTREAM_URL is set')
+    if (relayUpstream === undefined) problems.push('RELAY_UPSTREAM_URL is required when RELAY_PORT is set')
+    else checkUrl('RELAY_UPSTREAM_URL', relayUpstream, ['smtp:', 'smtps:'], problems)
+    if (relayPort !== undefined && relayUpstream !== undefined)
+      relay = { port: parsePort('RELAY_PORT', relayPort, problems), upstreamUrl: relayUpstream }
+  }
+
+  const privacyUrl = get('ORG_PRIVACY_URL')
+  if (privacyUrl !== undefined) checkUrl('ORG_PRIVACY_URL', privacyUrl, ['http:', 'https:'], problems)
+  const logoUrl = get('ORG_LOGO_URL')
+  if (logoUrl !== undefined) checkUrl('ORG_LOGO_URL', logoUrl, ['http:', 'https:'], problems)
+
+  if (problems.length > 0) throw new ConfigError(problems)
+  return {
+    production,
+    port,
+    host,
+    publicUrl,
+    databasePath: get('DATABASE_PATH') ?? './data/consent-gateway.db',
+    appSecret,
+    appSecretPrevious: get('APP_SECRET_PREVIOUS'),
+    mail: { transport: transport as MailTransportName, smtpUrl, from, httpUrl },
+    mautic,
+    mauticWebhookSecret: get('MAUTIC_WEBHOOK_SECRET'),
+    mirrorMode: mirrorMode as MirrorMode,
+    relay,
+    org: { name: get('ORG_NAME') ?? 'Consent Gateway', privacyUrl, logoUrl },
+  }
+}
+
+function parseMautic(get: (n: string) => string | undefined, problems: string[]): Config['mautic'] {
+  const url = get('MAUTIC_URL')
+  const [clientId, clientSecret] = [get('MAUTIC_CLIENT_ID'), get('MAUTIC_CLIENT_SECRET')]
+  const [username, password] = [get('MAUTIC_USERNAME'), get('MAUTIC_PASSWORD')]
+  if ((clientId === undefined) !== (clientSecret === undefined))
+    problems.push('MAUTIC_CLIENT_ID and MAUTIC_CLIENT_SECRET must be set together')
+  if ((username === undefined) !== (password === undefined))
+    problems.push('MAUTIC_USERNAME and MAUTIC_PASSWORD must be set together')
+  if (url === undefined) {
+    if (clientId ?? username) problems.push('MAUTIC_URL is required when Mautic credentials are set')
+    return undefined
+  }
+  checkUrl('MAUTIC_URL', url, ['http:', 'https:'], problems)
+  if (clientId === undefined && username === undefined)
+    problems.push('MAUTIC_URL needs MAUTIC_CLIENT_ID/MAUTIC_CLIENT_SECRET or MAUTIC_USERNAME/MAUTIC_PASSWORD')
+  return { url: url.replace(/\/+$/, ''), clientId, clientSecret, username, password }
+}
+
+function parsePort(name: string, value: string, problems: string[]): number {
+  const n = Number(value)
+  if (!/^\d+$/.test(value) || n > 65535) {
+    problems.push(`${name} must be a port number between 0 and 65535, got "${value}"`)
+    return 0
+  }
+  return n
+}
+
+function parsePublicUrl(value: string, production: boolean, problems: string[]): string {
+  if (!checkUrl('PUBLIC_URL', value, ['http:', 'https:'], problems)) return value
+  // RFC 8058 §3.1: the one-click URI must be https; mail providers ignore plain http ones.
+  if (production && !value.startsWith('https://'))
+    problems.push('PUBLIC_URL must start with https:// when NODE_ENV=production (RFC 8058 one-click links)')
+  return value.replace(/\/+$/, '')
+}
+
+function checkUrl(name: string, value: string, protocols: string[], problems: string[]): boolean {
+  let url: URL
+  try {
+    url = new URL(value)
+  } catch {
+    problems.push(`${name} is not a valid URL: "${redactUrl(value)}"`)
+    return false
+  }
+  if (!protocols.includes(url.protocol)) {
+    problems.push(`${name} must use ${protocols.join(' or ')}, got "${url.protocol}"`)
+    return false
+  }
+  return true
+}
+
+function oneOf(name: string, value: string, allowed: string[], problems: string[]): string {
+  if (!allowed.includes(value)) problems.push(`${name} must be one of ${allowed.join(', ')}, got "${value}"`)
+  return value
+}
+
+function hostOf(url: string): string {
+  try {
+    return new URL(url).hostname
+  } catch {
+    return 'localhost'
+  }
+}
+
+/** Hides a password embedded in a URL before it reaches an error message. */
+function redactUrl(value: string): string {
+  return value.replace(/\/\/([^:/@]+):[^@]*@/, '//$1:***@')
+}

@@ -1,0 +1,179 @@
+/** @module Kysely table types for migrations/0001_init.sql (times are epoch milliseconds). */
+import type { CompiledQuery, Generated, Kysely } from 'kysely'
+
+export interface ContactsTable {
+  id: string
+  email_enc: string | null
+  email_bidx: string | null
+  bidx_kid: string | null
+  locale: 'fr' | 'en'
+  attributes_enc: string | null
+  data_key_enc: string | null
+  status: 'active' | 'erased'
+  objected_at: number | null
+  created_at: number
+  updated_at: number
+  erased_at: number | null
+}
+
+export interface ContactLinksTable {
+  system: string
+  external_id: string
+  contact_id: string
+  linked_at: number
+}
+
+export interface PurposesTable {
+  key: string
+  channel: 'email' | 'sms' | 'push' | 'web' | 'app' | 'data'
+  legal_basis: 'consent' | 'legitimate_interest'
+  double_opt_in: 0 | 1
+  max_consent_age_days: number | null
+  position: number
+  archived_at: number | null
+  created_at: number
+}
+
+export interface NoticesTable {
+  id: string
+  purpose_key: string
+  locale: 'fr' | 'en'
+  version: number
+  title: string
+  body: string
+  privacy_url: string
+  content_hash: string
+  requires_reconsent: 0 | 1
+  published_at: number | null
+  created_at: number
+}
+
+export type ConsentAction = 'requested' | 'confirmed' | 'granted' | 'withdrawn' | 'expired' | 'erased'
+
+export interface ConsentEventsTable {
+  id: string
+  contact_id: string
+  seq: number
+  purpose_key: string
+  action: ConsentAction
+  notice_id: string | null
+  method: string
+  source: string
+  evidence_enc: string | null
+  actor: string
+  occurred_at: number
+  recorded_at: number
+  prev_hash: string
+  hash: string
+}
+
+export interface ConsentStateTable {
+  contact_id: string
+  purpose_key: string
+  status: 'pending' | 'granted' | 'withdrawn' | 'expired'
+  notice_id: string | null
+  granted_at: number | null
+  changed_at: number
+  last_event_id: string
+}
+
+export interface SuppressionsTable {
+  email_bidx: string
+  bidx_kid: string
+  reason: 'erased' | 'objected'
+  created_at: number
+}
+
+export interface OutboxTable {
+  id: string
+  kind: string
+  ordering_key: string | null
+  payload: string
+  status: 'pending' | 'done' | 'dead'
+  attempts: number
+  next_attempt_at: number
+  locked_until: number | null
+  last_error: string | null
+  created_at: number
+  done_at: number | null
+}
+
+export interface WebhookReceiptsTable {
+  key: string
+  source: string
+  event_type: string
+  received_at: number
+}
+
+export interface AuditLogTable {
+  seq: number
+  at: number
+  actor: string
+  action: string
+  target: string | null
+  details: string | null
+  prev_hash: string
+  hash: string
+}
+
+export interface AdminUsersTable {
+  id: string
+  email_enc: string
+  email_bidx: string
+  role: 'owner' | 'dpo' | 'marketer' | 'viewer'
+  password_hash: string | null
+  totp_secret_enc: string | null
+  totp_enabled_at: number | null
+  created_at: number
+  disabled_at: number | null
+}
+
+export interface SessionsTable {
+  id: string
+  admin_user_id: string
+  two_factor_verified: 0 | 1
+  created_at: number
+  expires_at: number
+}
+
+export interface ApiKeysTable {
+  id: string
+  name: string
+  secret_hash: string
+  scopes: string
+  created_at: number
+  last_used_at: number | null
+  revoked_at: number | null
+}
+
+export interface D1MigrationsTable {
+  id: Generated<number>
+  name: string
+  applied_at: Generated<string>
+}
+
+export interface Database {
+  contacts: ContactsTable
+  contact_links: ContactLinksTable
+  purposes: PurposesTable
+  notices: NoticesTable
+  consent_events: ConsentEventsTable
+  consent_state: ConsentStateTable
+  suppressions: SuppressionsTable
+  outbox: OutboxTable
+  webhook_receipts: WebhookReceiptsTable
+  audit_log: AuditLogTable
+  admin_users: AdminUsersTable
+  sessions: SessionsTable
+  api_keys: ApiKeysTable
+  d1_migrations: D1MigrationsTable
+}
+
+export type DB = Kysely<Database>
+
+/**
+ * Runs compiled queries as one all-or-nothing unit: a better-sqlite3 transaction on Node, one
+ * `D1Database.batch()` on Workers (D1 has no interactive transactions). The queries cannot read each
+ * other's results: ids are generated in code and `ON CONFLICT` gives idempotency.
+ */
+export type Atomic = (queries: readonly CompiledQuery[]) => Promise<void>

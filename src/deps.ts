@@ -1,0 +1,34 @@
+/** @module What createApp needs from its runtime: everything runtime-specific is injected here. */
+import type { Config } from './config.ts'
+import type { Atomic, DB } from './db/database.ts'
+import type { OutboxHandlers } from './domain/outbox.ts'
+import type { HmacSha256, Keys } from './lib/keys.ts'
+import type { Logger } from './lib/log.ts'
+
+export interface Clock {
+  /** Epoch milliseconds. Tests pass a fixed clock. */
+  now(): number
+}
+
+export const systemClock: Clock = { now: () => Date.now() }
+
+/** The part of a Workers ExecutionContext the app uses; Node passes nothing. */
+export interface Deferrer {
+  waitUntil(promise: Promise<unknown>): void
+}
+
+export interface Deps {
+  config: Config
+  db: DB
+  atomic: Atomic
+  keys: Keys
+  hmac: HmacSha256
+  clock: Clock
+  logger: Logger
+  outboxHandlers: OutboxHandlers
+  /**
+   * Called once a request has committed outbox rows. Node wakes its delivery loop; Workers deliver
+   * with `ctx.waitUntil` right after the response (the cron trigger is only the safety net).
+   */
+  wakeOutbox(ctx?: Deferrer): void
+}

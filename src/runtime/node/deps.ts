@@ -1,0 +1,38 @@
+/** @module Builds the app's dependencies on Node: better-sqlite3, node:crypto HMAC, the delivery loop. */
+import type Database from 'better-sqlite3'
+import { Kysely, SqliteDialect } from 'kysely'
+import { createHmac } from 'node:crypto'
+import type { Config } from '../../config.ts'
+import type { Database as Schema } from '../../db/database.ts'
+import { systemClock, type Clock, type Deps } from '../../deps.ts'
+import type { OutboxHandlers } from '../../domain/outbox.ts'
+import { deriveKeys, type HmacSha256 } from '../../lib/keys.ts'
+import { jsonLogger, type Logger } from '../../lib/log.ts'
+import { sqliteAtomic } from './sqlite.ts'
+
+/** node:crypto's HMAC is several times faster than WebCrypto's for short inputs, and synchronous. */
+export const nodeHmacSha256: HmacSha256 = (key, data) => createHmac('sha256', key).update(data).digest()
+
+export interface NodeDepsOptions {
+  config: Config & { appSecret: string }
+  sqlite: Database.Database
+  clock?: Clock
+  logger?: Logger
+  outboxHandlers?: OutboxHandlers
+  wakeOutbox?: () => void
+}
+
+export async function nodeDeps(opts: NodeDepsOptions): Promise<Deps> {
+  const { config, sqlite } = opts
+  return {
+    config,
+    db: new Kysely<Schema>({ dialect: new SqliteDialect({ database: sqlite }) }),
+    atomic: sqliteAtomic(sqlite),
+    keys: await deriveKeys(config.appSecret, config.appSecretPrevious),
+    hmac: nodeHmacSha256,
+    clock: opts.clock ?? systemClock,
+    logger: opts.logger ?? jsonLogger(),
+    outboxHandlers: opts.outboxHandlers ?? {},
+    wakeOutbox: opts.wakeOutbox ?? (() => {}),
+  }
+}

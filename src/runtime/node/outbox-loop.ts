@@ -1,0 +1,53 @@
+/** @module Node's delivery loop: woken right after a commit that wrote outbox rows, and every few seconds. */
+import { deliverOutbox, type DeliveryReport } from '../../domain/outbox.ts'
+import type { Deps } from '../../deps.ts'
+
+export interface OutboxLoop {
+  wake(): void
+  /** Stops the loop after the delivery in progress, if any. */
+  stop(): Promise<void>
+}
+
+export function startOutboxLoop(
+  deps: Pick<Deps, 'db' | 'clock' | 'logger' | 'outboxHandlers'>,
+  intervalMs = 5_000,
+  onRun?: (report: DeliveryReport) => void,
+): OutboxLoop {
+  let stopped = false
+  let woken = false
+  let timer: ReturnType<typeof setTimeout> | undefined
+  let running: Promise<void> = Promise.resolve()
+
+  const schedule = (ms: number) => {
+    if (stopped) return
+    clearTimeout(timer)
+    timer = setTimeout(run, ms)
+    timer.unref?.()
+  }
+  const run = () => {
+    running = (async () => {
+      let report: DeliveryReport
+      do {
+        woken = false
+        report = await deliverOutbox(deps).catch((err) => {
+          deps.logger.log('error', 'outbox run failed', { err })
+          return { delivered: 0, retried: 0, dead: 0 }
+        })
+        onRun?.(report)
+      } while (!stopped && (woken || report.delivered + report.retried + report.dead >= 50))
+      schedule(intervalMs)
+    })()
+  }
+  schedule(0)
+  return {
+    wake() {
+      woken = true
+      schedule(0)
+    },
+    async stop() {
+      stopped = true
+      clearTimeout(timer)
+      await running
+    },
+  }
+}

@@ -1,0 +1,92 @@
+/** @module `serve` on Node: config, secret, SQLite, migrations, HTTP listener, delivery loop, shutdown. */
+import { serve, type ServerType } from '@hono/node-server'
+import type Database from 'better-sqlite3'
+import { createApp } from '../../app.ts'
+import { parseConfig, type Config, type RawEnv } from '../../config.ts'
+import type { Logger } from '../../lib/log.ts'
+import { jsonLogger } from '../../lib/log.ts'
+import { nodeDeps } from './deps.ts'
+import { startOutboxLoop } from './outbox-loop.ts'
+import { loadOrCreateDevSecret } from './secret.ts'
+import { applyMigrations, openSqlite } from './sqlite.ts'
+
+/** A start-up problem with a message meant for the operator (no stack trace). */
+export class StartupError extends Error {}
+
+export interface RunningServer {
+  url: string
+  config: Config
+  close(): Promise<void>
+}
+
+export function openDatabase(path: string): Database.Database {
+  try {
+    const db = openSqlite(path)
+    applyMigrations(db)
+    return db
+  } catch (err) {
+    throw new StartupError(`Cannot open the database at ${path}: ${(err as Error).message}`)
+  }
+}
+
+export async function startServer(env: RawEnv, logger: Logger = jsonLogger()): Promise<RunningServer> {
+  const parsed = parseConfig(env)
+  const config = { ...parsed, appSecret: parsed.appSecret ?? loadOrCreateDevSecret() }
+  const sqlite = openDatabase(config.databasePath)
+
+  let loop: ReturnType<typeof startOutboxLoop> | undefined
+  const deps = await nodeDeps({ config, sqlite, logger, wakeOutbox: () => loop?.wake() })
+  loop = startOutboxLoop(deps)
+  const app = createApp(deps)
+
+  const server = await new Promise<ServerType>((resolve, reject) => {
+    const s = serve({ fetch: app.fetch, port: config.port, hostname: config.host }, () => resolve(s))
+    s.once('error', (err: NodeJS.ErrnoException) =>
+      reject(
+        new StartupError(
+          err.code === 'EADDRINUSE'
+            ? `Port ${config.port} on ${config.host} is already in use: stop the other process or set PORT`
+            : `Cannot listen on ${config.host}:${config.port}: ${err.message}`,
+        ),
+      ),
+    )
+  }).catch(async (err) => {
+    await loop?.stop()
+    sqlite.close()
+    throw err
+  })
+  const address = server.address()
+  const port = typeof address === 'object' && address ? address.port : config.port
+
+  let closing: Promise<void> | undefined
+  return {
+    url: `http://${config.host}:${port}`,
+    config,
+    close: () =>
+      (closing ??= (async () => {
+        // Stop accepting, let in-flight requests finish, then stop the loop and close the database.
+        await new Promise<void>((resolve) => {
+          server.close(() => resolve())
+          if ('closeIdleConnections' in server) server.closeIdleConnections()
+        })
+        await loop?.stop()
+        sqlite.close()
+      })()),
+  }
+}
+
+/** What a newcomer needs after `npm start`. */
+export function banner(running: RunningServer): string {
+  const { config } = running
+  const pub = config.publicUrl
+  const lines = [
+    `consent-gateway is running on ${running.url}`,
+    `  Public URL:       ${pub}   (set PUBLIC_URL to your https address in production)`,
+    `  Health check:     ${pub}/healthz`,
+    `  Database:         ${config.databasePath}`,
+    `  Mail transport:   ${config.mail.transport}${config.mail.transport === 'log' ? ' (e-mails are written to ./data/mail/)' : ''}`,
+    `  Mautic mirror:    ${config.mautic ? `${config.mautic.url} (${config.mirrorMode})` : 'not configured (set MAUTIC_URL)'}`,
+    'Next: read README.md ("Configuration", "Connecting Mautic"). Stop with Ctrl+C.',
+  ]
+  return lines.join('\n')
+}

@@ -1,0 +1,67 @@
+/**
+ * @module Cloudflare Workers entry: the same app over D1. Deps are built once per environment object;
+ * outbox delivery starts with `ctx.waitUntil` right after a commit, and the cron trigger is the safety net.
+ */
+import { Kysely } from 'kysely'
+import { createApp, type App } from './app.ts'
+import { parseConfig } from './config.ts'
+import type { Database } from './db/database.ts'
+import { systemClock, type Deferrer, type Deps } from './deps.ts'
+import { deliverOutbox } from './domain/outbox.ts'
+import { deriveKeys, webHmacSha256 } from './lib/keys.ts'
+import { jsonLogger } from './lib/log.ts'
+import { d1Atomic, D1Dialect } from './runtime/worker/d1-dialect.ts'
+
+export interface WorkerEnv {
+  DB: D1Database
+  [name: string]: unknown
+}
+
+interface Built {
+  deps: Deps
+  app: App
+}
+
+const built = new WeakMap<WorkerEnv, Promise<Built>>()
+
+async function buildDeps(env: WorkerEnv): Promise<Built> {
+  const strings = Object.fromEntries(
+    Object.entries(env).filter((e): e is [string, string] => typeof e[1] === 'string'),
+  )
+  // On Workers there is no ./data/ to keep a generated secret in: APP_SECRET is always required.
+  const config = parseConfig({ NODE_ENV: 'production', ...strings })
+  if (!config.appSecret) throw new Error('APP_SECRET is required (wrangler secret put APP_SECRET)')
+  const deps: Deps = {
+    config,
+    db: new Kysely<Database>({ dialect: new D1Dialect(env.DB) }),
+    atomic: d1Atomic(env.DB),
+    keys: await deriveKeys(config.appSecret, config.appSecretPrevious),
+    hmac: webHmacSha256,
+    clock: systemClock,
+    logger: jsonLogger(),
+    outboxHandlers: {},
+    wakeOutbox: (ctx?: Deferrer) => ctx?.waitUntil(deliverOutbox(deps)),
+  }
+  return { deps, app: createApp(deps) }
+}
+
+export function forEnv(env: WorkerEnv): Promise<Built> {
+  let b = built.get(env)
+  if (!b) {
+    b = buildDeps(env)
+    b.catch(() => built.delete(env)) // a bad config is reported on every request until fixed
+    built.set(env, b)
+  }
+  return b
+}
+
+export default {
+  async fetch(request, env, ctx) {
+    const { app } = await forEnv(env)
+    return app.fetch(request, env, ctx)
+  },
+  async scheduled(_controller, env, ctx) {
+    const { deps } = await forEnv(env)
+    ctx.waitUntil(deliverOutbox(deps))
+  },
+} satisfies ExportedHandler<WorkerEnv>

@@ -1,0 +1,104 @@
+import { describe, expect, it } from 'vitest'
+import { ConfigError, parseConfig } from '../../src/config.ts'
+
+function problemsOf(env: Record<string, string>): string[] {
+  try {
+    parseConfig(env)
+  } catch (err) {
+    if (err instanceof ConfigError) return err.problems
+    throw err
+  }
+  return []
+}
+
+describe('parseConfig', () => {
+  it('runs with no configuration at all, on CONTRACT.md defaults', () => {
+    const config = parseConfig({})
+    expect(config).toMatchObject({
+      port: 8787,
+      host: '127.0.0.1',
+      publicUrl: 'http://localhost:8787',
+      databasePath: './data/consent-gateway.db',
+      mail: { transport: 'log' },
+      mirrorMode: 'observe',
+      production: false,
+    })
+    expect(config.appSecret).toBeUndefined()
+    expect(config.relay).toBeUndefined()
+    expect(config.mautic).toBeUndefined()
+  })
+
+  it('derives PUBLIC_URL from PORT and drops a trailing slash', () => {
+    expect(parseConfig({ PORT: '9000' }).publicUrl).toBe('http://localhost:9000')
+    expect(parseConfig({ PUBLIC_URL: 'https://c.example.com/' }).publicUrl).toBe('https://c.example.com')
+  })
+
+  it.each([
+    [{ PORT: 'eighty' }, 'PORT'],
+    [{ PORT: '70000' }, 'PORT'],
+    [{ PUBLIC_URL: 'not a url' }, 'PUBLIC_URL'],
+    [{ PUBLIC_URL: 'ftp://x.example' }, 'PUBLIC_URL'],
+    [{ APP_SECRET: 'short' }, 'APP_SECRET'],
+    [{ APP_SECRET_PREVIOUS: 'short' }, 'APP_SECRET_PREVIOUS'],
+    [{ MAIL_TRANSPORT: 'pigeon' }, 'MAIL_TRANSPORT'],
+    [{ MAIL_TRANSPORT: 'smtp' }, 'SMTP_URL'],
+    [{ SMTP_URL: 'http://mail.example' }, 'SMTP_URL'],
+    [{ MAIL_TRANSPORT: 'http' }, 'MAIL_HTTP_URL'],
+    [{ MAIL_FROM: 'nobody' }, 'MAIL_FROM'],
+    [{ MAIL_TRANSPORT: 'mautic' }, 'MAUTIC_URL'],
+    [{ MAUTIC_URL: 'https://m.example' }, 'MAUTIC_URL needs'],
+    [{ MAUTIC_URL: 'https://m.example', MAUTIC_CLIENT_ID: 'id' }, 'MAUTIC_CLIENT_SECRET'],
+    [{ MAUTIC_USERNAME: 'u', MAUTIC_PASSWORD: 'p' }, 'MAUTIC_URL is required'],
+    [{ MIRROR_MODE: 'yolo' }, 'MIRROR_MODE'],
+    [{ RELAY_PORT: '2525' }, 'RELAY_UPSTREAM_URL'],
+    [{ RELAY_UPSTREAM_URL: 'smtp://up.example:25' }, 'RELAY_PORT'],
+    [{ RELAY_PORT: 'x', RELAY_UPSTREAM_URL: 'smtp://up.example:25' }, 'RELAY_PORT'],
+    [{ NODE_ENV: 'production', PUBLIC_URL: 'https://c.example', APP_SECRET: undefined }, 'APP_SECRET is required'],
+    [{ NODE_ENV: 'production', APP_SECRET: 'x'.repeat(40) }, 'PUBLIC_URL must start with https://'],
+  ] as [Record<string, string>, string][])('names the bad variable: %o', (env, expected) => {
+    const problems = problemsOf(env)
+    expect(problems.some((p) => p.includes(expected)), problems.join('\n')).toBe(true)
+  })
+
+  it('reports every problem in one error, one line each', () => {
+    const err = (() => {
+      try {
+        parseConfig({ PORT: 'x', MAIL_TRANSPORT: 'pigeon', MIRROR_MODE: 'yolo', NODE_ENV: 'production' })
+      } catch (e) {
+        return e as ConfigError
+      }
+    })()
+    expect(err).toBeInstanceOf(ConfigError)
+    expect(err!.problems.length).toBeGreaterThanOrEqual(4)
+    for (const name of ['PORT', 'MAIL_TRANSPORT', 'MIRROR_MODE', 'APP_SECRET'])
+      expect(err!.message).toContain(name)
+  })
+
+  it('never echoes a password from a URL in its message', () => {
+    const problems = problemsOf({ MAIL_TRANSPORT: 'smtp', SMTP_URL: 'smtp://user:hunter2@' })
+    expect(problems.join('\n')).not.toContain('hunter2')
+  })
+
+  it('accepts a complete production configuration', () => {
+    const config = parseConfig({
+      NODE_ENV: 'production',
+      PUBLIC_URL: 'https://consent.example.com',
+      APP_SECRET: 'a'.repeat(40),
+      APP_SECRET_PREVIOUS: 'b'.repeat(40),
+      MAIL_TRANSPORT: 'smtp',
+      SMTP_URL: 'smtp://u:p@mail.example.com:587',
+      MAIL_FROM: 'Example <news@example.com>',
+      MAUTIC_URL: 'https://mautic.example.com/',
+      MAUTIC_CLIENT_ID: 'id',
+      MAUTIC_CLIENT_SECRET: 'secret',
+      MAUTIC_WEBHOOK_SECRET: 'whsec',
+      MIRROR_MODE: 'enforce',
+      RELAY_PORT: '2525',
+      RELAY_UPSTREAM_URL: 'smtp://mail.example.com:25',
+    })
+    expect(config.production).toBe(true)
+    expect(config.mautic?.url).toBe('https://mautic.example.com')
+    expect(config.relay).toEqual({ port: 2525, upstreamUrl: 'smtp://mail.example.com:25' })
+    expect(config.mirrorMode).toBe('enforce')
+  })
+})

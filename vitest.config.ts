@@ -1,0 +1,49 @@
+// One `vitest run` covers three projects: Node (real SQLite), e2e (real Chromium) and workers (workerd + D1).
+import { cloudflareTest, readD1Migrations } from '@cloudflare/vitest-pool-workers'
+import path from 'node:path'
+import { defineConfig } from 'vitest/config'
+
+export default defineConfig(async () => {
+  const migrations = await readD1Migrations(path.join(import.meta.dirname, 'migrations'))
+  return {
+    test: {
+      projects: [
+        {
+          test: {
+            name: 'node',
+            include: ['test/node/**/*.test.ts', 'src/**/*.test.ts'],
+            testTimeout: 20_000,
+          },
+        },
+        {
+          test: {
+            name: 'e2e',
+            include: ['test/e2e/**/*.test.ts'],
+            testTimeout: 60_000,
+            hookTimeout: 60_000,
+          },
+        },
+        {
+          plugins: [
+            cloudflareTest({
+              main: './src/worker.ts',
+              wrangler: { configPath: './wrangler.toml' },
+              miniflare: {
+                bindings: {
+                  TEST_MIGRATIONS: migrations,
+                  APP_SECRET: 'test-secret-0123456789-abcdefghijklmnopqrstuvwxyz',
+                  PUBLIC_URL: 'https://gateway.test',
+                },
+              },
+            }),
+          ],
+          test: {
+            name: 'workers',
+            include: ['test/worker/**/*.test.ts'],
+            setupFiles: ['test/worker/apply-migrations.ts'],
+          },
+        },
+      ],
+    },
+  }
+})
