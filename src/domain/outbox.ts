@@ -11,7 +11,8 @@ import type { Logger } from '../lib/log.ts'
 export type OutboxHandler = (payload: unknown) => Promise<void>
 export type OutboxHandlers = Record<string, OutboxHandler>
 
-export const OUTBOX_MAX_ATTEMPTS = 10
+/** With the backoff below, about a day of retries before a message is dead-lettered. */
+export const OUTBOX_MAX_ATTEMPTS = 25
 /** Long enough for a slow Mautic call; a crashed worker's claim expires after it. */
 const LEASE_MS = 60_000
 const BASE_DELAY_MS = 5_000
@@ -69,9 +70,10 @@ export async function deliverOutbox(
     .where('o.next_attempt_at', '<=', now)
     .where((eb) => eb.or([eb('o.locked_until', 'is', null), eb('o.locked_until', '<=', now)]))
     .where(
-      sql<boolean>`o.ordering_key IS NULL OR NOT EXISTS (SELECT 1 FROM outbox p WHERE p.status = 'pending'
+      // Parenthesised: Kysely pastes raw SQL as is, and AND binds tighter than OR.
+      sql<boolean>`(o.ordering_key IS NULL OR NOT EXISTS (SELECT 1 FROM outbox p WHERE p.status = 'pending'
         AND p.ordering_key = o.ordering_key AND (p.created_at < o.created_at
-        OR (p.created_at = o.created_at AND p.rowid < o.rowid)))`,
+        OR (p.created_at = o.created_at AND p.rowid < o.rowid))))`,
     )
     .orderBy('o.next_attempt_at')
     .orderBy(sql`o.rowid`)
