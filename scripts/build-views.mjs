@@ -37,7 +37,9 @@ export function buildViews() {
     'export const templates = {}',
   ]
   for (const file of files.filter((f) => f.endsWith('.hbs'))) {
-    const name = relative(viewsDir, file).replace(/\\/g, '/').replace(/\.hbs$/, '')
+    const name = relative(viewsDir, file)
+      .replace(/\\/g, '/')
+      .replace(/\.hbs$/, '')
     const src = readFileSync(file, 'utf8')
     // Triple-stash bypasses escaping: banned, so user data can never reach a page unescaped.
     if (src.includes('{{{') || src.includes('{{&'))
@@ -53,7 +55,9 @@ export function buildViews() {
   const assets = files.filter((f) => f.includes(`${join('views', 'assets')}`))
   lines.push('export const assets = {')
   for (const file of assets)
-    lines.push(`  ${JSON.stringify(relative(join(viewsDir, 'assets'), file))}: ${JSON.stringify(readFileSync(file, 'utf8'))},`)
+    lines.push(
+      `  ${JSON.stringify(relative(join(viewsDir, 'assets'), file))}: ${JSON.stringify(readFileSync(file, 'utf8'))},`,
+    )
   lines.push('}')
   mkdirSync(dirname(outFile), { recursive: true })
   writeFileSync(outFile, lines.join('\n') + '\n')

@@ -9,7 +9,14 @@ rmSync(report, { force: true })
 const env = { ...process.env, WRANGLER_SEND_METRICS: 'false', CLOUDFLARE_CF_FETCH_ENABLED: 'false' }
 const run = spawnSync(
   'npx',
-  ['vitest', 'run', '--reporter=default', '--reporter=json', `--outputFile=${report}`, ...process.argv.slice(2)],
+  [
+    'vitest',
+    'run',
+    '--reporter=default',
+    '--reporter=json',
+    `--outputFile=${report}`,
+    ...process.argv.slice(2),
+  ],
   { stdio: 'inherit', env },
 )
 
@@ -21,8 +28,12 @@ try {
   process.exit(run.status || 1)
 }
 // A file that fails to load has no failed test in the count but fails the run: count it as a failure.
-const brokenFiles = result.testResults.filter((f) => f.status === 'failed' && f.assertionResults.length === 0).length
+const brokenFiles = result.testResults.filter(
+  (f) => f.status === 'failed' && f.assertionResults.length === 0,
+).length
 const failed = result.numFailedTests + brokenFiles
 const skipped = result.numPendingTests + result.numTodoTests
-console.log(`${result.numPassedTests} passed, ${failed} failed${skipped ? `, ${skipped} skipped` : ''}`)
+console.log(
+  `${result.numPassedTests} passed, ${failed} failed${skipped ? `, ${skipped} skipped` : ''}`,
+)
 process.exit(failed > 0 || run.status !== 0 ? run.status || 1 : 0)

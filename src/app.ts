@@ -33,7 +33,10 @@ export function createApp(deps: Deps) {
       contentSecurityPolicy: {
         defaultSrc: ["'none'"],
         styleSrc: ["'self'"],
-        imgSrc: ["'self'", ...(deps.config.org.logoUrl ? [new URL(deps.config.org.logoUrl).origin] : [])],
+        imgSrc: [
+          "'self'",
+          ...(deps.config.org.logoUrl ? [new URL(deps.config.org.logoUrl).origin] : []),
+        ],
         formAction: ["'self'"],
         frameAncestors: ["'none'"],
         baseUri: ["'none'"],
@@ -63,8 +66,15 @@ export function createApp(deps: Deps) {
   app.onError((err, c) => {
     // Expected refusals (the origin check's 403, a malformed request's 400): shaped for their audience.
     if (err instanceof HTTPException && err.status < 500) {
-      const code = err.status === 403 ? 'forbidden' : err.status === 413 ? 'payload_too_large' : 'bad_request'
-      return errorResponse(c, site, err.status, code, err.status === 403 ? 'Forbidden' : err.message || 'Bad request')
+      const code =
+        err.status === 403 ? 'forbidden' : err.status === 413 ? 'payload_too_large' : 'bad_request'
+      return errorResponse(
+        c,
+        site,
+        err.status,
+        code,
+        err.status === 403 ? 'Forbidden' : err.message || 'Bad request',
+      )
     }
     deps.logger.log('error', 'unhandled error', {
       requestId: c.get('requestId'),
@@ -72,7 +82,13 @@ export function createApp(deps: Deps) {
       err,
       stack: err instanceof Error ? err.stack : undefined,
     })
-    return errorResponse(c, site, 500, 'internal_error', 'Something went wrong; nothing was changed')
+    return errorResponse(
+      c,
+      site,
+      500,
+      'internal_error',
+      'Something went wrong; nothing was changed',
+    )
   })
   return app
 }

@@ -45,7 +45,9 @@ function migrate(): number {
     const db = openSqlite(path)
     const applied = applyMigrations(db)
     db.close()
-    console.error(applied.length ? `Applied ${applied.join(', ')} to ${path}` : `${path} is up to date`)
+    console.error(
+      applied.length ? `Applied ${applied.join(', ')} to ${path}` : `${path} is up to date`,
+    )
     return 0
   } catch (err) {
     console.error(`Cannot migrate the database at ${path}: ${(err as Error).message}`)

@@ -48,21 +48,34 @@ export function parseConfig(env: RawEnv): Config {
 
   const port = parsePort('PORT', get('PORT') ?? '8787', problems)
   const host = get('HOST') ?? '127.0.0.1'
-  const publicUrl = parsePublicUrl(get('PUBLIC_URL') ?? `http://localhost:${port}`, production, problems)
+  const publicUrl = parsePublicUrl(
+    get('PUBLIC_URL') ?? `http://localhost:${port}`,
+    production,
+    problems,
+  )
 
   const appSecret = get('APP_SECRET')
   if (appSecret === undefined && production)
     problems.push('APP_SECRET is required when NODE_ENV=production (at least 32 characters)')
-  for (const [name, value] of [['APP_SECRET', appSecret], ['APP_SECRET_PREVIOUS', get('APP_SECRET_PREVIOUS')]])
+  for (const [name, value] of [
+    ['APP_SECRET', appSecret],
+    ['APP_SECRET_PREVIOUS', get('APP_SECRET_PREVIOUS')],
+  ])
     if (value !== undefined && value.length < MIN_SECRET_LENGTH)
       problems.push(`${name} must be at least ${MIN_SECRET_LENGTH} characters long`)
   if (appSecret !== undefined && appSecret === get('APP_SECRET_PREVIOUS'))
     problems.push('APP_SECRET_PREVIOUS must differ from APP_SECRET')
 
-  const transport = oneOf('MAIL_TRANSPORT', get('MAIL_TRANSPORT') ?? 'log', ['log', 'smtp', 'mautic', 'http'], problems)
+  const transport = oneOf(
+    'MAIL_TRANSPORT',
+    get('MAIL_TRANSPORT') ?? 'log',
+    ['log', 'smtp', 'mautic', 'http'],
+    problems,
+  )
   const smtpUrl = get('SMTP_URL')
   if (smtpUrl !== undefined) checkUrl('SMTP_URL', smtpUrl, ['smtp:', 'smtps:'], problems)
-  else if (transport === 'smtp') problems.push('SMTP_URL is required when MAIL_TRANSPORT=smtp (smtp://user:pass@host:port)')
+  else if (transport === 'smtp')
+    problems.push('SMTP_URL is required when MAIL_TRANSPORT=smtp (smtp://user:pass@host:port)')
   const httpUrl = get('MAIL_HTTP_URL')
   if (httpUrl !== undefined) checkUrl('MAIL_HTTP_URL', httpUrl, ['http:', 'https:'], problems)
   else if (transport === 'http') problems.push('MAIL_HTTP_URL is required when MAIL_TRANSPORT=http')
@@ -71,22 +84,31 @@ export function parseConfig(env: RawEnv): Config {
     problems.push(`MAIL_FROM is not an e-mail address: "${from}"`)
 
   const mautic = parseMautic(get, problems)
-  if (transport === 'mautic' && !mautic) problems.push('MAUTIC_URL is required when MAIL_TRANSPORT=mautic')
-  const mirrorMode = oneOf('MIRROR_MODE', get('MIRROR_MODE') ?? 'observe', ['observe', 'enforce'], problems)
+  if (transport === 'mautic' && !mautic)
+    problems.push('MAUTIC_URL is required when MAIL_TRANSPORT=mautic')
+  const mirrorMode = oneOf(
+    'MIRROR_MODE',
+    get('MIRROR_MODE') ?? 'observe',
+    ['observe', 'enforce'],
+    problems,
+  )
 
   const relayPort = get('RELAY_PORT')
   const relayUpstream = get('RELAY_UPSTREAM_URL')
   let relay: Config['relay']
   if (relayPort !== undefined || relayUpstream !== undefined) {
-    if (relayPort === undefined) problems.push('RELAY_PORT is required when RELAY_UPSTREAM_URL is set')
-    if (relayUpstream === undefined) problems.push('RELAY_UPSTREAM_URL is required when RELAY_PORT is set')
+    if (relayPort === undefined)
+      problems.push('RELAY_PORT is required when RELAY_UPSTREAM_URL is set')
+    if (relayUpstream === undefined)
+      problems.push('RELAY_UPSTREAM_URL is required when RELAY_PORT is set')
     else checkUrl('RELAY_UPSTREAM_URL', relayUpstream, ['smtp:', 'smtps:'], problems)
     if (relayPort !== undefined && relayUpstream !== undefined)
       relay = { port: parsePort('RELAY_PORT', relayPort, problems), upstreamUrl: relayUpstream }
   }
 
   const privacyUrl = get('ORG_PRIVACY_URL')
-  if (privacyUrl !== undefined) checkUrl('ORG_PRIVACY_URL', privacyUrl, ['http:', 'https:'], problems)
+  if (privacyUrl !== undefined)
+    checkUrl('ORG_PRIVACY_URL', privacyUrl, ['http:', 'https:'], problems)
   const logoUrl = get('ORG_LOGO_URL')
   if (logoUrl !== undefined) checkUrl('ORG_LOGO_URL', logoUrl, ['http:', 'https:'], problems)
 
@@ -117,12 +139,15 @@ function parseMautic(get: (n: string) => string | undefined, problems: string[])
   if ((username === undefined) !== (password === undefined))
     problems.push('MAUTIC_USERNAME and MAUTIC_PASSWORD must be set together')
   if (url === undefined) {
-    if (clientId ?? username) problems.push('MAUTIC_URL is required when Mautic credentials are set')
+    if (clientId ?? username)
+      problems.push('MAUTIC_URL is required when Mautic credentials are set')
     return undefined
   }
   checkUrl('MAUTIC_URL', url, ['http:', 'https:'], problems)
   if (clientId === undefined && username === undefined)
-    problems.push('MAUTIC_URL needs MAUTIC_CLIENT_ID/MAUTIC_CLIENT_SECRET or MAUTIC_USERNAME/MAUTIC_PASSWORD')
+    problems.push(
+      'MAUTIC_URL needs MAUTIC_CLIENT_ID/MAUTIC_CLIENT_SECRET or MAUTIC_USERNAME/MAUTIC_PASSWORD',
+    )
   return { url: url.replace(/\/+$/, ''), clientId, clientSecret, username, password }
 }
 
@@ -139,7 +164,9 @@ function parsePublicUrl(value: string, production: boolean, problems: string[]):
   if (!checkUrl('PUBLIC_URL', value, ['http:', 'https:'], problems)) return value
   // RFC 8058 §3.1: the one-click URI must be https; mail providers ignore plain http ones.
   if (production && !value.startsWith('https://'))
-    problems.push('PUBLIC_URL must start with https:// when NODE_ENV=production (RFC 8058 one-click links)')
+    problems.push(
+      'PUBLIC_URL must start with https:// when NODE_ENV=production (RFC 8058 one-click links)',
+    )
   return value.replace(/\/+$/, '')
 }
 
@@ -159,7 +186,8 @@ function checkUrl(name: string, value: string, protocols: string[], problems: st
 }
 
 function oneOf(name: string, value: string, allowed: string[], problems: string[]): string {
-  if (!allowed.includes(value)) problems.push(`${name} must be one of ${allowed.join(', ')}, got "${value}"`)
+  if (!allowed.includes(value))
+    problems.push(`${name} must be one of ${allowed.join(', ')}, got "${value}"`)
   return value
 }
 

@@ -12,9 +12,9 @@ import { deriveKeys, webHmacSha256 } from './lib/keys.ts'
 import { jsonLogger } from './lib/log.ts'
 import { d1Atomic, D1Dialect } from './runtime/worker/d1-dialect.ts'
 
+/** The D1 binding plus the variables and secrets of CONTRACT.md (strings). */
 export interface WorkerEnv {
   DB: D1Database
-  [name: string]: unknown
 }
 
 interface Built {
@@ -26,7 +26,7 @@ const built = new WeakMap<WorkerEnv, Promise<Built>>()
 
 async function buildDeps(env: WorkerEnv): Promise<Built> {
   const strings = Object.fromEntries(
-    Object.entries(env).filter((e): e is [string, string] => typeof e[1] === 'string'),
+    Object.entries(env as object).filter((e): e is [string, string] => typeof e[1] === 'string'),
   )
   // On Workers there is no ./data/ to keep a generated secret in: APP_SECRET is always required.
   const config = parseConfig({ NODE_ENV: 'production', ...strings })

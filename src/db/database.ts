@@ -48,7 +48,8 @@ export interface NoticesTable {
   created_at: number
 }
 
-export type ConsentAction = 'requested' | 'confirmed' | 'granted' | 'withdrawn' | 'expired' | 'erased'
+export type ConsentAction =
+  'requested' | 'confirmed' | 'granted' | 'withdrawn' | 'expired' | 'erased'
 
 export interface ConsentEventsTable {
   id: string

@@ -25,7 +25,12 @@ export interface OutboxMessage {
 }
 
 /** The insert to put into the same atomic unit as the state change. */
-export function enqueueQuery(db: DB, now: number, msg: OutboxMessage, id = crypto.randomUUID()): CompiledQuery {
+export function enqueueQuery(
+  db: DB,
+  now: number,
+  msg: OutboxMessage,
+  id: string = crypto.randomUUID(),
+): CompiledQuery {
   return db
     .insertInto('outbox')
     .values({
@@ -98,7 +103,13 @@ export async function deliverOutbox(
       await handler(JSON.parse(row.payload))
       await db
         .updateTable('outbox')
-        .set({ status: 'done', attempts, done_at: clock.now(), locked_until: null, last_error: null })
+        .set({
+          status: 'done',
+          attempts,
+          done_at: clock.now(),
+          locked_until: null,
+          last_error: null,
+        })
         .where('id', '=', row.id)
         .execute()
       report.delivered++
@@ -116,12 +127,16 @@ export async function deliverOutbox(
         })
         .where('id', '=', row.id)
         .execute()
-      logger.log(dead ? 'error' : 'warn', dead ? 'outbox message dead-lettered' : 'outbox delivery failed', {
-        outboxId: row.id,
-        kind: row.kind,
-        attempts,
-        error: message,
-      })
+      logger.log(
+        dead ? 'error' : 'warn',
+        dead ? 'outbox message dead-lettered' : 'outbox delivery failed',
+        {
+          outboxId: row.id,
+          kind: row.kind,
+          attempts,
+          error: message,
+        },
+      )
       if (dead) report.dead++
       else report.retried++
     }

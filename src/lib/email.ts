@@ -23,12 +23,20 @@ export function normalizeEmail(input: string): string | null {
 }
 
 /** Blind index of a normalised address under one key set. */
-export async function blindIndexWith(hmac: HmacSha256, set: KeySet, normalized: string): Promise<string> {
+export async function blindIndexWith(
+  hmac: HmacSha256,
+  set: KeySet,
+  normalized: string,
+): Promise<string> {
   return toBase64Url(await hmac(set.blindIndex, utf8(normalized)))
 }
 
 /** Blind indexes to look an address up by: current key first, then the previous one during a rotation. */
-export async function blindIndexes(hmac: HmacSha256, keys: Keys, normalized: string): Promise<string[]> {
+export async function blindIndexes(
+  hmac: HmacSha256,
+  keys: Keys,
+  normalized: string,
+): Promise<string[]> {
   const sets = keys.previous ? [keys.current, keys.previous] : [keys.current]
   return Promise.all(sets.map((s) => blindIndexWith(hmac, s, normalized)))
 }

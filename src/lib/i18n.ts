@@ -14,7 +14,9 @@ export const isLocale = (v: unknown): v is Locale => v === 'fr' || v === 'en'
 /** Translates `key`, filling `{name}` placeholders; an unknown key shows as itself (visible in tests). */
 export function t(locale: Locale, key: string, params: Record<string, unknown> = {}): string {
   const template = dictionaries[locale][key] ?? dictionaries[DEFAULT_LOCALE][key] ?? key
-  return template.replace(/\{(\w+)\}/g, (m, name: string) => (name in params ? String(params[name]) : m))
+  return template.replace(/\{(\w+)\}/g, (m, name: string) =>
+    name in params ? String(params[name]) : m,
+  )
 }
 
 /**

@@ -62,7 +62,9 @@ export async function deriveKeys(secret: string, previousSecret?: string): Promi
 export async function encryptField(keys: Keys, plaintext: string, aad = ''): Promise<string> {
   const iv = crypto.getRandomValues(new Uint8Array(12))
   const params = { name: 'AES-GCM', iv, additionalData: utf8(aad) }
-  const ct = new Uint8Array(await crypto.subtle.encrypt(params, keys.current.encryption, utf8(plaintext)))
+  const ct = new Uint8Array(
+    await crypto.subtle.encrypt(params, keys.current.encryption, utf8(plaintext)),
+  )
   const out = new Uint8Array(iv.length + ct.length)
   out.set(iv)
   out.set(ct, iv.length)
@@ -76,7 +78,9 @@ export async function decryptField(keys: Keys, value: string, aad = ''): Promise
   if (dot < 0 || !set) throw new Error('encrypted field: unknown key id')
   const raw = fromBase64Url(value.slice(dot + 1))
   const params = { name: 'AES-GCM', iv: raw.slice(0, 12), additionalData: utf8(aad) }
-  return fromUtf8(new Uint8Array(await crypto.subtle.decrypt(params, set.encryption, raw.slice(12))))
+  return fromUtf8(
+    new Uint8Array(await crypto.subtle.decrypt(params, set.encryption, raw.slice(12))),
+  )
 }
 
 /** True when a value was written with an older key set and should be re-encrypted. */
@@ -85,6 +89,8 @@ export const needsRekey = (keys: Keys, value: string): boolean =>
 
 /** WebCrypto HMAC-SHA256, the portable default for `HmacSha256`. */
 export const webHmacSha256: HmacSha256 = async (key, data) => {
-  const k = await crypto.subtle.importKey('raw', key, { name: 'HMAC', hash: 'SHA-256' }, false, ['sign'])
+  const k = await crypto.subtle.importKey('raw', key, { name: 'HMAC', hash: 'SHA-256' }, false, [
+    'sign',
+  ])
   return new Uint8Array(await crypto.subtle.sign('HMAC', k, data))
 }

@@ -20,8 +20,7 @@ export function redactPath(path: string): string {
 }
 
 export function redact(value: unknown): unknown {
-  if (typeof value === 'string')
-    return value.replace(EMAIL, '[email]').replace(TOKENISH, '[token]')
+  if (typeof value === 'string') return value.replace(EMAIL, '[email]').replace(TOKENISH, '[token]')
   if (value instanceof Error) return { name: value.name, message: redact(value.message) }
   if (Array.isArray(value)) return value.map(redact)
   if (value && typeof value === 'object')
@@ -40,7 +39,12 @@ export function jsonLogger(
   return {
     log(level, msg, fields = {}) {
       if (order.indexOf(level) < min) return
-      const entry = { time: new Date().toISOString(), level, msg: redact(msg), ...(redact(fields) as LogFields) }
+      const entry = {
+        time: new Date().toISOString(),
+        level,
+        msg: redact(msg),
+        ...(redact(fields) as LogFields),
+      }
       write(JSON.stringify(entry), level)
     },
   }

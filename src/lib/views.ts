@@ -25,7 +25,9 @@ interface HelperOptions {
   data: { root: { locale: Locale } }
 }
 
-hb.registerHelper('t', (key: string, options: HelperOptions) => t(options.data.root.locale, key, options.hash))
+hb.registerHelper('t', (key: string, options: HelperOptions) =>
+  t(options.data.root.locale, key, options.hash),
+)
 hb.registerHelper('eq', (a: unknown, b: unknown) => a === b)
 
 export function hasView(name: string): boolean {

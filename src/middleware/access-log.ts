@@ -2,7 +2,10 @@
 import type { MiddlewareHandler } from 'hono'
 import { redactPath, type Logger } from '../lib/log.ts'
 
-export function accessLog(logger: Logger, now: () => number = () => performance.now()): MiddlewareHandler {
+export function accessLog(
+  logger: Logger,
+  now: () => number = () => performance.now(),
+): MiddlewareHandler {
   return async function accessLog(c, next) {
     const start = now()
     await next()

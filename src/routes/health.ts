@@ -10,8 +10,17 @@ export function healthRoutes(deps: Deps) {
       await sql`SELECT 1`.execute(deps.db)
       return c.json({ status: 'ok' })
     } catch (err) {
-      deps.logger.log('error', 'health check: database unavailable', { requestId: c.get('requestId'), err })
-      return c.json({ status: 'unavailable', error: { code: 'database_unavailable', message: 'The database does not answer' } }, 503)
+      deps.logger.log('error', 'health check: database unavailable', {
+        requestId: c.get('requestId'),
+        err,
+      })
+      return c.json(
+        {
+          status: 'unavailable',
+          error: { code: 'database_unavailable', message: 'The database does not answer' },
+        },
+        503,
+      )
     }
   })
 }

@@ -18,7 +18,11 @@ export interface LogLine {
 
 export function fixedClock(start = TEST_NOW) {
   let now = start
-  return { now: () => now, advance: (ms: number) => void (now += ms), set: (ms: number) => void (now = ms) }
+  return {
+    now: () => now,
+    advance: (ms: number) => void (now += ms),
+    set: (ms: number) => void (now = ms),
+  }
 }
 
 export async function testDeps(env: RawEnv = {}, overrides: Partial<Deps> = {}) {

@@ -11,11 +11,20 @@ export interface Spawned {
   waitFor(pattern: RegExp, ms?: number): Promise<RegExpMatchArray>
 }
 
-export function spawnBin(args: string[], opts: { cwd: string; env?: Record<string, string> }): Spawned {
+export function spawnBin(
+  args: string[],
+  opts: { cwd: string; env?: Record<string, string> },
+): Spawned {
   const clean = Object.fromEntries(
-    Object.entries(process.env).filter(([k]) => !/^(PORT|HOST|PUBLIC_URL|DATABASE_PATH|APP_SECRET|NODE_ENV|MAIL_|SMTP_|MAUTIC_|MIRROR_|RELAY_)/.test(k)),
+    Object.entries(process.env).filter(
+      ([k]) =>
+        !/^(PORT|HOST|PUBLIC_URL|DATABASE_PATH|APP_SECRET|NODE_ENV|MAIL_|SMTP_|MAUTIC_|MIRROR_|RELAY_)/.test(
+          k,
+        ),
+    ),
   )
-  const child = spawn(process.execPath, [BIN, ...args], { cwd: opts.cwd, env: { ...clean, ...opts.env } })
+  const env = { ...clean, ...opts.env } as NodeJS.ProcessEnv
+  const child = spawn(process.execPath, [BIN, ...args], { cwd: opts.cwd, env })
   let out = ''
   child.stdout!.on('data', (d) => (out += d))
   child.stderr!.on('data', (d) => (out += d))
@@ -38,13 +47,15 @@ export function spawnBin(args: string[], opts: { cwd: string; env?: Record<strin
             resolve(m)
           }
         }, 25)
-        void exited.then(() => setTimeout(() => {
-          if (!out.match(pattern)) {
-            clearInterval(poll)
-            clearTimeout(timer)
-            reject(new Error(`process exited before ${pattern}; output:\n${out}`))
-          }
-        }, 50))
+        void exited.then(() =>
+          setTimeout(() => {
+            if (!out.match(pattern)) {
+              clearInterval(poll)
+              clearTimeout(timer)
+              reject(new Error(`process exited before ${pattern}; output:\n${out}`))
+            }
+          }, 50),
+        )
       })
     },
   }

@@ -34,7 +34,7 @@ describe('errors by audience', () => {
     const { app } = await testApp()
     const res = await app.request('/hooks/unknown', { method: 'POST', body: '{}' })
     expect(res.status).toBe(404)
-    expect((await res.json()).error.code).toBe('not_found')
+    expect(((await res.json()) as { error: { code: string } }).error.code).toBe('not_found')
   })
 
   it('unknown page: 404 page in the browser language, French by default', async () => {
@@ -44,7 +44,9 @@ describe('errors by audience', () => {
     const frHtml = await fr.text()
     expect(frHtml).toContain('<html lang="fr">')
     expect(frHtml).toContain('Page introuvable')
-    const en = await app.request('/nowhere', { headers: { 'Accept-Language': 'en-GB,en;q=0.9,fr;q=0.5' } })
+    const en = await app.request('/nowhere', {
+      headers: { 'Accept-Language': 'en-GB,en;q=0.9,fr;q=0.5' },
+    })
     expect(await en.text()).toContain('Page not found')
     const switched = await app.request('/nowhere?lang=en', { headers: { 'Accept-Language': 'fr' } })
     const html = await switched.text()
@@ -57,11 +59,14 @@ describe('errors by audience', () => {
     const big = 'x'.repeat(BODY_LIMIT + 1)
     const api = await app.request('/api/v1/subscriptions', { method: 'POST', body: big })
     expect(api.status).toBe(413)
-    expect((await api.json()).error.code).toBe('payload_too_large')
+    expect(((await api.json()) as { error: { code: string } }).error.code).toBe('payload_too_large')
     const page = await app.request('/subscribe/default', {
       method: 'POST',
       body: big,
-      headers: { Origin: 'http://gateway.test', 'Content-Type': 'application/x-www-form-urlencoded' },
+      headers: {
+        Origin: 'http://gateway.test',
+        'Content-Type': 'application/x-www-form-urlencoded',
+      },
     })
     expect(page.status).toBe(413)
     expect(await page.text()).toContain('Demande trop volumineuse')
@@ -69,9 +74,15 @@ describe('errors by audience', () => {
 
   it('webhooks accept more than 5 MB (Mautic queue mode) but not more than the hook limit', async () => {
     const { app } = await testApp()
-    const fiveMb = await app.request('/hooks/none', { method: 'POST', body: 'x'.repeat(5 * 1024 * 1024 + 10) })
+    const fiveMb = await app.request('/hooks/none', {
+      method: 'POST',
+      body: 'x'.repeat(5 * 1024 * 1024 + 10),
+    })
     expect(fiveMb.status).toBe(404) // past the body limit, on to routing
-    const tooBig = await app.request('/hooks/none', { method: 'POST', body: 'x'.repeat(HOOK_BODY_LIMIT + 1) })
+    const tooBig = await app.request('/hooks/none', {
+      method: 'POST',
+      body: 'x'.repeat(HOOK_BODY_LIMIT + 1),
+    })
     expect(tooBig.status).toBe(413)
   })
 
@@ -91,7 +102,9 @@ describe('errors by audience', () => {
     expect(html).not.toContain('secret internals')
     const api = await app.request('/api/boom')
     const body = await api.json()
-    expect(body).toEqual({ error: { code: 'internal_error', message: 'Something went wrong; nothing was changed' } })
+    expect(body).toEqual({
+      error: { code: 'internal_error', message: 'Something went wrong; nothing was changed' },
+    })
     const logged = logs.find((l) => l.msg === 'unhandled error')
     expect(logged?.requestId).toBe(page.headers.get('x-request-id'))
     expect(JSON.stringify(logs)).not.toContain('anne@exemple.fr')
@@ -104,15 +117,29 @@ describe('request ids, logs and headers', () => {
     const res = await app.request('/healthz')
     const id = res.headers.get('x-request-id')
     expect(id).toMatch(/^[\w-]{8,}$/)
-    expect(logs.find((l) => l.msg === 'request')).toMatchObject({ requestId: id, path: '/healthz', status: 200 })
-    const given = await app.request('/healthz', { headers: { 'X-Request-Id': 'from-the-proxy-123' } })
+    expect(logs.find((l) => l.msg === 'request')).toMatchObject({
+      requestId: id,
+      path: '/healthz',
+      status: 200,
+    })
+    const given = await app.request('/healthz', {
+      headers: { 'X-Request-Id': 'from-the-proxy-123' },
+    })
     expect(given.headers.get('x-request-id')).toBe('from-the-proxy-123')
   })
 
   it('never logs a token path or an e-mail address', async () => {
     const { app, logs } = await testApp()
-    const token = 'eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.dozjgNryP4J3jVmNHl0w5N_XgL0n3I9PlFUP0THsR8U'
-    for (const path of [`/u/${token}`, `/c/${token}`, `/p/${token}`, `/me/${token}/export`, '/api/v1/contacts/anne%40exemple.fr/consents', '/api/v1/contacts/anne@exemple.fr/consents'])
+    const token =
+      'eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.dozjgNryP4J3jVmNHl0w5N_XgL0n3I9PlFUP0THsR8U'
+    for (const path of [
+      `/u/${token}`,
+      `/c/${token}`,
+      `/p/${token}`,
+      `/me/${token}/export`,
+      '/api/v1/contacts/anne%40exemple.fr/consents',
+      '/api/v1/contacts/anne@exemple.fr/consents',
+    ])
       await app.request(path)
     const text = JSON.stringify(logs)
     expect(text).not.toContain(token)
@@ -145,7 +172,9 @@ describe('request ids, logs and headers', () => {
     const http = await testApp()
     expect((await http.app.request('/')).headers.get('strict-transport-security')).toBeNull()
     const https = await testApp({ PUBLIC_URL: 'https://consent.example.com' })
-    expect((await https.app.request('/')).headers.get('strict-transport-security')).toContain('max-age=31536000')
+    expect((await https.app.request('/')).headers.get('strict-transport-security')).toContain(
+      'max-age=31536000',
+    )
   })
 
   it('serves the stylesheet from its own host', async () => {
@@ -162,23 +191,39 @@ describe('origin check (CSRF) on forms', () => {
 
   it('refuses a form posted from another origin, or with no Origin, with a localized page', async () => {
     const { app } = await testApp()
-    const evil = await app.request('/privacy', { method: 'POST', body: 'email=a@b.fr', headers: { ...form, Origin: 'https://evil.example' } })
+    const evil = await app.request('/privacy', {
+      method: 'POST',
+      body: 'email=a@b.fr',
+      headers: { ...form, Origin: 'https://evil.example' },
+    })
     expect(evil.status).toBe(403)
     expect(await evil.text()).toContain('Action non autorisée')
-    const none = await app.request('/privacy', { method: 'POST', body: 'email=a@b.fr', headers: form })
+    const none = await app.request('/privacy', {
+      method: 'POST',
+      body: 'email=a@b.fr',
+      headers: form,
+    })
     expect(none.status).toBe(403)
   })
 
   it('lets a same-origin form through to routing', async () => {
     const { app } = await testApp()
-    const res = await app.request('/privacy', { method: 'POST', body: 'email=a@b.fr', headers: { ...form, Origin: 'http://gateway.test' } })
+    const res = await app.request('/privacy', {
+      method: 'POST',
+      body: 'email=a@b.fr',
+      headers: { ...form, Origin: 'http://gateway.test' },
+    })
     expect(res.status).toBe(404) // not built yet: what matters is that the origin check let it pass
   })
 
   it('exempts /c/ and /u/ (their token authorises them; RFC 8058 one-click posts carry no Origin)', async () => {
     const { app } = await testApp()
     for (const path of ['/u/some-token', '/c/some-token']) {
-      const res = await app.request(path, { method: 'POST', body: 'List-Unsubscribe=One-Click', headers: form })
+      const res = await app.request(path, {
+        method: 'POST',
+        body: 'List-Unsubscribe=One-Click',
+        headers: form,
+      })
       expect(res.status, path).not.toBe(403)
     }
   })

@@ -30,7 +30,9 @@ describe('parseConfig', () => {
 
   it('derives PUBLIC_URL from PORT and drops a trailing slash', () => {
     expect(parseConfig({ PORT: '9000' }).publicUrl).toBe('http://localhost:9000')
-    expect(parseConfig({ PUBLIC_URL: 'https://c.example.com/' }).publicUrl).toBe('https://c.example.com')
+    expect(parseConfig({ PUBLIC_URL: 'https://c.example.com/' }).publicUrl).toBe(
+      'https://c.example.com',
+    )
   })
 
   it.each([
@@ -53,17 +55,28 @@ describe('parseConfig', () => {
     [{ RELAY_PORT: '2525' }, 'RELAY_UPSTREAM_URL'],
     [{ RELAY_UPSTREAM_URL: 'smtp://up.example:25' }, 'RELAY_PORT'],
     [{ RELAY_PORT: 'x', RELAY_UPSTREAM_URL: 'smtp://up.example:25' }, 'RELAY_PORT'],
-    [{ NODE_ENV: 'production', PUBLIC_URL: 'https://c.example', APP_SECRET: undefined }, 'APP_SECRET is required'],
+    [
+      { NODE_ENV: 'production', PUBLIC_URL: 'https://c.example', APP_SECRET: undefined },
+      'APP_SECRET is required',
+    ],
     [{ NODE_ENV: 'production', APP_SECRET: 'x'.repeat(40) }, 'PUBLIC_URL must start with https://'],
   ] as [Record<string, string>, string][])('names the bad variable: %o', (env, expected) => {
     const problems = problemsOf(env)
-    expect(problems.some((p) => p.includes(expected)), problems.join('\n')).toBe(true)
+    expect(
+      problems.some((p) => p.includes(expected)),
+      problems.join('\n'),
+    ).toBe(true)
   })
 
   it('reports every problem in one error, one line each', () => {
     const err = (() => {
       try {
-        parseConfig({ PORT: 'x', MAIL_TRANSPORT: 'pigeon', MIRROR_MODE: 'yolo', NODE_ENV: 'production' })
+        parseConfig({
+          PORT: 'x',
+          MAIL_TRANSPORT: 'pigeon',
+          MIRROR_MODE: 'yolo',
+          NODE_ENV: 'production',
+        })
       } catch (e) {
         return e as ConfigError
       }

@@ -6,8 +6,19 @@ import { applyMigrations, openSqlite, sqliteAtomic } from '../../src/runtime/nod
 import { testDeps } from '../helpers/deps.ts'
 
 const CORE_TABLES = [
-  'contacts', 'contact_links', 'purposes', 'notices', 'consent_events', 'consent_state', 'suppressions',
-  'outbox', 'webhook_receipts', 'audit_log', 'admin_users', 'sessions', 'api_keys',
+  'contacts',
+  'contact_links',
+  'purposes',
+  'notices',
+  'consent_events',
+  'consent_state',
+  'suppressions',
+  'outbox',
+  'webhook_receipts',
+  'audit_log',
+  'admin_users',
+  'sessions',
+  'api_keys',
 ]
 
 describe('SQLite file and migrations', () => {
@@ -50,7 +61,10 @@ describe('SQLite file and migrations', () => {
   it('rolls a failing migration back whole and names the file', () => {
     const dir = mkdtempSync(join(tmpdir(), 'cg-mig-'))
     writeFileSync(join(dir, '0001_ok.sql'), 'CREATE TABLE a (x INTEGER);')
-    writeFileSync(join(dir, '0002_bad.sql'), 'CREATE TABLE b (x INTEGER);\nINSERT INTO nope VALUES (1);')
+    writeFileSync(
+      join(dir, '0002_bad.sql'),
+      'CREATE TABLE b (x INTEGER);\nINSERT INTO nope VALUES (1);',
+    )
     const db = openSqlite(':memory:')
     expect(() => applyMigrations(db, dir)).toThrow(/0002_bad\.sql/)
     const tables = db.prepare("SELECT name FROM sqlite_master WHERE type = 'table'").pluck().all()
@@ -61,7 +75,12 @@ describe('SQLite file and migrations', () => {
 })
 
 describe('atomic(queries) on better-sqlite3', () => {
-  const suppression = (bidx: string) => ({ email_bidx: bidx, bidx_kid: 'k1', reason: 'erased' as const, created_at: 1 })
+  const suppression = (bidx: string) => ({
+    email_bidx: bidx,
+    bidx_kid: 'k1',
+    reason: 'erased' as const,
+    created_at: 1,
+  })
 
   it('commits every statement of the unit', async () => {
     const { deps } = await testDeps()
@@ -88,7 +107,9 @@ describe('atomic(queries) on better-sqlite3', () => {
   it('binds booleans as 0/1 (better-sqlite3 refuses JS booleans)', async () => {
     const db = openSqlite(':memory:')
     db.exec('CREATE TABLE f (b INTEGER)')
-    await sqliteAtomic(db)([{ sql: 'INSERT INTO f (b) VALUES (?), (?)', parameters: [true, false] } as never])
+    await sqliteAtomic(db)([
+      { sql: 'INSERT INTO f (b) VALUES (?), (?)', parameters: [true, false] } as never,
+    ])
     expect(db.prepare('SELECT b FROM f').pluck().all()).toEqual([1, 0])
   })
 })

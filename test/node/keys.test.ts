@@ -1,6 +1,12 @@
 import { describe, expect, it } from 'vitest'
 import { blindIndexes, blindIndexWith, normalizeEmail } from '../../src/lib/email.ts'
-import { decryptField, deriveKeys, encryptField, needsRekey, webHmacSha256 } from '../../src/lib/keys.ts'
+import {
+  decryptField,
+  deriveKeys,
+  encryptField,
+  needsRekey,
+  webHmacSha256,
+} from '../../src/lib/keys.ts'
 import { nodeHmacSha256 } from '../../src/runtime/node/deps.ts'
 import { KEY_VECTORS } from '../fixtures/key-vectors.ts'
 
@@ -8,16 +14,22 @@ describe('keys derived from APP_SECRET', () => {
   it('are stable: the same vectors as in workerd (test/worker/runtime.test.ts)', async () => {
     const keys = await deriveKeys(KEY_VECTORS.secret)
     expect(keys.current.kid).toBe(KEY_VECTORS.kid)
-    expect(await blindIndexWith(nodeHmacSha256, keys.current, KEY_VECTORS.email)).toBe(KEY_VECTORS.blindIndex)
+    expect(await blindIndexWith(nodeHmacSha256, keys.current, KEY_VECTORS.email)).toBe(
+      KEY_VECTORS.blindIndex,
+    )
   })
 
   it('match an independent HKDF-SHA256 + HMAC computed with node:crypto', async () => {
     const { createHmac, hkdfSync } = await import('node:crypto')
     const salt = 'consent-gateway/v1'
-    const bidxKey = Buffer.from(hkdfSync('sha256', KEY_VECTORS.secret, salt, 'email-blind-index', 32))
+    const bidxKey = Buffer.from(
+      hkdfSync('sha256', KEY_VECTORS.secret, salt, 'email-blind-index', 32),
+    )
     const expected = createHmac('sha256', bidxKey).update(KEY_VECTORS.email).digest('base64url')
     expect(expected).toBe(KEY_VECTORS.blindIndex)
-    const kid = Buffer.from(hkdfSync('sha256', KEY_VECTORS.secret, salt, 'key-id', 4)).toString('hex')
+    const kid = Buffer.from(hkdfSync('sha256', KEY_VECTORS.secret, salt, 'key-id', 4)).toString(
+      'hex',
+    )
     expect(`k${kid}`).toBe(KEY_VECTORS.kid)
   })
 
@@ -78,8 +90,14 @@ describe('normalizeEmail', () => {
     ['x@sub.domain.example', 'x@sub.domain.example'],
   ])('%s -> %s', (input, expected) => expect(normalizeEmail(input)).toBe(expected))
 
-  it.each(['', 'anne', '@exemple.fr', 'anne@', 'anne@localhost', 'a b@exemple.fr', 'a@exa mple.fr', `${'a'.repeat(65)}@x.fr`])(
-    'rejects %j',
-    (input) => expect(normalizeEmail(input)).toBeNull(),
-  )
+  it.each([
+    '',
+    'anne',
+    '@exemple.fr',
+    'anne@',
+    'anne@localhost',
+    'a b@exemple.fr',
+    'a@exa mple.fr',
+    `${'a'.repeat(65)}@x.fr`,
+  ])('rejects %j', (input) => expect(normalizeEmail(input)).toBeNull())
 })

@@ -1,5 +1,11 @@
 import { describe, expect, it } from 'vitest'
-import { backoffDelay, deliverOutbox, enqueueQuery, OUTBOX_MAX_ATTEMPTS, retryDead } from '../../src/domain/outbox.ts'
+import {
+  backoffDelay,
+  deliverOutbox,
+  enqueueQuery,
+  OUTBOX_MAX_ATTEMPTS,
+  retryDead,
+} from '../../src/domain/outbox.ts'
 import { startOutboxLoop } from '../../src/runtime/node/outbox-loop.ts'
 import { testDeps } from '../helpers/deps.ts'
 
@@ -13,7 +19,9 @@ describe('outbox delivery', () => {
   it('delivers a message once and marks it done', async () => {
     const seen: unknown[] = []
     const { deps, clock } = await setup(async (p) => void seen.push(p))
-    await deps.atomic([enqueueQuery(deps.db, clock.now(), { kind: 'test.call', payload: { a: 1 } })])
+    await deps.atomic([
+      enqueueQuery(deps.db, clock.now(), { kind: 'test.call', payload: { a: 1 } }),
+    ])
     expect(await deliverOutbox(deps)).toEqual({ delivered: 1, retried: 0, dead: 0 })
     expect(await deliverOutbox(deps)).toEqual({ delivered: 0, retried: 0, dead: 0 })
     expect(seen).toEqual([{ a: 1 }])
@@ -29,8 +37,16 @@ describe('outbox delivery', () => {
       seen.push((p as { n: number }).n)
     })
     await deps.atomic([
-      enqueueQuery(deps.db, clock.now(), { kind: 'test.call', payload: { n: 1 }, orderingKey: 'c1' }),
-      enqueueQuery(deps.db, clock.now(), { kind: 'test.call', payload: { n: 2 }, orderingKey: 'c1' }),
+      enqueueQuery(deps.db, clock.now(), {
+        kind: 'test.call',
+        payload: { n: 1 },
+        orderingKey: 'c1',
+      }),
+      enqueueQuery(deps.db, clock.now(), {
+        kind: 'test.call',
+        payload: { n: 2 },
+        orderingKey: 'c1',
+      }),
     ])
     expect(await deliverOutbox(deps)).toEqual({ delivered: 0, retried: 1, dead: 0 }) // n=2 waits behind n=1
     expect(await deliverOutbox(deps)).toEqual({ delivered: 0, retried: 0, dead: 0 }) // not due yet
@@ -39,20 +55,28 @@ describe('outbox delivery', () => {
     await deliverOutbox(deps)
     await deliverOutbox(deps)
     expect(seen).toEqual([1, 2])
-    expect(logs.some((l) => l.msg === 'outbox delivery failed' && l.error === 'Mautic is down (503)')).toBe(true)
+    expect(
+      logs.some((l) => l.msg === 'outbox delivery failed' && l.error === 'Mautic is down (503)'),
+    ).toBe(true)
   })
 
   it('dead-letters after the maximum attempts and can be retried', async () => {
     const { deps, clock } = await setup(async () => {
       throw new Error('always')
     })
-    await deps.atomic([enqueueQuery(deps.db, clock.now(), { kind: 'test.call', payload: {} }, 'm1')])
+    await deps.atomic([
+      enqueueQuery(deps.db, clock.now(), { kind: 'test.call', payload: {} }, 'm1'),
+    ])
     for (let i = 0; i < OUTBOX_MAX_ATTEMPTS; i++) {
       await deliverOutbox(deps)
       clock.advance(2 * 60 * 60_000)
     }
     const dead = await deps.db.selectFrom('outbox').selectAll().executeTakeFirstOrThrow()
-    expect(dead).toMatchObject({ status: 'dead', attempts: OUTBOX_MAX_ATTEMPTS, last_error: 'always' })
+    expect(dead).toMatchObject({
+      status: 'dead',
+      attempts: OUTBOX_MAX_ATTEMPTS,
+      last_error: 'always',
+    })
     expect(await retryDead(deps.db, 'm1', clock.now())).toBe(true)
     const again = await deps.db.selectFrom('outbox').selectAll().executeTakeFirstOrThrow()
     expect(again).toMatchObject({ status: 'pending', attempts: 0 })
@@ -66,7 +90,9 @@ describe('outbox delivery', () => {
       seen.push((p as { n: number }).n)
     })
     await deps.atomic(
-      Array.from({ length: 5 }, (_, n) => enqueueQuery(deps.db, clock.now(), { kind: 'test.call', payload: { n } })),
+      Array.from({ length: 5 }, (_, n) =>
+        enqueueQuery(deps.db, clock.now(), { kind: 'test.call', payload: { n } }),
+      ),
     )
     for (let minute = 0; minute < 60; minute++) {
       await deliverOutbox(deps)
@@ -105,7 +131,9 @@ describe('Node delivery loop', () => {
     deps.clock = { now: () => Date.now() }
     const loop = startOutboxLoop(deps, 60_000)
     await new Promise((r) => setTimeout(r, 20)) // first (empty) run
-    await deps.atomic([enqueueQuery(deps.db, Date.now(), { kind: 'test.call', payload: { woke: true } })])
+    await deps.atomic([
+      enqueueQuery(deps.db, Date.now(), { kind: 'test.call', payload: { woke: true } }),
+    ])
     const t0 = Date.now()
     loop.wake()
     while (seen.length === 0 && Date.now() - t0 < 2000) await new Promise((r) => setTimeout(r, 5))

@@ -54,12 +54,22 @@ describe('start-up errors: one clear message, non-zero exit', () => {
   it('lists every bad variable at once', async () => {
     const s = start(['serve'], {
       cwd: freshDir(),
-      env: { PORT: 'abc', MAIL_TRANSPORT: 'pigeon', NODE_ENV: 'production', PUBLIC_URL: 'http://x.example' },
+      env: {
+        PORT: 'abc',
+        MAIL_TRANSPORT: 'pigeon',
+        NODE_ENV: 'production',
+        PUBLIC_URL: 'http://x.example',
+      },
     })
     expect(await s.exited).toBe(1)
     const out = s.output()
     expect(out).toContain('Invalid configuration')
-    for (const name of ['PORT', 'MAIL_TRANSPORT', 'APP_SECRET', 'PUBLIC_URL must start with https://'])
+    for (const name of [
+      'PORT',
+      'MAIL_TRANSPORT',
+      'APP_SECRET',
+      'PUBLIC_URL must start with https://',
+    ])
       expect(out).toContain(name)
     expect(out).not.toMatch(/\n\s+at .*\(/) // no stack trace
   })
@@ -67,7 +77,10 @@ describe('start-up errors: one clear message, non-zero exit', () => {
   it('names the database file that cannot be opened', async () => {
     const cwd = freshDir()
     writeFileSync(join(cwd, 'broken.db'), 'not a database at all '.repeat(100))
-    const s = start(['serve'], { cwd, env: { DATABASE_PATH: './broken.db', APP_SECRET: 'x'.repeat(40) } })
+    const s = start(['serve'], {
+      cwd,
+      env: { DATABASE_PATH: './broken.db', APP_SECRET: 'x'.repeat(40) },
+    })
     expect(await s.exited).toBe(1)
     expect(s.output()).toMatch(/Cannot open the database at \.\/broken\.db: file is not a database/)
     expect(s.output()).not.toMatch(/\n\s+at .*\(/)
@@ -77,7 +90,10 @@ describe('start-up errors: one clear message, non-zero exit', () => {
     const cwd = freshDir()
     const first = start(['serve'], { cwd, env: { PORT: '0', APP_SECRET: 'x'.repeat(40) } })
     const [, port] = await first.waitFor(/running on http:\/\/127\.0\.0\.1:(\d+)/)
-    const second = start(['serve'], { cwd: freshDir(), env: { PORT: port!, APP_SECRET: 'x'.repeat(40) } })
+    const second = start(['serve'], {
+      cwd: freshDir(),
+      env: { PORT: port!, APP_SECRET: 'x'.repeat(40) },
+    })
     expect(await second.exited).toBe(1)
     expect(second.output()).toContain(`Port ${port} on 127.0.0.1 is already in use`)
   })

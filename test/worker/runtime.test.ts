@@ -18,7 +18,12 @@ import worker from '../../src/worker.ts'
 import { KEY_VECTORS } from '../fixtures/key-vectors.ts'
 
 const db = () => new Kysely<Database>({ dialect: new D1Dialect(env.DB) })
-const suppression = (bidx: string) => ({ email_bidx: bidx, bidx_kid: 'k1', reason: 'erased' as const, created_at: 1 })
+const suppression = (bidx: string) => ({
+  email_bidx: bidx,
+  bidx_kid: 'k1',
+  reason: 'erased' as const,
+  created_at: 1,
+})
 
 describe('Workers runtime (workerd + D1)', () => {
   it('really runs in workerd', () => {
@@ -33,15 +38,20 @@ describe('Workers runtime (workerd + D1)', () => {
   })
 
   it('has the migrated tables, recorded in d1_migrations', async () => {
-    const names = await env.DB.prepare("SELECT name FROM sqlite_master WHERE type = 'table'").all<{ name: string }>()
+    const names = await env.DB.prepare("SELECT name FROM sqlite_master WHERE type = 'table'").all<{
+      name: string
+    }>()
     const tables = names.results.map((r) => r.name)
-    for (const t of ['contacts', 'consent_events', 'consent_state', 'outbox', 'api_keys']) expect(tables).toContain(t)
+    for (const t of ['contacts', 'consent_events', 'consent_state', 'outbox', 'api_keys'])
+      expect(tables).toContain(t)
     const applied = await env.DB.prepare('SELECT name FROM d1_migrations').all<{ name: string }>()
     expect(applied.results.map((r) => r.name)).toContain('0001_init.sql')
   })
 
   it('renders a localized page with the precompiled templates', async () => {
-    const res = await SELF.fetch('https://gateway.test/nowhere', { headers: { 'Accept-Language': 'en' } })
+    const res = await SELF.fetch('https://gateway.test/nowhere', {
+      headers: { 'Accept-Language': 'en' },
+    })
     expect(res.status).toBe(404)
     const html = await res.text()
     expect(html).toContain('<html lang="en">')
@@ -56,7 +66,11 @@ describe('Workers runtime (workerd + D1)', () => {
       k.insertInto('suppressions').values(suppression('w-a')).compile(),
       k.insertInto('suppressions').values(suppression('w-b')).compile(),
     ])
-    const rows = await k.selectFrom('suppressions').select('email_bidx').where('email_bidx', 'like', 'w-%').execute()
+    const rows = await k
+      .selectFrom('suppressions')
+      .select('email_bidx')
+      .where('email_bidx', 'like', 'w-%')
+      .execute()
     expect(rows.map((r) => r.email_bidx).sort()).toEqual(['w-a', 'w-b'])
   })
 
@@ -69,14 +83,20 @@ describe('Workers runtime (workerd + D1)', () => {
         k.insertInto('suppressions').values(suppression('r-dup')).compile(),
       ]),
     ).rejects.toThrow(/UNIQUE/)
-    const rows = await k.selectFrom('suppressions').select('email_bidx').where('email_bidx', 'like', 'r-%').execute()
+    const rows = await k
+      .selectFrom('suppressions')
+      .select('email_bidx')
+      .where('email_bidx', 'like', 'r-%')
+      .execute()
     expect(rows).toEqual([])
   })
 
   it('derives the same keys as Node (known-answer vectors)', async () => {
     const keys = await deriveKeys(KEY_VECTORS.secret)
     expect(keys.current.kid).toBe(KEY_VECTORS.kid)
-    expect(await blindIndexWith(webHmacSha256, keys.current, KEY_VECTORS.email)).toBe(KEY_VECTORS.blindIndex)
+    expect(await blindIndexWith(webHmacSha256, keys.current, KEY_VECTORS.email)).toBe(
+      KEY_VECTORS.blindIndex,
+    )
   })
 
   it('delivers the outbox over D1, in order per ordering key', async () => {
@@ -86,7 +106,12 @@ describe('Workers runtime (workerd + D1)', () => {
       enqueueQuery(k, 1000, { kind: 'test.record', payload: { n: 1 }, orderingKey: 'contact-1' }),
       enqueueQuery(k, 1000, { kind: 'test.record', payload: { n: 2 }, orderingKey: 'contact-1' }),
     ])
-    const deps = { db: k, clock: { now: () => 2000 }, logger: jsonLogger(() => {}), outboxHandlers: { 'test.record': async (p: unknown) => void delivered.push(p) } }
+    const deps = {
+      db: k,
+      clock: { now: () => 2000 },
+      logger: jsonLogger(() => {}),
+      outboxHandlers: { 'test.record': async (p: unknown) => void delivered.push(p) },
+    }
     const first = await deliverOutbox(deps)
     expect(first.delivered).toBe(1) // the second waits for the first of its key
     await deliverOutbox(deps)
@@ -95,11 +120,17 @@ describe('Workers runtime (workerd + D1)', () => {
 
   it('the cron trigger runs the delivery step (safety net)', async () => {
     const k = db()
-    await d1Atomic(env.DB)([enqueueQuery(k, 0, { kind: 'no.such.kind', payload: {} }, 'cron-probe')])
+    await d1Atomic(env.DB)([
+      enqueueQuery(k, 0, { kind: 'no.such.kind', payload: {} }, 'cron-probe'),
+    ])
     const ctx = createExecutionContext()
     await worker.scheduled(createScheduledController({ cron: '* * * * *' }), env, ctx)
     await waitOnExecutionContext(ctx)
-    const row = await k.selectFrom('outbox').selectAll().where('id', '=', 'cron-probe').executeTakeFirstOrThrow()
+    const row = await k
+      .selectFrom('outbox')
+      .selectAll()
+      .where('id', '=', 'cron-probe')
+      .executeTakeFirstOrThrow()
     expect(row.attempts).toBe(1)
     expect(row.last_error).toContain('no handler')
   })

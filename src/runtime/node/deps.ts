@@ -11,7 +11,8 @@ import { jsonLogger, type Logger } from '../../lib/log.ts'
 import { sqliteAtomic } from './sqlite.ts'
 
 /** node:crypto's HMAC is several times faster than WebCrypto's for short inputs, and synchronous. */
-export const nodeHmacSha256: HmacSha256 = (key, data) => createHmac('sha256', key).update(data).digest()
+export const nodeHmacSha256: HmacSha256 = (key, data) =>
+  createHmac('sha256', key).update(data).digest()
 
 export interface NodeDepsOptions {
   config: Config & { appSecret: string }

@@ -12,7 +12,8 @@ export function loadOrCreateDevSecret(
   if (existsSync(path)) {
     if ((statSync(path).mode & 0o077) !== 0) chmodSync(path, 0o600) // never readable by others
     const secret = readFileSync(path, 'utf8').trim()
-    if (secret.length < 32) throw new Error(`${path} holds no usable secret: delete it or set APP_SECRET`)
+    if (secret.length < 32)
+      throw new Error(`${path} holds no usable secret: delete it or set APP_SECRET`)
     return secret
   }
   mkdirSync(dirname(path), { recursive: true })

@@ -6,7 +6,7 @@ import { parseConfig, type Config, type RawEnv } from '../../config.ts'
 import type { Logger } from '../../lib/log.ts'
 import { jsonLogger } from '../../lib/log.ts'
 import { nodeDeps } from './deps.ts'
-import { startOutboxLoop } from './outbox-loop.ts'
+import { startOutboxLoop, type OutboxLoop } from './outbox-loop.ts'
 import { loadOrCreateDevSecret } from './secret.ts'
 import { applyMigrations, openSqlite } from './sqlite.ts'
 
@@ -29,18 +29,24 @@ export function openDatabase(path: string): Database.Database {
   }
 }
 
-export async function startServer(env: RawEnv, logger: Logger = jsonLogger()): Promise<RunningServer> {
+export async function startServer(
+  env: RawEnv,
+  logger: Logger = jsonLogger(),
+): Promise<RunningServer> {
   const parsed = parseConfig(env)
   const config = { ...parsed, appSecret: parsed.appSecret ?? loadOrCreateDevSecret() }
   const sqlite = openDatabase(config.databasePath)
 
-  let loop: ReturnType<typeof startOutboxLoop> | undefined
-  const deps = await nodeDeps({ config, sqlite, logger, wakeOutbox: () => loop?.wake() })
-  loop = startOutboxLoop(deps)
+  // The app wakes the loop after a commit; the loop needs the deps the app is built from.
+  const loopRef: { current?: OutboxLoop } = {}
+  const deps = await nodeDeps({ config, sqlite, logger, wakeOutbox: () => loopRef.current?.wake() })
+  const loop = (loopRef.current = startOutboxLoop(deps))
   const app = createApp(deps)
 
   const server = await new Promise<ServerType>((resolve, reject) => {
-    const s = serve({ fetch: app.fetch, port: config.port, hostname: config.host }, () => resolve(s))
+    const s = serve({ fetch: app.fetch, port: config.port, hostname: config.host }, () =>
+      resolve(s),
+    )
     s.once('error', (err: NodeJS.ErrnoException) =>
       reject(
         new StartupError(
@@ -51,7 +57,7 @@ export async function startServer(env: RawEnv, logger: Logger = jsonLogger()): P
       ),
     )
   }).catch(async (err) => {
-    await loop?.stop()
+    await loop.stop()
     sqlite.close()
     throw err
   })
@@ -69,7 +75,7 @@ export async function startServer(env: RawEnv, logger: Logger = jsonLogger()): P
           server.close(() => resolve())
           if ('closeIdleConnections' in server) server.closeIdleConnections()
         })
-        await loop?.stop()
+        await loop.stop()
         sqlite.close()
       })()),
   }

@@ -29,7 +29,11 @@ export function openSqlite(path: string): Database.Database {
  * Applies migrations/*.sql exactly as `wrangler d1 migrations apply` does: the same `d1_migrations`
  * table, the same order, one file per transaction. Returns the names it applied.
  */
-export function applyMigrations(db: Database.Database, dir = MIGRATIONS_DIR, table = 'd1_migrations'): string[] {
+export function applyMigrations(
+  db: Database.Database,
+  dir = MIGRATIONS_DIR,
+  table = 'd1_migrations',
+): string[] {
   db.exec(`CREATE TABLE IF NOT EXISTS ${table}(
     id INTEGER PRIMARY KEY AUTOINCREMENT, name TEXT UNIQUE,
     applied_at TIMESTAMP DEFAULT CURRENT_TIMESTAMP NOT NULL)`)

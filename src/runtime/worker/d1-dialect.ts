@@ -19,7 +19,10 @@ class D1Connection implements DatabaseConnection {
   constructor(private readonly d1: D1Database) {}
 
   async executeQuery<R>(q: CompiledQuery): Promise<QueryResult<R>> {
-    const res = await this.d1.prepare(q.sql).bind(...q.parameters).all<R>()
+    const res = await this.d1
+      .prepare(q.sql)
+      .bind(...q.parameters)
+      .all<R>()
     const changes = res.meta.changes ?? 0
     return {
       rows: res.results ?? [],
@@ -35,7 +38,9 @@ class D1Connection implements DatabaseConnection {
 }
 
 const noTransactions = () => {
-  throw new Error('D1 has no interactive transactions: build an atomic unit for deps.atomic (D1 batch)')
+  throw new Error(
+    'D1 has no interactive transactions: build an atomic unit for deps.atomic (D1 batch)',
+  )
 }
 
 class D1Driver implements Driver {

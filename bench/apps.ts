@@ -1,0 +1,57 @@
+/** @module The HTTP apps bench/server.ts can serve, by name. Add one here when a scenario needs it. */
+import { serve } from '@hono/node-server'
+import { Hono } from 'hono'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { jsonLogger } from '../src/lib/log.ts'
+import { startServer } from '../src/runtime/node/server.ts'
+
+export interface RunningApp {
+  port: number
+  close(): Promise<void>
+}
+
+/** Loopback only: a benchmark server must never be reachable from the network. */
+export const HOST = '127.0.0.1'
+const BENCH_SECRET = 'bench-secret-0123456789-abcdefghijklmnopqrstuvwxyz'
+
+export const apps = {
+  /** Baseline: the least a Hono app on @hono/node-server can do. */
+  bare: async (): Promise<RunningApp> => {
+    const app = new Hono().get('/hello', (c) => c.json({ ok: true }))
+    const server = await new Promise<ReturnType<typeof serve>>((resolve) => {
+      const s = serve({ fetch: app.fetch, port: 0, hostname: HOST }, () => resolve(s))
+    })
+    const address = server.address()
+    return {
+      port: typeof address === 'object' && address ? address.port : 0,
+      close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+    }
+  },
+
+  /** The real gateway, started the way `npm start` does, on a fresh database in a temp dir. */
+  gateway: async (): Promise<RunningApp> => {
+    const dir = mkdtempSync(join(tmpdir(), 'bench-gateway-'))
+    const running = await startServer(
+      {
+        PORT: '0',
+        HOST,
+        DATABASE_PATH: join(dir, 'gateway.db'),
+        APP_SECRET: BENCH_SECRET,
+        PUBLIC_URL: `http://${HOST}`,
+      },
+      // Access logs still get built (that cost is real) but go nowhere instead of flooding stdout.
+      jsonLogger(() => {}),
+    )
+    return {
+      port: Number(new URL(running.url).port),
+      close: async () => {
+        await running.close()
+        rmSync(dir, { recursive: true, force: true })
+      },
+    }
+  },
+} satisfies Record<string, () => Promise<RunningApp>>
+
+export type AppName = keyof typeof apps

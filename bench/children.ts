@@ -1,0 +1,58 @@
+/** @module Starting bench child processes and making sure none outlives the run. */
+import { spawn, type ChildProcess } from 'node:child_process'
+import { fileURLToPath } from 'node:url'
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url))
+const live = new Set<ChildProcess>()
+
+// Last resort if the parent dies with children running (children also watch their stdin).
+process.on('exit', () => live.forEach((c) => c.kill('SIGKILL')))
+for (const signal of ['SIGINT', 'SIGTERM'] as const)
+  process.once(signal, () => {
+    live.forEach((c) => c.kill('SIGKILL'))
+    process.exit(signal === 'SIGINT' ? 130 : 143)
+  })
+
+/**
+ * `node --import tsx bench/<script>`: process.execPath rather than `npx tsx`, so the pid we hold is
+ * the process doing the work and its /proc status is the one we want.
+ */
+export function startChild(script: string, args: string[]): ChildProcess {
+  const path = fileURLToPath(new URL(script, import.meta.url))
+  const child = spawn(process.execPath, ['--import', 'tsx', path, ...args], {
+    cwd: ROOT,
+    stdio: ['pipe', 'pipe', 'inherit'],
+  })
+  live.add(child)
+  child.once('exit', () => live.delete(child))
+  return child
+}
+
+/** The child's first stdout line; rejects if it exits first. */
+export function firstLine(child: ChildProcess): Promise<string> {
+  return new Promise((resolve, reject) => {
+    let buffered = ''
+    const onData = (chunk: Buffer) => {
+      buffered += chunk.toString('utf8')
+      const end = buffered.indexOf('\n')
+      if (end < 0) return
+      child.stdout?.off('data', onData)
+      child.off('exit', onExit)
+      resolve(buffered.slice(0, end))
+    }
+    const onExit = (code: number | null, signal: string | null) =>
+      reject(new Error(`bench child exited (${signal ?? code}) before reporting`))
+    child.stdout?.on('data', onData)
+    child.once('exit', onExit)
+  })
+}
+
+/** SIGTERM, then SIGKILL if it has not exited within `graceMs`. */
+export async function stopChild(child: ChildProcess, graceMs = 5_000): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()))
+  child.kill('SIGTERM')
+  const timer = setTimeout(() => child.kill('SIGKILL'), graceMs)
+  await exited
+  clearTimeout(timer)
+}

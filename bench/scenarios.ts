@@ -1,0 +1,58 @@
+/**
+ * @module What `npm run bench` measures. To add a scenario, append one entry to `scenarios`: an HTTP
+ * one names an app from bench/apps.ts and a request; an in-process one gives a `setup` returning the
+ * operation to loop over. Each is reported with its ratio to its kind's baseline.
+ */
+import type { AppName } from './apps.ts'
+import { sqlitePkLookup } from './sqlite-baseline.ts'
+
+export type BaselineName = 'hono-bare' | 'sqlite-pk'
+
+/** A floor on the scenario's rate as a fraction of its baseline's (0.5 prints as `>= 50 %`). */
+export interface Target {
+  minRatio: number
+}
+
+interface Common {
+  name: string
+  /** The baseline this is compared with; absent on the baselines themselves. */
+  baseline?: BaselineName
+  target?: Target
+}
+
+export interface HttpScenario extends Common {
+  kind: 'http'
+  baseline?: 'hono-bare'
+  app: AppName
+  request: { method?: string; path: string; headers?: Record<string, string>; body?: string }
+}
+
+/** One unit of in-process work; a returned promise is awaited before the next op starts. */
+export interface InprocOp {
+  op: () => unknown
+  close?: () => void | Promise<void>
+}
+
+export interface InprocScenario extends Common {
+  kind: 'inproc'
+  baseline?: 'sqlite-pk'
+  /** Runs in a fresh child process (bench/inproc.ts), so imports and state stay out of the parent. */
+  setup: () => Promise<InprocOp>
+}
+
+export type Scenario = HttpScenario | InprocScenario
+
+/** Measured in every run, first, so ratios compare numbers taken on the same machine minutes apart. */
+export const baselines: Record<BaselineName, Scenario> = {
+  'hono-bare': { name: 'bare Hono GET /hello', kind: 'http', app: 'bare', request: { path: '/hello' } },
+  'sqlite-pk': { name: 'better-sqlite3 PK lookup', kind: 'inproc', setup: sqlitePkLookup },
+}
+
+export const scenarios: (Scenario & { baseline: BaselineName })[] = [
+  // Probes hit this every few seconds: middleware stack plus one `SELECT 1`. No target yet.
+  { name: 'GET /healthz', kind: 'http', baseline: 'hono-bare', app: 'gateway', request: { path: '/healthz' } },
+]
+
+export function findScenario(name: string): Scenario | undefined {
+  return [...Object.values(baselines), ...scenarios].find((s) => s.name === name)
+}

@@ -1,0 +1,30 @@
+/**
+ * @module Child process serving the apps named in argv on 127.0.0.1, each on its own free port, and
+ * printing `{"ports":{...}}` as one line on stdout. It runs apart from the autocannon client so that
+ * client and server never share an event loop, and so its VmHWM is the server's peak RSS alone.
+ */
+import { apps, type AppName, type RunningApp } from './apps.ts'
+
+const names = process.argv.slice(2)
+for (const name of names)
+  if (!(name in apps)) throw new Error(`Unknown app "${name}"; known: ${Object.keys(apps).join(', ')}`)
+
+const running = new Map<string, RunningApp>()
+for (const name of names as AppName[]) running.set(name, await apps[name]())
+
+let stopping = false
+async function shutdown(): Promise<void> {
+  if (stopping) return
+  stopping = true
+  // A stuck close must not leave a server behind: exit anyway after a grace period.
+  setTimeout(() => process.exit(1), 3_000).unref()
+  await Promise.allSettled([...running.values()].map((app) => app.close()))
+  process.exit(0)
+}
+process.on('SIGTERM', shutdown)
+process.on('SIGINT', shutdown)
+// The parent holds our stdin open: when it goes away, even by SIGKILL, we go too.
+process.stdin.on('end', shutdown).on('close', shutdown).resume()
+
+const ports = Object.fromEntries([...running].map(([name, app]) => [name, app.port]))
+process.stdout.write(`${JSON.stringify({ ports })}\n`)

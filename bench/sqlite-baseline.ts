@@ -1,0 +1,28 @@
+/** @module In-process baseline: a raw better-sqlite3 primary-key lookup, the floor for any DB read. */
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { openSqlite } from '../src/runtime/node/sqlite.ts'
+import type { InprocOp } from './scenarios.ts'
+
+const ROWS = 100_000
+
+export async function sqlitePkLookup(): Promise<InprocOp> {
+  const dir = mkdtempSync(join(tmpdir(), 'bench-sqlite-'))
+  // The gateway's own opener: a temp file with WAL and the same pragmas, so the floor is comparable.
+  const db = openSqlite(join(dir, 'baseline.db'))
+  db.exec('CREATE TABLE items (id INTEGER PRIMARY KEY, name TEXT NOT NULL, created_at INTEGER NOT NULL)')
+  const insert = db.prepare('INSERT INTO items (id, name, created_at) VALUES (?, ?, ?)')
+  db.transaction(() => {
+    for (let id = 1; id <= ROWS; id++) insert.run(id, `item-${id}@example.test`, 1_700_000_000 + id)
+  })()
+  const select = db.prepare('SELECT id, name, created_at FROM items WHERE id = ?')
+  return {
+    // Random ids, so the lookups walk the B-tree instead of hitting one cached page.
+    op: () => select.get(1 + Math.floor(Math.random() * ROWS)),
+    close: () => {
+      db.close()
+      rmSync(dir, { recursive: true, force: true })
+    },
+  }
+}
