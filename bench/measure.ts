@@ -30,7 +30,11 @@ async function measureHttp(s: HttpScenario, opts: BenchOptions): Promise<Measure
   try {
     const { ports } = JSON.parse(await firstLine(server)) as { ports: Record<string, number> }
     const { path, ...request } = s.request
-    const base = { url: `http://${HOST}:${ports[s.app]}${path}`, connections: opts.connections, ...request }
+    const base = {
+      url: `http://${HOST}:${ports[s.app]}${path}`,
+      connections: opts.connections,
+      ...request,
+    }
     // Warm-up: JIT, connection pools and SQLite's page cache, none of which production starts cold.
     await autocannon({ ...base, duration: opts.warmupS })
     // Our own histogram: autocannon's keeps whole milliseconds, too coarse for a fast p50.

@@ -44,13 +44,24 @@ export type Scenario = HttpScenario | InprocScenario
 
 /** Measured in every run, first, so ratios compare numbers taken on the same machine minutes apart. */
 export const baselines: Record<BaselineName, Scenario> = {
-  'hono-bare': { name: 'bare Hono GET /hello', kind: 'http', app: 'bare', request: { path: '/hello' } },
+  'hono-bare': {
+    name: 'bare Hono GET /hello',
+    kind: 'http',
+    app: 'bare',
+    request: { path: '/hello' },
+  },
   'sqlite-pk': { name: 'better-sqlite3 PK lookup', kind: 'inproc', setup: sqlitePkLookup },
 }
 
 export const scenarios: (Scenario & { baseline: BaselineName })[] = [
   // Probes hit this every few seconds: middleware stack plus one `SELECT 1`. No target yet.
-  { name: 'GET /healthz', kind: 'http', baseline: 'hono-bare', app: 'gateway', request: { path: '/healthz' } },
+  {
+    name: 'GET /healthz',
+    kind: 'http',
+    baseline: 'hono-bare',
+    app: 'gateway',
+    request: { path: '/healthz' },
+  },
 ]
 
 export function findScenario(name: string): Scenario | undefined {

@@ -7,7 +7,8 @@ import { apps, type AppName, type RunningApp } from './apps.ts'
 
 const names = process.argv.slice(2)
 for (const name of names)
-  if (!(name in apps)) throw new Error(`Unknown app "${name}"; known: ${Object.keys(apps).join(', ')}`)
+  if (!(name in apps))
+    throw new Error(`Unknown app "${name}"; known: ${Object.keys(apps).join(', ')}`)
 
 const running = new Map<string, RunningApp>()
 for (const name of names as AppName[]) running.set(name, await apps[name]())

@@ -11,7 +11,9 @@ export async function sqlitePkLookup(): Promise<InprocOp> {
   const dir = mkdtempSync(join(tmpdir(), 'bench-sqlite-'))
   // The gateway's own opener: a temp file with WAL and the same pragmas, so the floor is comparable.
   const db = openSqlite(join(dir, 'baseline.db'))
-  db.exec('CREATE TABLE items (id INTEGER PRIMARY KEY, name TEXT NOT NULL, created_at INTEGER NOT NULL)')
+  db.exec(
+    'CREATE TABLE items (id INTEGER PRIMARY KEY, name TEXT NOT NULL, created_at INTEGER NOT NULL)',
+  )
   const insert = db.prepare('INSERT INTO items (id, name, created_at) VALUES (?, ?, ?)')
   db.transaction(() => {
     for (let id = 1; id <= ROWS; id++) insert.run(id, `item-${id}@example.test`, 1_700_000_000 + id)

@@ -40,7 +40,10 @@ describe.skipIf(!chromiumPath)('pages in Chromium', () => {
       })
       const page = await context.newPage()
       const blocked: string[] = [] // CSP violations show as console errors
-      page.on('console', (m) => /Content Security Policy|Refused to/.test(m.text()) && blocked.push(m.text()))
+      page.on(
+        'console',
+        (m) => /Content Security Policy|Refused to/.test(m.text()) && blocked.push(m.text()),
+      )
       const res = await page.goto(`${server.url}/some/missing/page`)
       expect(res?.status()).toBe(404)
       expect(await page.locator('html').getAttribute('lang')).toBe(locale)

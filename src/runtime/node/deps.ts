@@ -8,7 +8,7 @@ import { systemClock, type Clock, type Deps } from '../../deps.ts'
 import type { OutboxHandlers } from '../../domain/outbox.ts'
 import { deriveKeys, type HmacSha256 } from '../../lib/keys.ts'
 import { jsonLogger, type Logger } from '../../lib/log.ts'
-import { sqliteAtomic } from './sqlite.ts'
+import { cachingDatabase, sqliteAtomic } from './sqlite.ts'
 
 /** node:crypto's HMAC is several times faster than WebCrypto's for short inputs, and synchronous. */
 export const nodeHmacSha256: HmacSha256 = (key, data) =>
@@ -27,7 +27,7 @@ export async function nodeDeps(opts: NodeDepsOptions): Promise<Deps> {
   const { config, sqlite } = opts
   return {
     config,
-    db: new Kysely<Schema>({ dialect: new SqliteDialect({ database: sqlite }) }),
+    db: new Kysely<Schema>({ dialect: new SqliteDialect({ database: cachingDatabase(sqlite) }) }),
     atomic: sqliteAtomic(sqlite),
     keys: await deriveKeys(config.appSecret, config.appSecretPrevious),
     hmac: nodeHmacSha256,

@@ -56,6 +56,25 @@ export function applyMigrations(
   return pending
 }
 
+/**
+ * The better-sqlite3 handle Kysely gets, with a bounded prepared-statement cache: Kysely prepares every
+ * query anew, and preparing costs as much as running a primary-key lookup.
+ */
+export function cachingDatabase(db: Database.Database, max = 500) {
+  const cache = new Map<string, Database.Statement>()
+  return {
+    close: () => db.close(),
+    prepare(sql: string) {
+      let stmt = cache.get(sql)
+      if (!stmt) {
+        if (cache.size >= max) cache.delete(cache.keys().next().value!)
+        cache.set(sql, (stmt = db.prepare(sql)))
+      }
+      return stmt
+    },
+  }
+}
+
 /** better-sqlite3 refuses JS booleans; SQLite stores them as 0/1. */
 const bindable = (p: unknown) => (typeof p === 'boolean' ? (p ? 1 : 0) : p)
 

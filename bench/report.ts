@@ -1,0 +1,93 @@
+/** @module The Markdown table printed by `npm run bench` and kept in bench/results.md. */
+import { writeFileSync } from 'node:fs'
+import { cpus } from 'node:os'
+import type { BenchOptions, Measurement } from './measure.ts'
+import type { Target } from './scenarios.ts'
+
+export interface Row {
+  name: string
+  /** Absent on baseline rows. */
+  baseline?: { name: string; rate: number }
+  target?: Target
+  m: Measurement
+}
+
+/** The scenario's rate over its baseline's; undefined for a baseline row. */
+export const ratioOf = (row: Row) => (row.baseline ? row.m.rate / row.baseline.rate : undefined)
+
+export const targetMet = (row: Row) =>
+  row.target === undefined || (ratioOf(row) ?? 1) >= row.target.minRatio
+
+const pct = (x: number) => `${(x * 100).toFixed(1)} %`
+const int = (x: number) => Math.round(x).toLocaleString('en-US')
+
+/** Sub-millisecond values in µs: a SQLite lookup takes a few of them. */
+function latency(ms: number): string {
+  if (ms < 1) return `${(ms * 1000).toPrecision(3)} µs`
+  return `${ms.toPrecision(3)} ms`
+}
+
+function target(row: Row): string {
+  if (!row.target) return '—'
+  return `>= ${+(row.target.minRatio * 100).toFixed(1)} % ${targetMet(row) ? 'pass' : '**FAIL**'}`
+}
+
+export function table(rows: Row[]): string {
+  const head = [
+    'Scenario',
+    'Baseline',
+    'Rate',
+    'p50',
+    'p99',
+    'Peak RSS MB',
+    'vs baseline',
+    'Target',
+  ]
+  const lines = rows.map((row) => {
+    const ratio = ratioOf(row)
+    return [
+      row.m.problems.length ? `${row.name} (${row.m.problems.join(', ')})` : row.name,
+      row.baseline?.name ?? '(baseline)',
+      `${int(row.m.rate)} ${row.m.unit}`,
+      latency(row.m.p50Ms),
+      latency(row.m.p99Ms),
+      row.m.peakRssMb.toFixed(1),
+      ratio === undefined ? '—' : pct(ratio),
+      target(row),
+    ]
+  })
+  return [head, head.map(() => '---'), ...lines]
+    .map((cells) => `| ${cells.join(' | ')} |`)
+    .join('\n')
+}
+
+/** One line saying where and how the numbers were taken, since they mean little without it. */
+export function header(opts: BenchOptions): string {
+  const cpu = cpus()
+  return (
+    `Run ${new Date().toISOString()} · Node ${process.version} · ${cpu.length} CPUs` +
+    ` (${cpu[0]?.model.trim() ?? 'unknown'}) · ${opts.durationS} s per scenario after` +
+    ` ${opts.warmupS} s warm-up · ${opts.connections} HTTP connections`
+  )
+}
+
+export function writeResults(head: string, opts: BenchOptions, rows: Row[]): void {
+  const dir = new URL('./', import.meta.url)
+  const md = [
+    '# Benchmark results',
+    '',
+    head,
+    '',
+    table(rows),
+    '',
+    'Written by `npm run bench` (bench/run.ts). HTTP scenarios are compared with the bare Hono',
+    'endpoint, in-process ones with the raw better-sqlite3 primary-key lookup.',
+    '',
+  ].join('\n')
+  writeFileSync(new URL('results.md', dir), md)
+  // Machine-readable copy for comparing runs; gitignored, unlike results.md.
+  writeFileSync(
+    new URL('results.json', dir),
+    `${JSON.stringify({ header: head, options: opts, rows }, null, 2)}\n`,
+  )
+}

@@ -1,0 +1,50 @@
+/**
+ * @module `npm run bench`: measures both baselines, then every scenario in bench/scenarios.ts, each
+ * in a child process of its own, and prints the Markdown table (also written to bench/results.md).
+ * Progress goes to stderr so stdout holds only the table.
+ */
+import { measure, type BenchOptions, type Measurement } from './measure.ts'
+import { header, ratioOf, table, targetMet, writeResults, type Row } from './report.ts'
+import { baselines, scenarios, type BaselineName } from './scenarios.ts'
+
+function positive(name: string, fallback: number): number {
+  const raw = process.env[name]
+  const value = raw === undefined || raw === '' ? fallback : Number(raw)
+  if (!Number.isFinite(value) || value <= 0) throw new Error(`${name} must be a positive number`)
+  return value
+}
+
+const opts: BenchOptions = {
+  durationS: positive('BENCH_DURATION', 5),
+  warmupS: positive('BENCH_WARMUP', 1),
+  connections: Math.round(positive('BENCH_CONNECTIONS', 50)),
+}
+
+const head = header(opts)
+console.error(head)
+const rows: Row[] = []
+const measured = {} as Record<BaselineName, Measurement>
+for (const [key, s] of Object.entries(baselines) as [
+  BaselineName,
+  (typeof baselines)[BaselineName],
+][]) {
+  console.error(`baseline  ${s.name} ...`)
+  measured[key] = await measure(s, opts)
+  rows.push({ name: s.name, m: measured[key] })
+}
+for (const s of scenarios) {
+  console.error(`scenario  ${s.name} ...`)
+  const m = await measure(s, opts)
+  const base = { name: baselines[s.baseline].name, rate: measured[s.baseline].rate }
+  rows.push({ name: s.name, baseline: base, target: s.target, m })
+  console.error(`          ${(ratioOf(rows.at(-1)!)! * 100).toFixed(1)} % of ${base.name}`)
+}
+
+console.log(table(rows))
+writeResults(head, opts, rows)
+
+// Numbers taken while requests failed, or a missed target, should fail a scripted run.
+const bad = rows.filter((r) => r.m.problems.length > 0 || !targetMet(r))
+for (const r of bad)
+  console.error(`bench: ${r.name}: ${r.m.problems.join(', ') || 'target missed'}`)
+process.exitCode = bad.length > 0 ? 1 : 0
