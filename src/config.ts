@@ -12,7 +12,13 @@ export interface Config {
   /** Undefined only in development, where the Node entry generates one into ./data/. */
   appSecret?: string
   appSecretPrevious?: string
-  mail: { transport: MailTransportName; smtpUrl?: string; from: string; httpUrl?: string }
+  mail: {
+    transport: MailTransportName
+    smtpUrl?: string
+    from: string
+    httpUrl?: string
+    httpToken?: string
+  }
   mautic?: {
     url: string
     clientId?: string
@@ -24,6 +30,8 @@ export interface Config {
   mirrorMode: MirrorMode
   relay?: { port: number; upstreamUrl: string }
   org: { name: string; privacyUrl?: string; logoUrl?: string }
+  /** Trust X-Forwarded-For for the client address (only behind your own reverse proxy). */
+  trustProxy: boolean
 }
 
 export type RawEnv = Record<string, string | undefined>
@@ -112,6 +120,13 @@ export function parseConfig(env: RawEnv): Config {
   const logoUrl = get('ORG_LOGO_URL')
   if (logoUrl !== undefined) checkUrl('ORG_LOGO_URL', logoUrl, ['http:', 'https:'], problems)
 
+  const trustProxy = oneOf(
+    'TRUST_PROXY',
+    get('TRUST_PROXY') ?? '0',
+    ['0', '1', 'true', 'false'],
+    problems,
+  )
+
   if (problems.length > 0) throw new ConfigError(problems)
   return {
     production,
@@ -121,12 +136,19 @@ export function parseConfig(env: RawEnv): Config {
     databasePath: get('DATABASE_PATH') ?? './data/consent-gateway.db',
     appSecret,
     appSecretPrevious: get('APP_SECRET_PREVIOUS'),
-    mail: { transport: transport as MailTransportName, smtpUrl, from, httpUrl },
+    mail: {
+      transport: transport as MailTransportName,
+      smtpUrl,
+      from,
+      httpUrl,
+      httpToken: get('MAIL_HTTP_TOKEN'),
+    },
     mautic,
     mauticWebhookSecret: get('MAUTIC_WEBHOOK_SECRET'),
     mirrorMode: mirrorMode as MirrorMode,
     relay,
     org: { name: get('ORG_NAME') ?? 'Consent Gateway', privacyUrl, logoUrl },
+    trustProxy: trustProxy === '1' || trustProxy === 'true',
   }
 }
 

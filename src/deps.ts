@@ -1,9 +1,11 @@
 /** @module What createApp needs from its runtime: everything runtime-specific is injected here. */
+import type { Context } from 'hono'
 import type { Config } from './config.ts'
 import type { Atomic, DB } from './db/database.ts'
 import type { OutboxHandlers } from './domain/outbox.ts'
 import type { HmacSha256, Keys } from './lib/keys.ts'
 import type { Logger } from './lib/log.ts'
+import type { MailTransport } from './mail/message.ts'
 
 export interface Clock {
   /** Epoch milliseconds. Tests pass a fixed clock. */
@@ -26,6 +28,12 @@ export interface Deps {
   clock: Clock
   logger: Logger
   outboxHandlers: OutboxHandlers
+  mail: MailTransport
+  /**
+   * The client's IP address for evidence and rate limits: the socket address on Node (or the
+   * left-most X-Forwarded-For hop when TRUST_PROXY=1), CF-Connecting-IP on Workers.
+   */
+  clientIp(c: Context): string | undefined
   /**
    * Called once a request has committed outbox rows. Node wakes its delivery loop; Workers deliver
    * with `ctx.waitUntil` right after the response (the cron trigger is only the safety net).

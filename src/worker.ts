@@ -41,6 +41,9 @@ async function buildDeps(env: WorkerEnv): Promise<Built> {
     logger: jsonLogger(),
     outboxHandlers: {},
     wakeOutbox: (ctx?: Deferrer) => ctx?.waitUntil(deliverOutbox(deps)),
+    mail: { name: 'none', send: () => Promise.reject(new Error('no mail transport configured')) },
+    // Cloudflare sets it on every request; a client cannot forge it.
+    clientIp: (c) => c.req.header('cf-connecting-ip'),
   }
   return { deps, app: createApp(deps) }
 }

@@ -1,13 +1,19 @@
 /** @module French and English strings (flat keys, listmonk style), locale choice and `t`. */
 import en from '../locales/en.json' with { type: 'json' }
 import fr from '../locales/fr.json' with { type: 'json' }
+import mailEn from '../locales/mail.en.json' with { type: 'json' }
+import mailFr from '../locales/mail.fr.json' with { type: 'json' }
 
 export type Locale = 'fr' | 'en'
 export const LOCALES: readonly Locale[] = ['fr', 'en']
 /** Our users are mostly in France: French unless the contact or the browser says otherwise. */
 export const DEFAULT_LOCALE: Locale = 'fr'
 
-const dictionaries: Record<Locale, Record<string, string>> = { fr, en }
+// One file per area (pages, e-mails) so that each stays readable; keys are flat and unique across files.
+const dictionaries: Record<Locale, Record<string, string>> = {
+  fr: { ...fr, ...mailFr },
+  en: { ...en, ...mailEn },
+}
 
 export const isLocale = (v: unknown): v is Locale => v === 'fr' || v === 'en'
 

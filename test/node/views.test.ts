@@ -3,6 +3,8 @@ import { pickLocale, t } from '../../src/lib/i18n.ts'
 import { renderPage, renderView } from '../../src/lib/views.ts'
 import en from '../../src/locales/en.json' with { type: 'json' }
 import fr from '../../src/locales/fr.json' with { type: 'json' }
+import mailEn from '../../src/locales/mail.en.json' with { type: 'json' }
+import mailFr from '../../src/locales/mail.fr.json' with { type: 'json' }
 
 const page = (locale: 'fr' | 'en', body: string) =>
   renderPage('message', {
@@ -31,6 +33,7 @@ describe('views', () => {
 
   it('has the same keys in French and English', () => {
     expect(Object.keys(fr).sort()).toEqual(Object.keys(en).sort())
+    expect(Object.keys(mailFr).sort()).toEqual(Object.keys(mailEn).sort())
   })
 
   it('fills placeholders in strings', () => {

@@ -1,6 +1,8 @@
 /** @module Builds the app's dependencies on Node: better-sqlite3, node:crypto HMAC, the delivery loop. */
 import type Database from 'better-sqlite3'
 import { Kysely, SqliteDialect } from 'kysely'
+import { getConnInfo } from '@hono/node-server/conninfo'
+import type { Context } from 'hono'
 import { createHmac } from 'node:crypto'
 import type { Config } from '../../config.ts'
 import type { Database as Schema } from '../../db/database.ts'
@@ -8,6 +10,7 @@ import { systemClock, type Clock, type Deps } from '../../deps.ts'
 import type { OutboxHandlers } from '../../domain/outbox.ts'
 import { deriveKeys, type HmacSha256 } from '../../lib/keys.ts'
 import { jsonLogger, type Logger } from '../../lib/log.ts'
+import type { MailTransport } from '../../mail/message.ts'
 import { cachingDatabase, sqliteAtomic } from './sqlite.ts'
 
 /** node:crypto's HMAC is several times faster than WebCrypto's for short inputs, and synchronous. */
@@ -21,6 +24,28 @@ export interface NodeDepsOptions {
   logger?: Logger
   outboxHandlers?: OutboxHandlers
   wakeOutbox?: () => void
+  mail?: MailTransport
+}
+
+/** Until a transport is configured, sending fails loudly (and the outbox retries) rather than drops mail. */
+const noMail: MailTransport = {
+  name: 'none',
+  send: () => Promise.reject(new Error('no mail transport configured')),
+}
+
+/** The socket's address, or the left-most X-Forwarded-For hop behind a trusted reverse proxy. */
+export function nodeClientIp(trustProxy: boolean) {
+  return (c: Context): string | undefined => {
+    if (trustProxy) {
+      const forwarded = c.req.header('x-forwarded-for')?.split(',')[0]?.trim()
+      if (forwarded) return forwarded
+    }
+    try {
+      return getConnInfo(c).remote.address
+    } catch {
+      return undefined // app.request() in tests has no socket
+    }
+  }
 }
 
 export async function nodeDeps(opts: NodeDepsOptions): Promise<Deps> {
@@ -35,5 +60,7 @@ export async function nodeDeps(opts: NodeDepsOptions): Promise<Deps> {
     logger: opts.logger ?? jsonLogger(),
     outboxHandlers: opts.outboxHandlers ?? {},
     wakeOutbox: opts.wakeOutbox ?? (() => {}),
+    mail: opts.mail ?? noMail,
+    clientIp: nodeClientIp(config.trustProxy),
   }
 }
