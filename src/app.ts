@@ -12,7 +12,11 @@ import { siteInfo } from './lib/site.ts'
 import { accessLog } from './middleware/access-log.ts'
 import { originCheck } from './middleware/origin-check.ts'
 import { securityHeaders } from './middleware/security-headers.ts'
+import { apiRoutes } from './routes/api/index.ts'
 import { healthRoutes } from './routes/health.ts'
+import { confirmRoutes } from './routes/public/confirm.ts'
+import { subscribeRoutes } from './routes/public/subscribe.ts'
+import { wellKnownRoutes } from './routes/well-known.ts'
 import { siteRoutes } from './routes/site.ts'
 
 /** Pages, forms and API calls. */
@@ -20,10 +24,15 @@ export const BODY_LIMIT = 1024 * 1024
 /** Mautic's queue mode batches ten full e-mails into one webhook: CONTRACT.md asks for at least 5 MB. */
 export const HOOK_BODY_LIMIT = 8 * 1024 * 1024
 
-export type AppEnv = { Variables: { outboxPending?: boolean } }
+declare module 'hono' {
+  interface ContextVariableMap {
+    /** Set by a handler whose commit wrote outbox rows: delivery starts right after the response. */
+    outboxPending?: boolean
+  }
+}
 
 export function createApp(deps: Deps) {
-  const app = new Hono<AppEnv>()
+  const app = new Hono()
   const site = siteInfo(deps.config)
 
   app.use(requestId())
@@ -50,6 +59,10 @@ export function createApp(deps: Deps) {
   })
 
   app.route('/healthz', healthRoutes(deps))
+  app.route('/api/v1', apiRoutes(deps))
+  app.route('/.well-known', wellKnownRoutes(deps))
+  app.route('/subscribe', subscribeRoutes(deps))
+  app.route('/c', confirmRoutes(deps))
   app.route('/', siteRoutes(deps))
 
   app.notFound((c) => errorResponse(c, site, 404, 'not_found', 'No such route'))

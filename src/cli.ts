@@ -1,46 +1,79 @@
-/** @module The `consent-gateway` command (package bin): serve, migrate; later issues add theirs. */
+/** @module The `consent-gateway` command (package bin): serve, migrate, api-key; later issues add theirs. */
+import { parseArgs } from 'node:util'
 import { ConfigError, parseConfig } from './config.ts'
+import type { Deps } from './deps.ts'
+import {
+  API_KEY_CACHE_TTL_MS,
+  API_KEY_SCOPES,
+  createApiKey,
+  listApiKeys,
+  revokeApiKey,
+  validateApiKeyInput,
+} from './domain/api-keys.ts'
+import { jsonLogger } from './lib/log.ts'
 import { main as serve } from './node.ts'
-import { openSqlite, applyMigrations } from './runtime/node/sqlite.ts'
+import { nodeDeps } from './runtime/node/deps.ts'
+import { loadOrCreateDevSecret } from './runtime/node/secret.ts'
+import { openDatabase, StartupError } from './runtime/node/server.ts'
+import { applyMigrations, openSqlite } from './runtime/node/sqlite.ts'
 
-const USAGE = `Usage: consent-gateway <command>
+const USAGE = `Usage: consent-gateway <command> [options]
 
 Commands:
-  serve     run the gateway (the same as npm start)
-  migrate   apply the database migrations (DATABASE_PATH) and exit
-  help      show this text`
+  serve                                    run the gateway (the same as npm start)
+  migrate                                  apply the database migrations (DATABASE_PATH) and exit
+  api-key create --name N --scopes s1,s2   create an API key; it is printed once, alone on the last
+                                           line of standard output
+  api-key list                             list the API keys (never their secrets)
+  api-key revoke --id ID                   revoke an API key (a running gateway refuses it within
+                                           ${API_KEY_CACHE_TTL_MS / 1000} s)
+  help                                     show this text
 
-export async function runCli(argv: string[]): Promise<number> {
-  const [command] = argv
-  switch (command) {
-    case 'serve':
-      await serve()
-      return -1 // keeps running
-    case 'migrate':
-      return migrate()
-    case undefined:
-    case 'help':
-    case '--help':
-    case '-h':
-      console.error(USAGE)
-      return command === undefined ? 2 : 0
-    default:
-      console.error(`Unknown command "${command}".\n\n${USAGE}`)
-      return 2
-  }
+API key scopes: ${API_KEY_SCOPES.join(', ')}`
+
+/** Wrong command line: the message and the usage go to standard error, exit code 2. */
+class UsageError extends Error {}
+
+/** Returns the exit code, or -1 to keep running. */
+type Command = (args: string[]) => Promise<number> | number
+
+const COMMANDS: Record<string, Command> = {
+  serve: async () => {
+    await serve()
+    return -1
+  },
+  migrate,
+  'api-key': apiKey,
 }
 
-function migrate(): number {
-  let path: string
+export async function runCli(argv: string[]): Promise<number> {
+  const [command, ...args] = argv
+  if (command === undefined || ['help', '--help', '-h'].includes(command)) {
+    console.error(USAGE)
+    return command === undefined ? 2 : 0
+  }
+  const run = Object.hasOwn(COMMANDS, command) ? COMMANDS[command] : undefined
+  if (!run) {
+    console.error(`Unknown command "${command}".\n\n${USAGE}`)
+    return 2
+  }
   try {
-    path = parseConfig(process.env).databasePath
+    return await run(args)
   } catch (err) {
-    if (err instanceof ConfigError) {
+    if (err instanceof UsageError) {
+      console.error(`${err.message}\n\n${USAGE}`)
+      return 2
+    }
+    if (err instanceof ConfigError || err instanceof StartupError) {
       console.error(err.message)
       return 1
     }
     throw err
   }
+}
+
+function migrate(): number {
+  const path = parseConfig(process.env).databasePath
   try {
     const db = openSqlite(path)
     const applied = applyMigrations(db)
@@ -53,6 +86,131 @@ function migrate(): number {
     console.error(`Cannot migrate the database at ${path}: ${(err as Error).message}`)
     return 1
   }
+}
+
+/** Runs `fn` with the gateway's deps over DATABASE_PATH (migrated first), then closes the database. */
+async function withDeps(fn: (deps: Deps) => Promise<number>): Promise<number> {
+  const parsed = parseConfig(process.env)
+  const config = { ...parsed, appSecret: parsed.appSecret ?? loadOrCreateDevSecret() }
+  const sqlite = openDatabase(config.databasePath)
+  try {
+    const logger = jsonLogger((line) => console.error(line)) // standard output is the command's result
+    return await fn(await nodeDeps({ config, sqlite, logger }))
+  } finally {
+    sqlite.close()
+  }
+}
+
+/** `--name value` options, all strings; anything else is a usage error. */
+function options<K extends string>(
+  args: string[],
+  names: readonly K[],
+): Partial<Record<K, string>> {
+  try {
+    const { values } = parseArgs({
+      args,
+      options: Object.fromEntries(names.map((n) => [n, { type: 'string' as const }])),
+      strict: true,
+      allowPositionals: false,
+    })
+    return values as Partial<Record<K, string>>
+  } catch (err) {
+    throw new UsageError((err as Error).message)
+  }
+}
+
+const print = (text: string) =>
+  new Promise<void>((resolve) => process.stdout.write(`${text}\n`, () => resolve()))
+
+function apiKey([sub, ...args]: string[]): Promise<number> {
+  switch (sub) {
+    case 'create':
+      return apiKeyCreate(args)
+    case 'list':
+      options(args, [])
+      return withDeps(apiKeyList)
+    case 'revoke':
+      return apiKeyRevoke(args)
+    default:
+      throw new UsageError(
+        sub === undefined
+          ? 'api-key: create, list or revoke?'
+          : `Unknown command "api-key ${sub}".`,
+      )
+  }
+}
+
+async function apiKeyCreate(args: string[]): Promise<number> {
+  const { name, scopes } = options(args, ['name', 'scopes'])
+  if (name === undefined || scopes === undefined)
+    throw new UsageError('api-key create needs --name and --scopes.')
+  const input = {
+    name,
+    scopes: scopes
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean),
+  }
+  const valid = validateApiKeyInput(input) // before opening anything: bad flags change nothing
+  if ('error' in valid) throw new UsageError(`Cannot create the API key: ${valid.error}.`)
+  return withDeps(async (deps) => {
+    const created = await createApiKey(deps, input)
+    if (!created.ok) throw new UsageError(`Cannot create the API key: ${created.error}.`)
+    const { id, name, scopes } = created.apiKey
+    console.error(
+      `API key "${name}" (id ${id}) created with scopes ${scopes.join(', ')}. ` +
+        'It is shown only once, on the next line: store it now.',
+    )
+    await print(created.key)
+    return 0
+  })
+}
+
+async function apiKeyList(deps: Deps): Promise<number> {
+  const keys = await listApiKeys(deps)
+  if (keys.length === 0) {
+    console.error('No API keys yet: create one with `consent-gateway api-key create`.')
+    return 0
+  }
+  const time = (ms: number | null) => (ms === null ? '-' : new Date(ms).toISOString())
+  const rows = [
+    ['ID', 'NAME', 'SCOPES', 'CREATED', 'LAST USED', 'REVOKED'],
+    ...keys.map((k) => [
+      k.id,
+      k.name,
+      k.scopes.join(','),
+      time(k.createdAt),
+      time(k.lastUsedAt),
+      time(k.revokedAt),
+    ]),
+  ]
+  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)))
+  await print(
+    rows
+      .map((r) =>
+        r
+          .map((v, i) => v.padEnd(widths[i]!))
+          .join('  ')
+          .trimEnd(),
+      )
+      .join('\n'),
+  )
+  return 0
+}
+
+async function apiKeyRevoke(args: string[]): Promise<number> {
+  const { id } = options(args, ['id'])
+  if (!id) throw new UsageError('api-key revoke needs --id (see `consent-gateway api-key list`).')
+  return withDeps(async (deps) => {
+    if (!(await revokeApiKey(deps, id))) {
+      console.error(`No API key with id "${id}" is active: nothing was revoked.`)
+      return 1
+    }
+    console.error(
+      `API key ${id} revoked; a running gateway refuses it within ${API_KEY_CACHE_TTL_MS / 1000} s.`,
+    )
+    return 0
+  })
 }
 
 const code = await runCli(process.argv.slice(2))

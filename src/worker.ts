@@ -8,6 +8,9 @@ import { parseConfig } from './config.ts'
 import type { Database } from './db/database.ts'
 import { systemClock, type Deferrer, type Deps } from './deps.ts'
 import { deliverOutbox } from './domain/outbox.ts'
+import { outboxHandlers } from './domain/outbox-handlers.ts'
+import { runScheduledJobs } from './domain/scheduler.ts'
+import { workerMailTransport } from './mail/worker.ts'
 import { deriveKeys, webHmacSha256 } from './lib/keys.ts'
 import { jsonLogger } from './lib/log.ts'
 import { d1Atomic, D1Dialect } from './runtime/worker/d1-dialect.ts'
@@ -31,20 +34,24 @@ async function buildDeps(env: WorkerEnv): Promise<Built> {
   // On Workers there is no ./data/ to keep a generated secret in: APP_SECRET is always required.
   const config = parseConfig({ NODE_ENV: 'production', ...strings })
   if (!config.appSecret) throw new Error('APP_SECRET is required (wrangler secret put APP_SECRET)')
+  const db = new Kysely<Database>({ dialect: new D1Dialect(env.DB) })
+  const keys = await deriveKeys(config.appSecret, config.appSecretPrevious)
+  const logger = jsonLogger()
   const deps: Deps = {
     config,
-    db: new Kysely<Database>({ dialect: new D1Dialect(env.DB) }),
+    db,
     atomic: d1Atomic(env.DB),
-    keys: await deriveKeys(config.appSecret, config.appSecretPrevious),
+    keys,
     hmac: webHmacSha256,
     clock: systemClock,
-    logger: jsonLogger(),
+    logger,
     outboxHandlers: {},
     wakeOutbox: (ctx?: Deferrer) => ctx?.waitUntil(deliverOutbox(deps)),
-    mail: { name: 'none', send: () => Promise.reject(new Error('no mail transport configured')) },
+    mail: workerMailTransport(config, { db, keys, clock: systemClock, logger }),
     // Cloudflare sets it on every request; a client cannot forge it.
     clientIp: (c) => c.req.header('cf-connecting-ip'),
   }
+  deps.outboxHandlers = outboxHandlers(deps)
   return { deps, app: createApp(deps) }
 }
 
@@ -65,6 +72,6 @@ export default {
   },
   async scheduled(_controller, env, ctx) {
     const { deps } = await forEnv(env)
-    ctx.waitUntil(deliverOutbox(deps))
+    ctx.waitUntil(Promise.all([deliverOutbox(deps), runScheduledJobs(deps)]))
   },
 } satisfies ExportedHandler<WorkerEnv>

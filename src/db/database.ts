@@ -147,6 +147,62 @@ export interface ApiKeysTable {
   revoked_at: number | null
 }
 
+// 0002_consent.sql
+
+export interface OptinRequestsTable {
+  id: string
+  contact_id: string
+  purposes: string
+  notices: string
+  locale: 'fr' | 'en'
+  source: string
+  status: 'pending' | 'confirmed' | 'expired'
+  created_at: number
+  expires_at: number
+  confirmed_at: number | null
+  last_sent_at: number | null
+  send_count: number
+}
+
+export interface FormsTable {
+  key: string
+  purposes: string
+  created_at: number
+}
+
+export interface LedgerCheckpointsTable {
+  id: string
+  covered_until: number
+  chain_count: number
+  event_count: number
+  heads_digest: string
+  signature: string
+  created_at: number
+}
+
+export interface SigningKeysTable {
+  kid: string
+  alg: string
+  public_jwk: string
+  private_jwk_enc: string
+  created_at: number
+  retired_at: number | null
+}
+
+export interface RateLimitsTable {
+  key: string
+  window_start: number
+  count: number
+}
+
+export interface MailLogTable {
+  id: string
+  created_at: number
+  recipient_enc: string
+  subject: string
+  message: string
+}
+
 export interface D1MigrationsTable {
   id: Generated<number>
   name: string
@@ -167,6 +223,12 @@ export interface Database {
   admin_users: AdminUsersTable
   sessions: SessionsTable
   api_keys: ApiKeysTable
+  optin_requests: OptinRequestsTable
+  forms: FormsTable
+  ledger_checkpoints: LedgerCheckpointsTable
+  signing_keys: SigningKeysTable
+  rate_limits: RateLimitsTable
+  mail_log: MailLogTable
   d1_migrations: D1MigrationsTable
 }
 

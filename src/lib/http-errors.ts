@@ -1,8 +1,9 @@
 /** @module One error shape per audience: JSON under /api and /hooks, a localized page everywhere else. */
 import type { Context } from 'hono'
 import type { ContentfulStatusCode } from 'hono/utils/http-status'
-import { pickLocale, t, type Locale } from './i18n.ts'
-import { renderPage, type SiteInfo } from './views.ts'
+import { t, type Locale } from './i18n.ts'
+import { page, pageLocale } from './pages.ts'
+import type { SiteInfo } from './views.ts'
 
 export const isMachinePath = (path: string) =>
   path === '/api' || path.startsWith('/api/') || path === '/hooks' || path.startsWith('/hooks/')
@@ -10,21 +11,6 @@ export const isMachinePath = (path: string) =>
 /** `{"error":{"code","message"}}`, the shape CONTRACT.md fixes for /api and /hooks. */
 export function jsonError(c: Context, status: ContentfulStatusCode, code: string, message: string) {
   return c.json({ error: { code, message } }, status)
-}
-
-export function pageLocale(c: Context, contactLocale?: string | null): Locale {
-  return pickLocale({
-    explicit: c.req.query('lang'),
-    contact: contactLocale,
-    acceptLanguage: c.req.header('accept-language'),
-  })
-}
-
-/** The same URL with `lang` set to the other locale, for the header's language switch. */
-export function switchUrl(c: Context, to: Locale): string {
-  const url = new URL(c.req.url)
-  url.searchParams.set('lang', to)
-  return `${url.pathname}${url.search}`
 }
 
 /** Renders the generic message page in the visitor's language. */
@@ -37,16 +23,13 @@ export function messagePage(
   opts: { locale?: Locale; reference?: string; params?: Record<string, unknown> } = {},
 ) {
   const locale = opts.locale ?? pageLocale(c)
-  const other: Locale = locale === 'fr' ? 'en' : 'fr'
-  const html = renderPage('message', {
+  return page(c, site, 'message', {
     locale,
-    title: t(locale, titleKey, opts.params),
-    site,
-    switchLocale: other,
-    switchUrl: switchUrl(c, other),
+    titleKey,
+    params: opts.params,
+    status,
     data: { body: t(locale, bodyKey, opts.params), reference: opts.reference },
   })
-  return c.html(html, status)
 }
 
 const PAGE_KEYS = {

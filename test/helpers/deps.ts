@@ -6,6 +6,7 @@ import { jsonLogger } from '../../src/lib/log.ts'
 import { nodeDeps } from '../../src/runtime/node/deps.ts'
 import { applyMigrations, openSqlite } from '../../src/runtime/node/sqlite.ts'
 import { createApp } from '../../src/app.ts'
+import { memoryMailTransport } from '../../src/mail/memory.ts'
 
 export const TEST_SECRET = 'test-secret-0123456789-abcdefghijklmnopqrstuvwxyz'
 export const TEST_NOW = Date.UTC(2026, 10, 29, 9, 0, 0)
@@ -31,14 +32,16 @@ export async function testDeps(env: RawEnv = {}, overrides: Partial<Deps> = {}) 
   const config = parseConfig({ APP_SECRET: TEST_SECRET, PUBLIC_URL: 'http://gateway.test', ...env })
   const logs: LogLine[] = []
   const clock = fixedClock()
+  const mail = memoryMailTransport()
   const deps = await nodeDeps({
+    mail,
     config: { ...config, appSecret: config.appSecret ?? TEST_SECRET },
     sqlite,
     clock,
     logger: jsonLogger((line) => logs.push(JSON.parse(line) as LogLine), 'debug'),
   })
   Object.assign(deps, overrides)
-  return { deps, sqlite, logs, clock }
+  return { deps, sqlite, logs, clock, mail }
 }
 
 export async function testApp(env: RawEnv = {}, overrides: Partial<Deps> = {}) {

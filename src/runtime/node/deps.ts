@@ -7,6 +7,7 @@ import { createHmac } from 'node:crypto'
 import type { Config } from '../../config.ts'
 import type { Database as Schema } from '../../db/database.ts'
 import { systemClock, type Clock, type Deps } from '../../deps.ts'
+import { outboxHandlers } from '../../domain/outbox-handlers.ts'
 import type { OutboxHandlers } from '../../domain/outbox.ts'
 import { deriveKeys, type HmacSha256 } from '../../lib/keys.ts'
 import { jsonLogger, type Logger } from '../../lib/log.ts'
@@ -50,7 +51,7 @@ export function nodeClientIp(trustProxy: boolean) {
 
 export async function nodeDeps(opts: NodeDepsOptions): Promise<Deps> {
   const { config, sqlite } = opts
-  return {
+  const deps: Deps = {
     config,
     db: new Kysely<Schema>({ dialect: new SqliteDialect({ database: cachingDatabase(sqlite) }) }),
     atomic: sqliteAtomic(sqlite),
@@ -58,9 +59,11 @@ export async function nodeDeps(opts: NodeDepsOptions): Promise<Deps> {
     hmac: nodeHmacSha256,
     clock: opts.clock ?? systemClock,
     logger: opts.logger ?? jsonLogger(),
-    outboxHandlers: opts.outboxHandlers ?? {},
+    outboxHandlers: {},
     wakeOutbox: opts.wakeOutbox ?? (() => {}),
     mail: opts.mail ?? noMail,
     clientIp: nodeClientIp(config.trustProxy),
   }
+  deps.outboxHandlers = opts.outboxHandlers ?? outboxHandlers(deps)
+  return deps
 }

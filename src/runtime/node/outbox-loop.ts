@@ -1,5 +1,9 @@
-/** @module Node's delivery loop: woken right after a commit that wrote outbox rows, and every few seconds. */
+/**
+ * @module Node's background work: the delivery loop, woken right after a commit that wrote outbox rows
+ * and every few seconds, and the periodic jobs (expiry, purges, checkpoints) every minute.
+ */
 import { deliverOutbox, type DeliveryReport } from '../../domain/outbox.ts'
+import { runScheduledJobs } from '../../domain/scheduler.ts'
 import type { Deps } from '../../deps.ts'
 
 export interface OutboxLoop {
@@ -47,6 +51,25 @@ export function startOutboxLoop(
     async stop() {
       stopped = true
       clearTimeout(timer)
+      await running
+    },
+  }
+}
+
+/** Runs the scheduled jobs every `intervalMs` (the Workers build uses its cron trigger instead). */
+export function startJobTimer(deps: Deps, intervalMs = 60_000): { stop(): Promise<void> } {
+  let running: Promise<void> = Promise.resolve()
+  const tick = () => {
+    running = runScheduledJobs(deps)
+  }
+  const first = setTimeout(tick, 1_000)
+  const timer = setInterval(tick, intervalMs)
+  first.unref?.()
+  timer.unref?.()
+  return {
+    async stop() {
+      clearTimeout(first)
+      clearInterval(timer)
       await running
     },
   }

@@ -6,7 +6,8 @@ import { parseConfig, type Config, type RawEnv } from '../../config.ts'
 import type { Logger } from '../../lib/log.ts'
 import { jsonLogger } from '../../lib/log.ts'
 import { nodeDeps } from './deps.ts'
-import { startOutboxLoop, type OutboxLoop } from './outbox-loop.ts'
+import { nodeMailTransport, type NodeMailTransport } from './mail.ts'
+import { startJobTimer, startOutboxLoop, type OutboxLoop } from './outbox-loop.ts'
 import { loadOrCreateDevSecret } from './secret.ts'
 import { applyMigrations, openSqlite } from './sqlite.ts'
 
@@ -38,9 +39,23 @@ export async function startServer(
   const sqlite = openDatabase(config.databasePath)
 
   // The app wakes the loop after a commit; the loop needs the deps the app is built from.
+  let mail: NodeMailTransport
+  try {
+    mail = nodeMailTransport(config, { logger })
+  } catch (err) {
+    sqlite.close()
+    throw new StartupError((err as Error).message) // e.g. MAIL_TRANSPORT=mautic before its issue lands
+  }
   const loopRef: { current?: OutboxLoop } = {}
-  const deps = await nodeDeps({ config, sqlite, logger, wakeOutbox: () => loopRef.current?.wake() })
+  const deps = await nodeDeps({
+    config,
+    sqlite,
+    logger,
+    mail,
+    wakeOutbox: () => loopRef.current?.wake(),
+  })
   const loop = (loopRef.current = startOutboxLoop(deps))
+  const jobs = startJobTimer(deps)
   const app = createApp(deps)
 
   const server = await new Promise<ServerType>((resolve, reject) => {
@@ -57,7 +72,8 @@ export async function startServer(
       ),
     )
   }).catch(async (err) => {
-    await loop.stop()
+    await Promise.all([loop.stop(), jobs.stop()])
+    mail.close()
     sqlite.close()
     throw err
   })
@@ -75,7 +91,8 @@ export async function startServer(
           server.close(() => resolve())
           if ('closeIdleConnections' in server) server.closeIdleConnections()
         })
-        await loop.stop()
+        await Promise.all([loop.stop(), jobs.stop()])
+        mail.close()
         sqlite.close()
       })()),
   }

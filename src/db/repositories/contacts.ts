@@ -1,0 +1,43 @@
+/** @module Contact rows: look-up by blind index, id or Mautic id; inserts as compiled queries for atomic units. */
+import type { CompiledQuery, Selectable } from 'kysely'
+import type { ContactsTable, DB } from '../database.ts'
+
+export type ContactRow = Selectable<ContactsTable>
+
+/** A contact by any of an address's blind indexes (current key, then previous during a rotation). */
+export function findContactByBlindIndexes(
+  db: DB,
+  bidxes: string[],
+): Promise<ContactRow | undefined> {
+  return db.selectFrom('contacts').selectAll().where('email_bidx', 'in', bidxes).executeTakeFirst()
+}
+
+export function findContactById(db: DB, id: string): Promise<ContactRow | undefined> {
+  return db.selectFrom('contacts').selectAll().where('id', '=', id).executeTakeFirst()
+}
+
+export function insertContactQuery(db: DB, row: ContactRow): CompiledQuery {
+  return db.insertInto('contacts').values(row).compile()
+}
+
+export function updateContactQuery(
+  db: DB,
+  id: string,
+  changes: Partial<Omit<ContactRow, 'id'>>,
+): CompiledQuery {
+  return db.updateTable('contacts').set(changes).where('id', '=', id).compile()
+}
+
+/** Is this address (any of its blind indexes) on the suppression list? */
+export async function isSuppressed(db: DB, bidxes: string[]): Promise<boolean> {
+  const row = await db
+    .selectFrom('suppressions')
+    .select('email_bidx')
+    .where('email_bidx', 'in', bidxes)
+    .executeTakeFirst()
+  return row !== undefined
+}
+
+export function deleteSuppressionsQuery(db: DB, bidxes: string[]): CompiledQuery {
+  return db.deleteFrom('suppressions').where('email_bidx', 'in', bidxes).compile()
+}

@@ -1,0 +1,146 @@
+/**
+ * @module The consent ledger: append-only events, one hash chain per contact (UNIQUE(contact_id, seq)),
+ * each event written atomically with the consent_state it implies and whatever else the unit carries
+ * (outbox rows, the contact itself). Two writers racing on one contact: the loser's batch fails on the
+ * unique key and is rebuilt from the new head (atomic() cannot read between statements, and D1 cannot
+ * serialise writers, so the chain is per contact rather than global).
+ */
+import type { CompiledQuery } from 'kysely'
+import type { ConsentAction } from '../db/database.ts'
+import {
+  findChainHead,
+  insertEventQuery,
+  upsertStateQuery,
+  type ConsentEventRow,
+} from '../db/repositories/consent.ts'
+import type { Deps } from '../deps.ts'
+import { toHex, utf8 } from '../lib/encoding.ts'
+import { sealEvidence } from './contacts.ts'
+
+export const GENESIS_HASH = '0'.repeat(64)
+const MAX_ATTEMPTS = 5
+
+export interface NewConsentEvent {
+  purposeKey: string
+  action: ConsentAction
+  noticeId: string | null
+  /** How: form, double_opt_in, api, one_click, preference_center, import, admin, mautic… */
+  method: string
+  /** Where: form key, page URL, API key name, Mautic form id… */
+  source: string
+  /** IP, user agent, shown-unticked, privacy URL shown… encrypted under the contact's key. */
+  evidence: Record<string, unknown> | null
+  /** Who: 'contact', 'api:<key name>', 'admin:<id>', 'system'. */
+  actor: string
+  occurredAt: number
+}
+
+const STATUS_AFTER: Record<ConsentAction, 'pending' | 'granted' | 'withdrawn' | 'expired'> = {
+  requested: 'pending',
+  confirmed: 'granted',
+  granted: 'granted',
+  withdrawn: 'withdrawn',
+  expired: 'expired',
+  erased: 'withdrawn',
+}
+
+/** SHA-256 over the event's fields and the previous hash (ciphertext, so erasure keeps it valid). */
+export async function eventHash(e: Omit<ConsentEventRow, 'hash'>): Promise<string> {
+  const canonical = JSON.stringify([
+    e.id,
+    e.contact_id,
+    e.seq,
+    e.purpose_key,
+    e.action,
+    e.notice_id,
+    e.method,
+    e.source,
+    e.evidence_enc,
+    e.actor,
+    e.occurred_at,
+    e.recorded_at,
+    e.prev_hash,
+  ])
+  return toHex(new Uint8Array(await crypto.subtle.digest('SHA-256', utf8(canonical))))
+}
+
+/** Event rows chained after `head`, plus the state upserts they imply. */
+export async function buildEventQueries(
+  deps: Pick<Deps, 'db' | 'clock'>,
+  contact: { id: string; dataKey: CryptoKey | null },
+  head: { seq: number; hash: string },
+  events: NewConsentEvent[],
+): Promise<{ queries: CompiledQuery[]; rows: ConsentEventRow[] }> {
+  const queries: CompiledQuery[] = []
+  const rows: ConsentEventRow[] = []
+  let { seq, hash } = head
+  const recordedAt = deps.clock.now()
+  for (const e of events) {
+    const id = crypto.randomUUID()
+    seq += 1
+    const evidence_enc =
+      e.evidence && contact.dataKey
+        ? await sealEvidence(contact.dataKey, e.evidence, `consent_events:${id}`)
+        : null
+    const partial = {
+      id,
+      contact_id: contact.id,
+      seq,
+      purpose_key: e.purposeKey,
+      action: e.action,
+      notice_id: e.noticeId,
+      method: e.method,
+      source: e.source,
+      evidence_enc,
+      actor: e.actor,
+      occurred_at: e.occurredAt,
+      recorded_at: recordedAt,
+      prev_hash: hash,
+    }
+    hash = await eventHash(partial)
+    const row = { ...partial, hash }
+    rows.push(row)
+    queries.push(insertEventQuery(deps.db, row))
+    const status = STATUS_AFTER[e.action]
+    queries.push(
+      upsertStateQuery(deps.db, {
+        contact_id: contact.id,
+        purpose_key: e.purposeKey,
+        status,
+        notice_id: e.noticeId,
+        granted_at: status === 'granted' ? e.occurredAt : null,
+        changed_at: e.occurredAt,
+        last_event_id: id,
+      }),
+    )
+  }
+  return { queries, rows }
+}
+
+export const isChainRace = (err: unknown) =>
+  /UNIQUE constraint failed: consent_events\.contact_id, consent_events\.seq/.test(
+    String((err as Error)?.message),
+  )
+
+/**
+ * Runs `build` (which reads what it needs, including the chain head via `chainHead`) and commits its
+ * queries atomically; rebuilds and retries when another writer extended the same chain first.
+ */
+export async function commitWithChainRetry<T>(
+  deps: Pick<Deps, 'atomic'>,
+  build: () => Promise<{ queries: CompiledQuery[]; result: T }>,
+): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    const { queries, result } = await build()
+    try {
+      await deps.atomic(queries)
+      return result
+    } catch (err) {
+      if (!isChainRace(err) || attempt >= MAX_ATTEMPTS) throw err
+    }
+  }
+}
+
+export async function chainHead(deps: Pick<Deps, 'db'>, contactId: string) {
+  return (await findChainHead(deps.db, contactId)) ?? { seq: 0, hash: GENESIS_HASH }
+}

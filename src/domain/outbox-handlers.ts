@@ -1,0 +1,38 @@
+/** @module What each kind of outbox message does when delivered. */
+import type { Deps } from '../deps.ts'
+import { findOptinRequest } from '../db/repositories/optin-requests.ts'
+import { renderEmail } from '../mail/render.ts'
+import { requestRecipient } from './optin.ts'
+import type { OutboxHandlers } from './outbox.ts'
+import { signLinkToken } from './tokens.ts'
+import { findNoticesByIds } from '../db/repositories/purposes.ts'
+
+export function outboxHandlers(deps: Deps): OutboxHandlers {
+  return {
+    /** The double opt-in mail: rendered and signed at delivery, so the outbox row holds no personal data. */
+    'mail.confirm': async (payload) => {
+      const { requestId } = payload as { requestId: string }
+      const now = deps.clock.now()
+      const request = await findOptinRequest(deps.db, requestId)
+      if (!request || request.status !== 'pending' || request.expires_at < now) return // nothing left to confirm
+      const to = await requestRecipient(deps, request.contact_id)
+      if (!to) return
+      const noticeIds = Object.values(JSON.parse(request.notices) as Record<string, string>)
+      const notices = await findNoticesByIds(deps.db, noticeIds)
+      const token = await signLinkToken(
+        deps.keys,
+        'confirm',
+        { sub: request.id },
+        request.expires_at,
+        now,
+      )
+      const mail = renderEmail('confirm', request.locale, {
+        org: deps.config.org.name,
+        confirmUrl: `${deps.config.publicUrl}/c/${token}`,
+        purposes: notices.map((n) => ({ title: n.title })),
+        expiresDays: Math.max(1, Math.round((request.expires_at - now) / 86_400_000)),
+      })
+      await deps.mail.send({ from: deps.config.mail.from, to, ...mail })
+    },
+  }
+}

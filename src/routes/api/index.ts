@@ -1,0 +1,13 @@
+/** @module /api/v1: the HTTP API for websites and tools (bearer API keys, JSON errors). */
+import { Hono } from 'hono'
+import type { Deps } from '../../deps.ts'
+import { consentRoutes } from './consents.ts'
+import { gateRoutes } from './gate.ts'
+import { subscriptionRoutes } from './subscriptions.ts'
+
+export function apiRoutes(deps: Deps) {
+  return new Hono()
+    .route('/subscriptions', subscriptionRoutes(deps))
+    .route('/gate', gateRoutes(deps))
+    .route('/contacts', consentRoutes(deps))
+}

@@ -1,0 +1,103 @@
+/**
+ * @module Node mail transports over nodemailer: `log` writes each message as an .eml file (real MIME,
+ * openable in any mail client), `smtp` sends through a pooled SMTP connection; `http` is shared code.
+ */
+import { randomBytes } from 'node:crypto'
+import { mkdir, writeFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import nodemailer, { type SendMailOptions } from 'nodemailer'
+import type { Config } from '../../config.ts'
+import { systemClock, type Clock } from '../../deps.ts'
+import type { Logger } from '../../lib/log.ts'
+import { httpMailTransport } from '../../mail/http.ts'
+import { mailtoUri } from '../../mail/headers.ts'
+import type { MailMessage, MailTransport } from '../../mail/message.ts'
+
+/** A transport holding resources (an SMTP pool) that shutdown releases. */
+export interface NodeMailTransport extends MailTransport {
+  close(): void
+}
+
+export const DEFAULT_MAIL_LOG_DIR = './data/mail'
+
+/** Our message in nodemailer's terms: multipart/alternative, headers as given, ONE List-Unsubscribe. */
+export function toNodemailer(message: MailMessage): SendMailOptions {
+  const { from, to, subject, html, text, listUnsubscribe: list } = message
+  const headers: Record<string, string> = { ...message.headers }
+  if (list?.oneClick) headers['List-Unsubscribe-Post'] = 'List-Unsubscribe=One-Click' // RFC 8058
+  return {
+    from,
+    to,
+    subject,
+    html,
+    text,
+    headers,
+    // Nested array: one header `<url>, <mailto:…>`; a flat array would give one header per URI.
+    ...(list && {
+      list: { unsubscribe: [[list.url, ...(list.mailto ? [mailtoUri(list.mailto)] : [])]] },
+    }),
+  }
+}
+
+/** MAIL_TRANSPORT=log: each message becomes `<dir>/<ISO time>-<random>.eml` (sorted by time). */
+export function logMailTransport(
+  opts: { dir?: string; clock?: Clock; logger?: Logger } = {},
+): NodeMailTransport {
+  const dir = opts.dir ?? DEFAULT_MAIL_LOG_DIR
+  const clock = opts.clock ?? systemClock
+  const mailer = nodemailer.createTransport({ streamTransport: true, buffer: true })
+  return {
+    name: 'log',
+    async send(message) {
+      const info = await mailer.sendMail(toNodemailer(message))
+      const stamp = new Date(clock.now()).toISOString().replace(/[:.]/g, '-')
+      const file = join(dir, `${stamp}-${randomBytes(4).toString('hex')}.eml`)
+      // The file holds an address and link tokens: readable by this user only.
+      await mkdir(dir, { recursive: true, mode: 0o700 })
+      await writeFile(file, info.message as Buffer, { flag: 'wx', mode: 0o600 })
+      opts.logger?.log('info', 'mail written', { transport: 'log', file, subject: message.subject })
+      return { messageId: info.messageId }
+    },
+    close: () => mailer.close(),
+  }
+}
+
+/** MAIL_TRANSPORT=smtp: SMTP_URL (`smtp://user:pass@host:port`, or `smtps://` for implicit TLS), pooled. */
+export function smtpMailTransport(url: string): NodeMailTransport {
+  // Shorter than nodemailer's minutes-long defaults: a hung server fails the send and the outbox retries.
+  const mailer = nodemailer.createTransport({
+    pool: true,
+    url,
+    connectionTimeout: 15_000,
+    greetingTimeout: 15_000,
+    socketTimeout: 60_000,
+  })
+  return {
+    name: 'smtp',
+    async send(message) {
+      const info = await mailer.sendMail(toNodemailer(message))
+      return { messageId: info.messageId }
+    },
+    close: () => mailer.close(),
+  }
+}
+
+/** The Node transport MAIL_TRANSPORT names; `opts.logDir` is where `log` writes (./data/mail/). */
+export function nodeMailTransport(
+  config: Config,
+  opts: { logDir?: string; clock?: Clock; logger?: Logger } = {},
+): NodeMailTransport {
+  const { transport, smtpUrl, httpUrl, httpToken } = config.mail
+  switch (transport) {
+    case 'log':
+      return logMailTransport({ dir: opts.logDir, clock: opts.clock, logger: opts.logger })
+    case 'smtp':
+      if (!smtpUrl) throw new Error('SMTP_URL is required when MAIL_TRANSPORT=smtp')
+      return smtpMailTransport(smtpUrl)
+    case 'http':
+      if (!httpUrl) throw new Error('MAIL_HTTP_URL is required when MAIL_TRANSPORT=http')
+      return { ...httpMailTransport({ url: httpUrl, token: httpToken }), close: () => {} }
+    case 'mautic':
+      throw new Error('MAIL_TRANSPORT=mautic is not available yet')
+  }
+}
