@@ -4,9 +4,10 @@
  * operation to loop over. Each is reported with its ratio to its kind's baseline.
  */
 import type { AppName } from './apps.ts'
-import { sqlitePkLookup } from './sqlite-baseline.ts'
+import { gateById, recordEvent } from './consent-scenarios.ts'
+import { sqliteInsertTxn, sqlitePkLookup } from './sqlite-baseline.ts'
 
-export type BaselineName = 'hono-bare' | 'sqlite-pk'
+export type BaselineName = 'hono-bare' | 'sqlite-pk' | 'sqlite-insert'
 
 /** A floor on the scenario's rate as a fraction of its baseline's (0.5 prints as `>= 50 %`). */
 export interface Target {
@@ -35,7 +36,7 @@ export interface InprocOp {
 
 export interface InprocScenario extends Common {
   kind: 'inproc'
-  baseline?: 'sqlite-pk'
+  baseline?: 'sqlite-pk' | 'sqlite-insert'
   /** Runs in a fresh child process (bench/inproc.ts), so imports and state stay out of the parent. */
   setup: () => Promise<InprocOp>
 }
@@ -51,6 +52,11 @@ export const baselines: Record<BaselineName, Scenario> = {
     request: { path: '/hello' },
   },
   'sqlite-pk': { name: 'better-sqlite3 PK lookup', kind: 'inproc', setup: sqlitePkLookup },
+  'sqlite-insert': {
+    name: 'better-sqlite3 1-row insert txn',
+    kind: 'inproc',
+    setup: sqliteInsertTxn,
+  },
 }
 
 export const scenarios: (Scenario & { baseline: BaselineName })[] = [
@@ -61,6 +67,22 @@ export const scenarios: (Scenario & { baseline: BaselineName })[] = [
     baseline: 'hono-bare',
     app: 'gateway',
     request: { path: '/healthz' },
+  },
+  // Consent ledger issue: "gate decision by contact id, in-process: >= 50 % of a raw PK lookup".
+  {
+    name: 'gate decision by contact id',
+    kind: 'inproc',
+    baseline: 'sqlite-pk',
+    setup: gateById,
+    target: { minRatio: 0.5 },
+  },
+  // "Recording a consent event (ledger + state + outbox, atomically): >= 25 % of a raw insert txn".
+  {
+    name: 'record a consent event (ledger + state + outbox)',
+    kind: 'inproc',
+    baseline: 'sqlite-insert',
+    setup: recordEvent,
+    target: { minRatio: 0.25 },
   },
 ]
 

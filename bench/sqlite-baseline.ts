@@ -28,3 +28,23 @@ export async function sqlitePkLookup(): Promise<InprocOp> {
     },
   }
 }
+
+/** In-process baseline for writes: one single-row INSERT in its own transaction, as raw as it gets. */
+export async function sqliteInsertTxn(): Promise<InprocOp> {
+  const dir = mkdtempSync(join(tmpdir(), 'bench-sqlite-'))
+  const db = openSqlite(join(dir, 'baseline.db'))
+  db.exec(
+    'CREATE TABLE events (id TEXT PRIMARY KEY, contact_id TEXT NOT NULL, payload TEXT NOT NULL, at INTEGER NOT NULL)',
+  )
+  const insert = db.prepare('INSERT INTO events (id, contact_id, payload, at) VALUES (?, ?, ?, ?)')
+  const txn = db.transaction((id: string) =>
+    insert.run(id, 'contact', '{"ip":"192.0.2.1"}', Date.now()),
+  )
+  return {
+    op: () => txn(crypto.randomUUID()),
+    close: () => {
+      db.close()
+      rmSync(dir, { recursive: true, force: true })
+    },
+  }
+}

@@ -1,9 +1,10 @@
 /** @module What createApp needs from its runtime: everything runtime-specific is injected here. */
 import type { Context } from 'hono'
+import type { CompiledQuery } from 'kysely'
 import type { Config } from './config.ts'
 import type { Atomic, DB } from './db/database.ts'
 import type { OutboxHandlers } from './domain/outbox.ts'
-import type { HmacSha256, Keys } from './lib/keys.ts'
+import type { HmacSha256, Keys, Sha256 } from './lib/keys.ts'
 import type { Logger } from './lib/log.ts'
 import type { MailTransport } from './mail/message.ts'
 
@@ -23,8 +24,15 @@ export interface Deps {
   config: Config
   db: DB
   atomic: Atomic
+  /**
+   * Runs one compiled read straight on the driver (hot paths; see db/prepared.ts). Synchronous on
+   * Node (better-sqlite3 is), a promise on Workers: callers use `settle` to await only when needed.
+   */
+  query<R>(q: CompiledQuery): R[] | Promise<R[]>
   keys: Keys
   hmac: HmacSha256
+  /** SHA-256; node:crypto on Node (synchronous, far faster for small inputs), WebCrypto on Workers. */
+  sha256: Sha256
   clock: Clock
   logger: Logger
   outboxHandlers: OutboxHandlers

@@ -11,9 +11,9 @@ import { deliverOutbox } from './domain/outbox.ts'
 import { outboxHandlers } from './domain/outbox-handlers.ts'
 import { runScheduledJobs } from './domain/scheduler.ts'
 import { workerMailTransport } from './mail/worker.ts'
-import { deriveKeys, webHmacSha256 } from './lib/keys.ts'
+import { deriveKeys, webHmacSha256, webSha256 } from './lib/keys.ts'
 import { jsonLogger } from './lib/log.ts'
-import { d1Atomic, D1Dialect } from './runtime/worker/d1-dialect.ts'
+import { d1Atomic, D1Dialect, d1Query } from './runtime/worker/d1-dialect.ts'
 
 /** The D1 binding plus the variables and secrets of CONTRACT.md (strings). */
 export interface WorkerEnv {
@@ -41,8 +41,10 @@ async function buildDeps(env: WorkerEnv): Promise<Built> {
     config,
     db,
     atomic: d1Atomic(env.DB),
+    query: d1Query(env.DB),
     keys,
     hmac: webHmacSha256,
+    sha256: webSha256,
     clock: systemClock,
     logger,
     outboxHandlers: {},

@@ -73,6 +73,8 @@ export interface ConsentStateTable {
   purpose_key: string
   status: 'pending' | 'granted' | 'withdrawn' | 'expired'
   notice_id: string | null
+  notice_version: number | null
+  notice_locale: 'fr' | 'en' | null
   granted_at: number | null
   changed_at: number
   last_event_id: string

@@ -11,16 +11,16 @@ import {
 } from '../db/repositories/contacts.ts'
 import type { Deps } from '../deps.ts'
 import { blindIndexes } from '../lib/email.ts'
-import { fromBase64Url, toBase64Url, utf8, fromUtf8 } from '../lib/encoding.ts'
+import { fromBase64Url, toBase64Url, utf8, fromUtf8, type Bytes } from '../lib/encoding.ts'
 import type { Locale } from '../lib/i18n.ts'
-import { decryptField, encryptField } from '../lib/keys.ts'
+import { decryptField, encryptField, openBytes, sealBytes, type Keys } from '../lib/keys.ts'
 
 export interface ContactContext {
   row: ContactRow
   /** True when the insert of this contact is part of the unit being built. */
   isNew: boolean
-  /** AES-GCM key for this contact's evidence; null once erased. */
-  dataKey: CryptoKey | null
+  /** Raw AES-GCM key for this contact's evidence; null once erased. */
+  dataKey: Bytes | null
   insert: CompiledQuery[]
 }
 
@@ -28,18 +28,12 @@ const dataKeyAad = (contactId: string) => `contacts.data_key:${contactId}`
 export const emailAad = (contactId: string) => `contacts.email:${contactId}`
 export const attributesAad = (contactId: string) => `contacts.attributes:${contactId}`
 
-async function importDataKey(raw: Uint8Array<ArrayBuffer>): Promise<CryptoKey> {
-  return crypto.subtle.importKey('raw', raw, 'AES-GCM', false, ['encrypt', 'decrypt'])
-}
-
 export async function contactDataKey(
   deps: Pick<Deps, 'keys'>,
   row: ContactRow,
-): Promise<CryptoKey | null> {
+): Promise<Bytes | null> {
   if (!row.data_key_enc) return null
-  return importDataKey(
-    fromBase64Url(await decryptField(deps.keys, row.data_key_enc, dataKeyAad(row.id))),
-  )
+  return fromBase64Url(await decryptField(deps.keys, row.data_key_enc, dataKeyAad(row.id)))
 }
 
 /** The existing contact for this normalised address, or a new one (not yet written: see `insert`). */
@@ -59,7 +53,7 @@ export async function prepareContact(
       insert: [],
     }
 
-  const id = crypto.randomUUID()
+  const id = crypto.randomUUID() // v4: a contact id travels in links and must not reveal when it was made
   const now = deps.clock.now()
   const rawKey = crypto.getRandomValues(new Uint8Array(32))
   const row: ContactRow = {
@@ -81,7 +75,7 @@ export async function prepareContact(
   return {
     row,
     isNew: true,
-    dataKey: await importDataKey(rawKey),
+    dataKey: rawKey,
     insert: [insertContactQuery(deps.db, row)],
   }
 }
@@ -93,28 +87,21 @@ export async function contactEmail(
   return row.email_enc ? decryptField(deps.keys, row.email_enc, emailAad(row.id)) : null
 }
 
-/** Evidence (IP, user agent…) encrypted under the contact's own key: "iv.ciphertext", base64url. */
-export async function sealEvidence(
-  dataKey: CryptoKey,
+/** Evidence (IP, user agent…) encrypted under the contact's own key. */
+export function sealEvidence(
+  keys: Keys,
+  dataKey: Bytes,
   evidence: object,
   aad: string,
 ): Promise<string> {
-  const iv = crypto.getRandomValues(new Uint8Array(12))
-  const params = { name: 'AES-GCM', iv, additionalData: utf8(aad) }
-  const ct = new Uint8Array(
-    await crypto.subtle.encrypt(params, dataKey, utf8(JSON.stringify(evidence))),
-  )
-  return `${toBase64Url(iv)}.${toBase64Url(ct)}`
+  return sealBytes(keys.aead, dataKey, utf8(JSON.stringify(evidence)), aad)
 }
 
 export async function openEvidence(
-  dataKey: CryptoKey,
+  keys: Keys,
+  dataKey: Bytes,
   sealed: string,
   aad: string,
 ): Promise<unknown> {
-  const [iv = '', ct = ''] = sealed.split('.')
-  const params = { name: 'AES-GCM', iv: fromBase64Url(iv), additionalData: utf8(aad) }
-  return JSON.parse(
-    fromUtf8(new Uint8Array(await crypto.subtle.decrypt(params, dataKey, fromBase64Url(ct)))),
-  )
+  return JSON.parse(fromUtf8(await openBytes(keys.aead, dataKey, sealed, aad)))
 }

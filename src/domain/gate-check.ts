@@ -1,10 +1,15 @@
 /** @module Gate decisions for a batch of contact references, in input order, from one query. */
-import { readGateFacts, type GateRef, type GateRow } from '../db/repositories/gate.ts'
+import {
+  readGateFacts,
+  readGateFactsOne,
+  type GateRef,
+  type GateRow,
+} from '../db/repositories/gate.ts'
 import type { Deps } from '../deps.ts'
 import { blindIndexes } from '../lib/email.ts'
 import { normalizeEmail } from '../lib/email.ts'
 import { decide, type GateDecision, type GateFacts } from './gate.ts'
-import { loadPurposes } from './purposes.ts'
+import { cachedPurposes, loadPurposes } from './purposes.ts'
 
 export type ContactRef = { email: string } | { mautic_id: string | number } | { contact_id: string }
 
@@ -40,14 +45,27 @@ async function toGateRef(deps: Pick<Deps, 'hmac' | 'keys'>, ref: ContactRef): Pr
 }
 
 export async function gateBatch(
-  deps: Pick<Deps, 'db' | 'hmac' | 'keys' | 'clock'>,
+  deps: Pick<Deps, 'db' | 'query' | 'hmac' | 'keys' | 'clock'>,
   purposeKey: string,
   refs: ContactRef[],
 ): Promise<GateBatchResult> {
   const now = deps.clock.now()
-  const purpose = (await loadPurposes(deps.db, now)).get(purposeKey)
+  const purpose = (cachedPurposes(deps.db, now) ?? (await loadPurposes(deps.db, now))).get(
+    purposeKey,
+  )
   if (!purpose)
     return { ok: false, code: 'unknown_purpose', message: `Unknown purpose "${purposeKey}"` }
+  // One recipient (the common case for a send) takes a single prepared query; a batch, one json_each query.
+  const only = refs.length === 1 ? refs[0]! : undefined
+  if (only && !('mautic_id' in only)) {
+    const ref =
+      'contact_id' in only
+        ? (['id', only.contact_id, null] as GateRef)
+        : await toGateRef(deps, only)
+    const row = readGateFactsOne(deps.query, purposeKey, ref)
+    const facts = factsFromRow(row instanceof Promise ? await row : row)
+    return { ok: true, decisions: [decide(purpose, facts, now)] }
+  }
   const gateRefs = await Promise.all(refs.map((r) => toGateRef(deps, r)))
   const rows = await readGateFacts(deps.db, purposeKey, gateRefs)
   const byIdx = new Map(rows.map((r) => [r.idx, r]))

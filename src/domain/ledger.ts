@@ -14,8 +14,10 @@ import {
   type ConsentEventRow,
 } from '../db/repositories/consent.ts'
 import type { Deps } from '../deps.ts'
-import { toHex, utf8 } from '../lib/encoding.ts'
+import { toHex, utf8, type Bytes } from '../lib/encoding.ts'
+import { webSha256, type Sha256 } from '../lib/keys.ts'
 import { sealEvidence } from './contacts.ts'
+import { uuidv7 } from '../lib/ids.ts'
 
 export const GENESIS_HASH = '0'.repeat(64)
 const MAX_ATTEMPTS = 5
@@ -24,6 +26,9 @@ export interface NewConsentEvent {
   purposeKey: string
   action: ConsentAction
   noticeId: string | null
+  /** Version and locale of that notice, copied into consent_state for the gate. */
+  noticeVersion?: number | null
+  noticeLocale?: 'fr' | 'en' | null
   /** How: form, double_opt_in, api, one_click, preference_center, import, admin, mautic… */
   method: string
   /** Where: form key, page URL, API key name, Mautic form id… */
@@ -45,7 +50,10 @@ const STATUS_AFTER: Record<ConsentAction, 'pending' | 'granted' | 'withdrawn' | 
 }
 
 /** SHA-256 over the event's fields and the previous hash (ciphertext, so erasure keeps it valid). */
-export async function eventHash(e: Omit<ConsentEventRow, 'hash'>): Promise<string> {
+export async function eventHash(
+  e: Omit<ConsentEventRow, 'hash'>,
+  sha256: Sha256 = webSha256,
+): Promise<string> {
   const canonical = JSON.stringify([
     e.id,
     e.contact_id,
@@ -61,13 +69,13 @@ export async function eventHash(e: Omit<ConsentEventRow, 'hash'>): Promise<strin
     e.recorded_at,
     e.prev_hash,
   ])
-  return toHex(new Uint8Array(await crypto.subtle.digest('SHA-256', utf8(canonical))))
+  return toHex(await sha256(utf8(canonical)))
 }
 
 /** Event rows chained after `head`, plus the state upserts they imply. */
 export async function buildEventQueries(
-  deps: Pick<Deps, 'db' | 'clock'>,
-  contact: { id: string; dataKey: CryptoKey | null },
+  deps: Pick<Deps, 'db' | 'clock' | 'sha256' | 'keys'>,
+  contact: { id: string; dataKey: Bytes | null },
   head: { seq: number; hash: string },
   events: NewConsentEvent[],
 ): Promise<{ queries: CompiledQuery[]; rows: ConsentEventRow[] }> {
@@ -76,11 +84,11 @@ export async function buildEventQueries(
   let { seq, hash } = head
   const recordedAt = deps.clock.now()
   for (const e of events) {
-    const id = crypto.randomUUID()
+    const id = uuidv7(recordedAt)
     seq += 1
     const evidence_enc =
       e.evidence && contact.dataKey
-        ? await sealEvidence(contact.dataKey, e.evidence, `consent_events:${id}`)
+        ? await sealEvidence(deps.keys, contact.dataKey, e.evidence, `consent_events:${id}`)
         : null
     const partial = {
       id,
@@ -97,7 +105,7 @@ export async function buildEventQueries(
       recorded_at: recordedAt,
       prev_hash: hash,
     }
-    hash = await eventHash(partial)
+    hash = await eventHash(partial, deps.sha256)
     const row = { ...partial, hash }
     rows.push(row)
     queries.push(insertEventQuery(deps.db, row))
@@ -108,6 +116,8 @@ export async function buildEventQueries(
         purpose_key: e.purposeKey,
         status,
         notice_id: e.noticeId,
+        notice_version: e.noticeVersion ?? null,
+        notice_locale: e.noticeLocale ?? null,
         granted_at: status === 'granted' ? e.occurredAt : null,
         changed_at: e.occurredAt,
         last_event_id: id,
@@ -141,6 +151,22 @@ export async function commitWithChainRetry<T>(
   }
 }
 
-export async function chainHead(deps: Pick<Deps, 'db'>, contactId: string) {
-  return (await findChainHead(deps.db, contactId)) ?? { seq: 0, hash: GENESIS_HASH }
+export async function chainHead(deps: Pick<Deps, 'query'>, contactId: string) {
+  return (await findChainHead(deps.query, contactId)) ?? { seq: 0, hash: GENESIS_HASH }
+}
+
+/**
+ * Appends events to one contact's chain, with their state and any extra queries (outbox rows), as
+ * one atomic unit; retries when another writer extended the chain first.
+ */
+export async function recordConsentEvents(
+  deps: Pick<Deps, 'db' | 'atomic' | 'clock' | 'query' | 'sha256' | 'keys'>,
+  contact: { id: string; dataKey: Bytes | null },
+  events: NewConsentEvent[],
+  extra: CompiledQuery[] = [],
+): Promise<ConsentEventRow[]> {
+  return commitWithChainRetry(deps, async () => {
+    const built = await buildEventQueries(deps, contact, await chainHead(deps, contact.id), events)
+    return { queries: [...built.queries, ...extra], result: built.rows }
+  })
 }

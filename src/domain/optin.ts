@@ -18,6 +18,7 @@ import {
   markSentQuery,
   setOptinStatusQuery,
 } from '../db/repositories/optin-requests.ts'
+import { findNoticesByIds } from '../db/repositories/purposes.ts'
 import type { Deps } from '../deps.ts'
 import { blindIndexes, normalizeEmail } from '../lib/email.ts'
 import type { Locale } from '../lib/i18n.ts'
@@ -67,11 +68,14 @@ export async function confirmOptin(
     const request = (await findOptinRequest(deps.db, claims.claims.sub))!
     const contact = await findContactById(deps.db, request.contact_id)
     if (!contact || contact.status !== 'active') return none({ status: 'invalid' })
-    const notices = JSON.parse(request.notices) as Record<string, string>
+    const noticeIds = JSON.parse(request.notices) as Record<string, string>
+    const shown = await findNoticesByIds(deps.db, Object.values(noticeIds))
     const events = checked.purposes.map((purposeKey) => ({
       purposeKey,
       action: 'confirmed' as const,
-      noticeId: notices[purposeKey] ?? null,
+      noticeId: noticeIds[purposeKey] ?? null,
+      noticeVersion: shown.find((n) => n.id === noticeIds[purposeKey])?.version ?? null,
+      noticeLocale: shown.find((n) => n.id === noticeIds[purposeKey])?.locale ?? null,
       method: 'double_opt_in',
       source: request.source,
       evidence: { ...evidence, request_id: request.id, requested_at: request.created_at },

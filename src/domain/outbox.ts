@@ -5,8 +5,10 @@
  */
 import { sql, type CompiledQuery } from 'kysely'
 import type { DB } from '../db/database.ts'
+import { prepared } from '../db/prepared.ts'
 import type { Clock } from '../deps.ts'
 import type { Logger } from '../lib/log.ts'
+import { uuidv7 } from '../lib/ids.ts'
 
 export type OutboxHandler = (payload: unknown) => Promise<void>
 export type OutboxHandlers = Record<string, OutboxHandler>
@@ -24,26 +26,28 @@ export interface OutboxMessage {
   orderingKey?: string
 }
 
-/** The insert to put into the same atomic unit as the state change. */
+const insertOutbox = prepared(
+  ['id', 'kind', 'ordering_key', 'payload', 'status', 'attempts', 'next_attempt_at', 'created_at'],
+  (p, db) => db.insertInto('outbox').values(p as never),
+)
+
+/** The insert to put into the same atomic unit as the state change (compiled once, re-bound). */
 export function enqueueQuery(
-  db: DB,
+  _db: DB,
   now: number,
   msg: OutboxMessage,
-  id: string = crypto.randomUUID(),
+  id: string = uuidv7(now),
 ): CompiledQuery {
-  return db
-    .insertInto('outbox')
-    .values({
-      id,
-      kind: msg.kind,
-      ordering_key: msg.orderingKey ?? null,
-      payload: JSON.stringify(msg.payload),
-      status: 'pending',
-      attempts: 0,
-      next_attempt_at: now,
-      created_at: now,
-    })
-    .compile()
+  return insertOutbox({
+    id,
+    kind: msg.kind,
+    ordering_key: msg.orderingKey ?? null,
+    payload: JSON.stringify(msg.payload),
+    status: 'pending',
+    attempts: 0,
+    next_attempt_at: now,
+    created_at: now,
+  })
 }
 
 /** Delay before attempt n+1: doubling from 5 s, capped at an hour, with ±20 % jitter (no thundering herd). */

@@ -77,7 +77,7 @@ export async function consentProof(
       // After erasure the contact's key is gone: the evidence is unreadable, the event stays (accountability).
       evidence:
         e.evidence_enc && dataKey
-          ? await openEvidence(dataKey, e.evidence_enc, `consent_events:${e.id}`)
+          ? await openEvidence(deps.keys, dataKey, e.evidence_enc, `consent_events:${e.id}`)
           : null,
       evidence_erased: e.evidence_enc !== null && dataKey === null,
       prev_hash: e.prev_hash,

@@ -23,15 +23,31 @@ export interface Purpose {
 export const SENDING_CHANNELS = new Set(['email', 'sms', 'push'])
 
 const TTL_MS = 5_000
-const cache = new WeakMap<DB, { at: number; purposes: Promise<Map<string, Purpose>> }>()
+const cache = new WeakMap<
+  DB,
+  { at: number; purposes: Promise<Map<string, Purpose>>; ready?: Map<string, Purpose> }
+>()
 
 export function loadPurposes(db: DB, now = Date.now()): Promise<Map<string, Purpose>> {
   const hit = cache.get(db)
   if (hit && now - hit.at < TTL_MS) return hit.purposes
-  const purposes = readPurposes(db)
-  cache.set(db, { at: now, purposes })
-  purposes.catch(() => cache.delete(db))
-  return purposes
+  const entry: {
+    at: number
+    purposes: Promise<Map<string, Purpose>>
+    ready?: Map<string, Purpose>
+  } = {
+    at: now,
+    purposes: readPurposes(db),
+  }
+  entry.purposes.then((m) => (entry.ready = m)).catch(() => cache.delete(db))
+  cache.set(db, entry)
+  return entry.purposes
+}
+
+/** The cached purposes without waiting, when they are fresh (the gate's hot path). */
+export function cachedPurposes(db: DB, now: number): Map<string, Purpose> | undefined {
+  const hit = cache.get(db)
+  return hit && now - hit.at < TTL_MS ? hit.ready : undefined
 }
 
 /** Forget the cached purposes (after an admin change in this process). */

@@ -8,7 +8,6 @@
 import type { CompiledQuery } from 'kysely'
 import { updateContactQuery, isSuppressed } from '../db/repositories/contacts.ts'
 import { findStates } from '../db/repositories/consent.ts'
-import { findNoticesByIds } from '../db/repositories/purposes.ts'
 import {
   countMailsSince,
   insertOptinRequestQuery,
@@ -88,10 +87,6 @@ export async function subscribe(deps: Deps, input: SubscribeInput): Promise<Subs
     const id = contact.row.id
     const suppressed = await isSuppressed(deps.db, await blindIndexes(deps.hmac, deps.keys, email))
     const states = contact.isNew ? [] : await findStates(deps.db, id)
-    const shown = await findNoticesByIds(
-      deps.db,
-      states.flatMap((st) => (st.notice_id ? [st.notice_id] : [])),
-    )
     const events: NewConsentEvent[] = []
     const outcome: Record<string, PurposeOutcome> = {}
     const doi: string[] = []
@@ -101,12 +96,11 @@ export async function subscribe(deps: Deps, input: SubscribeInput): Promise<Subs
       const purpose = purposes.get(key)!
       const notice = purpose.current[input.locale]!
       const state = states.find((s) => s.purpose_key === key)
-      const consented = state && shown.find((n) => n.id === state.notice_id)
       const facts = state && {
         status: state.status,
         grantedAt: state.granted_at,
-        noticeVersion: consented?.version ?? null,
-        noticeLocale: consented?.locale ?? null,
+        noticeVersion: state.notice_version,
+        noticeLocale: state.notice_locale,
       }
       if (
         facts?.status === 'granted' &&
@@ -122,6 +116,8 @@ export async function subscribe(deps: Deps, input: SubscribeInput): Promise<Subs
         purposeKey: key,
         action: needsDoi ? 'requested' : 'granted',
         noticeId: notice.id,
+        noticeVersion: notice.version,
+        noticeLocale: notice.locale,
         method: input.method,
         source: input.source,
         evidence: { ...input.evidence, notice_hash: notice.content_hash, locale: input.locale },

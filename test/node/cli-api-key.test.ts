@@ -96,6 +96,7 @@ describe('consent-gateway api-key', () => {
     [['api-key'], /create, list or revoke/],
   ] as const)(
     '%j: usage on stderr, nothing on stdout, exit 2, nothing created',
+    { timeout: 60_000 },
     async ([args, message], { expect }) => {
       const { cwd, databasePath, env } = setup()
       const res = await run([...args], cwd, env)

@@ -5,15 +5,6 @@
 import { sql } from 'kysely'
 import type { DB } from '../database.ts'
 
-export interface RateLimitsTable {
-  key: string
-  window_start: number
-  count: number
-}
-
-// Until database.ts declares the table, its type is added here for this module's queries.
-const withTable = (db: DB) => db.withTables<{ rate_limits: RateLimitsTable }>()
-
 /**
  * Counts one hit in a single statement (no read-then-write race between processes): a new key or an
  * expired window starts again at 1 with `window_start = now`, otherwise the count goes up by one.
@@ -26,7 +17,7 @@ export async function incrementRateLimit(
   windowMs: number,
 ): Promise<{ count: number; windowStart: number }> {
   const expired = now - windowMs
-  const row = await withTable(db)
+  const row = await db
     .insertInto('rate_limits')
     .values({ key, window_start: now, count: 1 })
     .onConflict((oc) =>
@@ -42,7 +33,7 @@ export async function incrementRateLimit(
 
 // Deletes counters whose window started at or before `before`; returns how many.
 export async function deleteRateLimitsBefore(db: DB, before: number): Promise<number> {
-  const res = await withTable(db)
+  const res = await db
     .deleteFrom('rate_limits')
     .where('window_start', '<=', before)
     .executeTakeFirst()

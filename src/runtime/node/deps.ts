@@ -3,20 +3,38 @@ import type Database from 'better-sqlite3'
 import { Kysely, SqliteDialect } from 'kysely'
 import { getConnInfo } from '@hono/node-server/conninfo'
 import type { Context } from 'hono'
-import { createHmac } from 'node:crypto'
+import { createCipheriv, createDecipheriv, createHash, createHmac } from 'node:crypto'
 import type { Config } from '../../config.ts'
 import type { Database as Schema } from '../../db/database.ts'
 import { systemClock, type Clock, type Deps } from '../../deps.ts'
 import { outboxHandlers } from '../../domain/outbox-handlers.ts'
 import type { OutboxHandlers } from '../../domain/outbox.ts'
-import { deriveKeys, type HmacSha256 } from '../../lib/keys.ts'
+import { deriveKeys, type Aead, type HmacSha256, type Sha256 } from '../../lib/keys.ts'
 import { jsonLogger, type Logger } from '../../lib/log.ts'
 import type { MailTransport } from '../../mail/message.ts'
-import { cachingDatabase, sqliteAtomic } from './sqlite.ts'
+import { cachingDatabase, sqliteAtomic, sqliteQuery } from './sqlite.ts'
 
 /** node:crypto's HMAC is several times faster than WebCrypto's for short inputs, and synchronous. */
 export const nodeHmacSha256: HmacSha256 = (key, data) =>
   createHmac('sha256', key).update(data).digest()
+export const nodeSha256: Sha256 = (data) => createHash('sha256').update(data).digest()
+
+/** node:crypto AES-256-GCM, in WebCrypto's layout (ciphertext || 16-byte tag). */
+export const nodeAead: Aead = {
+  seal(key, iv, plaintext, aad) {
+    const cipher = createCipheriv('aes-256-gcm', key, iv).setAAD(aad)
+    return Buffer.concat([cipher.update(plaintext), cipher.final(), cipher.getAuthTag()])
+  },
+  open(key, iv, sealed, aad) {
+    const decipher = createDecipheriv('aes-256-gcm', key, iv)
+      .setAAD(aad)
+      .setAuthTag(sealed.subarray(sealed.length - 16))
+    return Buffer.concat([
+      decipher.update(sealed.subarray(0, sealed.length - 16)),
+      decipher.final(),
+    ])
+  },
+}
 
 export interface NodeDepsOptions {
   config: Config & { appSecret: string }
@@ -51,12 +69,15 @@ export function nodeClientIp(trustProxy: boolean) {
 
 export async function nodeDeps(opts: NodeDepsOptions): Promise<Deps> {
   const { config, sqlite } = opts
+  const cached = cachingDatabase(sqlite)
   const deps: Deps = {
     config,
-    db: new Kysely<Schema>({ dialect: new SqliteDialect({ database: cachingDatabase(sqlite) }) }),
+    db: new Kysely<Schema>({ dialect: new SqliteDialect({ database: cached }) }),
     atomic: sqliteAtomic(sqlite),
-    keys: await deriveKeys(config.appSecret, config.appSecretPrevious),
+    query: sqliteQuery(cached),
+    keys: await deriveKeys(config.appSecret, config.appSecretPrevious, nodeAead),
     hmac: nodeHmacSha256,
+    sha256: nodeSha256,
     clock: opts.clock ?? systemClock,
     logger: opts.logger ?? jsonLogger(),
     outboxHandlers: {},

@@ -75,6 +75,11 @@ export function cachingDatabase(db: Database.Database, max = 500) {
   }
 }
 
+/** The read port on Node: a cached prepared statement, no query builder in the way. */
+export function sqliteQuery(db: ReturnType<typeof cachingDatabase>) {
+  return <R>(q: CompiledQuery): R[] => db.prepare(q.sql).all(...q.parameters.map(bindable)) as R[]
+}
+
 /** better-sqlite3 refuses JS booleans; SQLite stores them as 0/1. */
 const bindable = (p: unknown) => (typeof p === 'boolean' ? (p ? 1 : 0) : p)
 

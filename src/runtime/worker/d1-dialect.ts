@@ -87,3 +87,14 @@ export function d1Atomic(d1: D1Database): Atomic {
 }
 
 const bindable = (p: unknown) => (typeof p === 'boolean' ? (p ? 1 : 0) : p)
+
+/** The read port on Workers: one prepared D1 statement. */
+export function d1Query(d1: D1Database) {
+  return async <R>(q: CompiledQuery): Promise<R[]> =>
+    (
+      await d1
+        .prepare(q.sql)
+        .bind(...q.parameters.map(bindable))
+        .all<R>()
+    ).results ?? []
+}
