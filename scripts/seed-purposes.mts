@@ -5,39 +5,122 @@ import { writeFileSync } from 'node:fs'
 import { noticeContentHash } from '../src/domain/notices.ts'
 
 const SEEDED_AT = Date.UTC(2026, 10, 29)
-type P = [key: string, channel: string, doubleOptIn: 0 | 1, fr: [string, string], en: [string, string]]
+type P = [
+  key: string,
+  channel: string,
+  doubleOptIn: 0 | 1,
+  fr: [string, string],
+  en: [string, string],
+]
 const PURPOSES: P[] = [
-  ['email_marketing', 'email', 1,
-    ['Communications marketing par e-mail', "J'accepte de recevoir des communications marketing par e-mail."],
-    ['Marketing e-mails', 'I agree to receive marketing communications by e-mail.']],
-  ['newsletter', 'email', 1,
-    ['Newsletter', 'Cochez cette case pour vous abonner à notre newsletter. Vous recevrez ensuite un e-mail de confirmation pour valider votre abonnement.'],
-    ['Newsletter', 'Tick this box to subscribe to our newsletter. You will then receive a confirmation e-mail to validate your subscription.']],
-  ['partner_sharing', 'data', 0,
-    ['Partage avec nos partenaires', 'Je consens à ce que mes données personnelles soient partagées avec des partenaires soigneusement sélectionnés à des fins marketing.'],
-    ['Sharing with partners', 'I consent to my personal data being shared with carefully selected partners for marketing purposes.']],
-  ['cookies', 'web', 0,
-    ['Cookies', "En cliquant sur Accepter, vous consentez à l'utilisation de cookies sur notre site web à des fins d'analyse et de personnalisation du contenu."],
-    ['Cookies', 'By clicking Accept, you consent to the use of cookies on our website for analytics and content personalisation.']],
-  ['push_notifications', 'push', 0,
-    ['Notifications push', "J'accepte de recevoir des notifications push concernant les mises à jour de produits et les offres spéciales."],
-    ['Push notifications', 'I agree to receive push notifications about product updates and special offers.']],
-  ['geolocation', 'app', 0,
-    ['Géolocalisation', "J'accepte que mon emplacement géographique soit collecté pour améliorer l'expérience utilisateur sur notre application mobile."],
-    ['Geolocation', 'I agree to my geographic location being collected to improve the user experience in our mobile app.']],
-  ['behavioural_tracking', 'web', 0,
-    ['Suivi du comportement en ligne', "J'accepte que des cookies de suivi soient utilisés pour analyser mon comportement en ligne et améliorer nos services."],
-    ['Online behaviour tracking', 'I agree to tracking cookies being used to analyse my online behaviour and improve our services.']],
-  ['targeted_advertising', 'web', 0,
-    ['Publicité ciblée', 'En cochant cette case, vous consentez à ce que vos données personnelles soient utilisées à des fins publicitaires ciblées sur nos plateformes et sur des plateformes tierces.'],
-    ['Targeted advertising', 'By ticking this box, you consent to your personal data being used for targeted advertising on our platforms and on third-party platforms.']],
+  [
+    'email_marketing',
+    'email',
+    1,
+    [
+      'Communications marketing par e-mail',
+      "J'accepte de recevoir des communications marketing par e-mail.",
+    ],
+    ['Marketing e-mails', 'I agree to receive marketing communications by e-mail.'],
+  ],
+  [
+    'newsletter',
+    'email',
+    1,
+    [
+      'Newsletter',
+      'Cochez cette case pour vous abonner à notre newsletter. Vous recevrez ensuite un e-mail de confirmation pour valider votre abonnement.',
+    ],
+    [
+      'Newsletter',
+      'Tick this box to subscribe to our newsletter. You will then receive a confirmation e-mail to validate your subscription.',
+    ],
+  ],
+  [
+    'partner_sharing',
+    'data',
+    0,
+    [
+      'Partage avec nos partenaires',
+      'Je consens à ce que mes données personnelles soient partagées avec des partenaires soigneusement sélectionnés à des fins marketing.',
+    ],
+    [
+      'Sharing with partners',
+      'I consent to my personal data being shared with carefully selected partners for marketing purposes.',
+    ],
+  ],
+  [
+    'cookies',
+    'web',
+    0,
+    [
+      'Cookies',
+      "En cliquant sur Accepter, vous consentez à l'utilisation de cookies sur notre site web à des fins d'analyse et de personnalisation du contenu.",
+    ],
+    [
+      'Cookies',
+      'By clicking Accept, you consent to the use of cookies on our website for analytics and content personalisation.',
+    ],
+  ],
+  [
+    'push_notifications',
+    'push',
+    0,
+    [
+      'Notifications push',
+      "J'accepte de recevoir des notifications push concernant les mises à jour de produits et les offres spéciales.",
+    ],
+    [
+      'Push notifications',
+      'I agree to receive push notifications about product updates and special offers.',
+    ],
+  ],
+  [
+    'geolocation',
+    'app',
+    0,
+    [
+      'Géolocalisation',
+      "J'accepte que mon emplacement géographique soit collecté pour améliorer l'expérience utilisateur sur notre application mobile.",
+    ],
+    [
+      'Geolocation',
+      'I agree to my geographic location being collected to improve the user experience in our mobile app.',
+    ],
+  ],
+  [
+    'behavioural_tracking',
+    'web',
+    0,
+    [
+      'Suivi du comportement en ligne',
+      "J'accepte que des cookies de suivi soient utilisés pour analyser mon comportement en ligne et améliorer nos services.",
+    ],
+    [
+      'Online behaviour tracking',
+      'I agree to tracking cookies being used to analyse my online behaviour and improve our services.',
+    ],
+  ],
+  [
+    'targeted_advertising',
+    'web',
+    0,
+    [
+      'Publicité ciblée',
+      'En cochant cette case, vous consentez à ce que vos données personnelles soient utilisées à des fins publicitaires ciblées sur nos plateformes et sur des plateformes tierces.',
+    ],
+    [
+      'Targeted advertising',
+      'By ticking this box, you consent to your personal data being used for targeted advertising on our platforms and on third-party platforms.',
+    ],
+  ],
 ]
 
 const q = (s: string | number) => (typeof s === 'number' ? String(s) : `'${s.replace(/'/g, "''")}'`)
 const lines = [
   '-- Migration number: 0003',
-  '-- Generated by scripts/seed-purposes.mts: the default purposes (CONTRACT.md) with the brief\'s wording.',
-  '-- privacy_url is empty: pages show the organisation\'s ORG_PRIVACY_URL, recorded in each event\'s evidence.',
+  "-- Generated by scripts/seed-purposes.mts: the default purposes (CONTRACT.md) with the brief's wording.",
+  "-- privacy_url is empty: pages show the organisation's ORG_PRIVACY_URL, recorded in each event's evidence.",
   '-- ON CONFLICT DO NOTHING: purposes and notices an admin already has are never overwritten.',
   '',
 ]
@@ -45,13 +128,27 @@ for (const [position, [key, channel, doi, fr, en]] of PURPOSES.entries()) {
   lines.push(
     `INSERT INTO purposes (key, channel, legal_basis, double_opt_in, max_consent_age_days, position, created_at) VALUES (${[q(key), q(channel), q('consent'), doi, 'NULL', position, SEEDED_AT].join(', ')}) ON CONFLICT DO NOTHING;`,
   )
-  for (const [locale, [title, body]] of [['fr', fr], ['en', en]] as const) {
-    const hash = await noticeContentHash({ purposeKey: key, locale, version: 1, title, body, privacyUrl: '' })
+  for (const [locale, [title, body]] of [
+    ['fr', fr],
+    ['en', en],
+  ] as const) {
+    const hash = await noticeContentHash({
+      purposeKey: key,
+      locale,
+      version: 1,
+      title,
+      body,
+      privacyUrl: '',
+    })
     lines.push(
       `INSERT INTO notices (id, purpose_key, locale, version, title, body, privacy_url, content_hash, requires_reconsent, published_at, created_at) VALUES (${[q(`n_${key}_${locale}_1`), q(key), q(locale), 1, q(title), q(body), q(''), q(hash), 0, SEEDED_AT, SEEDED_AT].join(', ')}) ON CONFLICT DO NOTHING;`,
     )
   }
 }
-lines.push('', `INSERT INTO forms (key, purposes, created_at) VALUES ('default', '["email_marketing","newsletter"]', ${SEEDED_AT}) ON CONFLICT DO NOTHING;`, '')
+lines.push(
+  '',
+  `INSERT INTO forms (key, purposes, created_at) VALUES ('default', '["email_marketing","newsletter"]', ${SEEDED_AT}) ON CONFLICT DO NOTHING;`,
+  '',
+)
 writeFileSync(new URL('../migrations/0003_seed_purposes.sql', import.meta.url), lines.join('\n'))
 console.error('wrote migrations/0003_seed_purposes.sql')

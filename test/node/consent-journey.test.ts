@@ -30,13 +30,23 @@ describe('double opt-in, end to end', () => {
       email,
       purposes: ['newsletter', 'cookies'],
       locale: 'fr',
-      evidence: { ip: '203.0.113.7', user_agent: 'Firefox/140', page_url: 'https://acme.test/signup', shown_unticked: true },
+      evidence: {
+        ip: '203.0.113.7',
+        user_agent: 'Firefox/140',
+        page_url: 'https://acme.test/signup',
+        shown_unticked: true,
+      },
     })
     expect(sub.status).toBe(202)
-    expect(sub.body).toMatchObject({ purposes: { newsletter: 'pending', cookies: 'granted' }, confirmation: 'sent' })
+    expect(sub.body).toMatchObject({
+      purposes: { newsletter: 'pending', cookies: 'granted' },
+      confirmation: 'sent',
+    })
     const contactId = sub.body.contact_id as string
 
-    expect(await client.gate('newsletter', [{ email }])).toEqual([{ email, allowed: false, reason: 'pending_confirmation' }])
+    expect(await client.gate('newsletter', [{ email }])).toEqual([
+      { email, allowed: false, reason: 'pending_confirmation' },
+    ])
 
     expect((await deliverOutbox(deps)).delivered).toBe(1)
     expect(smtp.received).toHaveLength(1)
@@ -55,10 +65,15 @@ describe('double opt-in, end to end', () => {
     const html = await shown.text()
     expect(html).toContain('<form method="post"')
     expect(html).toContain('Newsletter')
-    expect(await client.gate('newsletter', [{ email }])).toEqual([{ email, allowed: false, reason: 'pending_confirmation' }])
+    expect(await client.gate('newsletter', [{ email }])).toEqual([
+      { email, allowed: false, reason: 'pending_confirmation' },
+    ])
 
     // The button: a POST with no Origin, no cookie and no body.
-    const confirmed = await app.request(path, { method: 'POST', headers: { 'User-Agent': 'Safari/18' } })
+    const confirmed = await app.request(path, {
+      method: 'POST',
+      headers: { 'User-Agent': 'Safari/18' },
+    })
     expect(confirmed.status).toBe(200)
     expect(await confirmed.text()).toContain('Inscription confirmée')
     expect(await client.gate('newsletter', [{ email }, { contact_id: contactId }])).toEqual([
@@ -71,15 +86,24 @@ describe('double opt-in, end to end', () => {
     // Proof: state, history with evidence and the exact wording, and a receipt anyone can verify.
     const proof = await client.get(`/api/v1/contacts/${encodeURIComponent(email)}/consents`)
     expect(proof.status).toBe(200)
-    expect(proof.body.state).toMatchObject({ newsletter: { status: 'granted' }, cookies: { status: 'granted' } })
+    expect(proof.body.state).toMatchObject({
+      newsletter: { status: 'granted' },
+      cookies: { status: 'granted' },
+    })
     const history = proof.body.history as Record<string, any>[]
     expect(history.map((h) => [h.purpose, h.action])).toEqual([
       ['newsletter', 'requested'],
       ['cookies', 'granted'],
       ['newsletter', 'confirmed'],
     ])
-    expect(history[0]!.evidence).toMatchObject({ ip: '203.0.113.7', user_agent: 'Firefox/140', shown_unticked: true })
-    expect(history[0]!.notice.text).toContain('Cochez cette case pour vous abonner à notre newsletter')
+    expect(history[0]!.evidence).toMatchObject({
+      ip: '203.0.113.7',
+      user_agent: 'Firefox/140',
+      shown_unticked: true,
+    })
+    expect(history[0]!.notice.text).toContain(
+      'Cochez cette case pour vous abonner à notre newsletter',
+    )
     expect(history[0]!.notice.content_hash).toMatch(/^[0-9a-f]{64}$/)
     expect(history[2]!.evidence).toMatchObject({ user_agent: 'Safari/18' })
 
@@ -95,11 +119,17 @@ describe('double opt-in, end to end', () => {
   it('re-submitting a form for a confirmed purpose does not reset it to pending', async () => {
     const { app, deps, mail } = await testApp()
     const client = api(app, await apiKey(deps))
-    await client.post('/api/v1/subscriptions', { email: 'bob@exemple.fr', purposes: ['newsletter'] })
+    await client.post('/api/v1/subscriptions', {
+      email: 'bob@exemple.fr',
+      purposes: ['newsletter'],
+    })
     await deliverOutbox(deps)
     const path = new URL(linkIn(mail.sent[0]!.text, '/c/')).pathname
     await app.request(path, { method: 'POST' })
-    const again = await client.post('/api/v1/subscriptions', { email: 'BOB@exemple.fr', purposes: ['newsletter'] })
+    const again = await client.post('/api/v1/subscriptions', {
+      email: 'BOB@exemple.fr',
+      purposes: ['newsletter'],
+    })
     expect(again.body).toMatchObject({ purposes: { newsletter: 'granted' }, confirmation: 'none' })
     expect(await client.gate('newsletter', [{ email: 'bob@exemple.fr' }])).toEqual([
       { email: 'bob@exemple.fr', allowed: true, reason: null },
@@ -109,7 +139,10 @@ describe('double opt-in, end to end', () => {
   it('an unconfirmed subscription expires after 7 days and its personal data is purged', async () => {
     const { app, deps, clock, mail, sqlite } = await testApp()
     const client = api(app, await apiKey(deps))
-    await client.post('/api/v1/subscriptions', { email: 'carla@exemple.fr', purposes: ['newsletter'] })
+    await client.post('/api/v1/subscriptions', {
+      email: 'carla@exemple.fr',
+      purposes: ['newsletter'],
+    })
     await deliverOutbox(deps)
     const path = new URL(linkIn(mail.sent[0]!.text, '/c/')).pathname
 
@@ -120,7 +153,13 @@ describe('double opt-in, end to end', () => {
     expect(await expireOptinRequests(deps)).toBe(1)
 
     const row = sqlite.prepare('SELECT * FROM contacts').get() as Record<string, unknown>
-    expect(row).toMatchObject({ status: 'erased', email_enc: null, email_bidx: null, attributes_enc: null, data_key_enc: null })
+    expect(row).toMatchObject({
+      status: 'erased',
+      email_enc: null,
+      email_bidx: null,
+      attributes_enc: null,
+      data_key_enc: null,
+    })
     const res = await app.request(path, { method: 'POST' })
     expect(res.status).toBe(410)
     expect(await res.text()).toContain('Ce lien a expiré')

@@ -3,7 +3,11 @@ import { describe, expect, it } from 'vitest'
 import { testApp } from '../helpers/deps.ts'
 
 const ORIGIN = 'http://gateway.test'
-const post = (app: Awaited<ReturnType<typeof testApp>>['app'], body: string, headers: Record<string, string> = {}) =>
+const post = (
+  app: Awaited<ReturnType<typeof testApp>>['app'],
+  body: string,
+  headers: Record<string, string> = {},
+) =>
   app.request('/subscribe/default', {
     method: 'POST',
     body,
@@ -35,7 +39,9 @@ describe('GET /subscribe/default', () => {
 describe('POST /subscribe/default', () => {
   it('records the choice with its evidence and redirects to a "check your inbox" page', async () => {
     const { app, sqlite, mail, deps } = await testApp()
-    const res = await post(app, 'email=anne%40exemple.fr&purposes=newsletter&lang=fr', { 'User-Agent': 'TestBrowser/1' })
+    const res = await post(app, 'email=anne%40exemple.fr&purposes=newsletter&lang=fr', {
+      'User-Agent': 'TestBrowser/1',
+    })
     expect(res.status).toBe(303)
     expect(res.headers.get('location')).toBe('/subscribe/default/done?lang=fr&state=pending')
     const done = await app.request(res.headers.get('location')!)
@@ -55,7 +61,10 @@ describe('POST /subscribe/default', () => {
     const html = await none.text()
     expect(html).toContain('Tick at least one box.')
     expect(html).toContain('value="anne@exemple.fr"')
-    const bad = await post(app, 'email=%3Cscript%3Ealert(1)%3C%2Fscript%3E&purposes=newsletter&lang=fr')
+    const bad = await post(
+      app,
+      'email=%3Cscript%3Ealert(1)%3C%2Fscript%3E&purposes=newsletter&lang=fr',
+    )
     expect(bad.status).toBe(400)
     const badHtml = await bad.text()
     expect(badHtml).toContain('Saisissez une adresse e-mail valide')
@@ -67,7 +76,10 @@ describe('POST /subscribe/default', () => {
 
   it('a filled honeypot looks like success and records nothing', async () => {
     const { app, sqlite } = await testApp()
-    const res = await post(app, 'email=bot%40spam.example&purposes=newsletter&website=http%3A%2F%2Fspam')
+    const res = await post(
+      app,
+      'email=bot%40spam.example&purposes=newsletter&website=http%3A%2F%2Fspam',
+    )
     expect(res.status).toBe(200)
     expect(sqlite.prepare('SELECT COUNT(*) FROM contacts').pluck().get()).toBe(0)
   })
@@ -75,19 +87,24 @@ describe('POST /subscribe/default', () => {
   it('limits each client address to 10 posts per 10 minutes, counted in the database', async () => {
     const { app, clock, sqlite } = await testApp({ TRUST_PROXY: '1' })
     const from = (ip: string) => ({ 'X-Forwarded-For': ip })
-    for (let i = 0; i < 10; i++) expect((await post(app, 'email=x', from('198.51.100.1'))).status).toBe(400)
+    for (let i = 0; i < 10; i++)
+      expect((await post(app, 'email=x', from('198.51.100.1'))).status).toBe(400)
     const limited = await post(app, 'email=x', from('198.51.100.1'))
     expect(limited.status).toBe(429)
     expect(limited.headers.get('retry-after')).toBe('600')
     expect((await post(app, 'email=x', from('198.51.100.2'))).status).toBe(400) // another client
-    expect(JSON.stringify(sqlite.prepare('SELECT * FROM rate_limits').all())).not.toContain('198.51.100')
+    expect(JSON.stringify(sqlite.prepare('SELECT * FROM rate_limits').all())).not.toContain(
+      '198.51.100',
+    )
     clock.advance(10 * 60_000 + 1)
     expect((await post(app, 'email=x', from('198.51.100.1'))).status).toBe(400)
   })
 
   it('refuses a post from another origin (CSRF)', async () => {
     const { app } = await testApp()
-    const res = await post(app, 'email=anne%40exemple.fr&purposes=newsletter', { Origin: 'https://evil.example' })
+    const res = await post(app, 'email=anne%40exemple.fr&purposes=newsletter', {
+      Origin: 'https://evil.example',
+    })
     expect(res.status).toBe(403)
   })
 })

@@ -6,7 +6,8 @@ import { testApp } from '../helpers/deps.ts'
 async function setup(scopes?: Parameters<typeof apiKey>[1]) {
   const t = await testApp()
   const key = await apiKey(t.deps, scopes)
-  const count = (table: string) => (t.sqlite.prepare(`SELECT COUNT(*) AS n FROM ${table}`).get() as { n: number }).n
+  const count = (table: string) =>
+    (t.sqlite.prepare(`SELECT COUNT(*) AS n FROM ${table}`).get() as { n: number }).n
   return { ...t, key, client: api(t.app, key), count }
 }
 
@@ -23,8 +24,14 @@ describe('POST /api/v1/subscriptions', () => {
     [{ email: 'a@exemple.fr', purposes: ['newsletter', 'telepathy'] }, 'unknown_purpose'],
     [{ email: 'a@exemple.fr', purposes: ['newsletter'], locale: 'de' }, 'invalid_locale'],
     [{ email: 'a@exemple.fr', purposes: ['newsletter'], evidence: 'x' }, 'invalid_evidence'],
-    [{ email: 'a@exemple.fr', purposes: ['newsletter'], attributes: { 'bad key': 'x' } }, 'invalid_attributes'],
-    [{ email: 'a@exemple.fr', purposes: ['newsletter'], attributes: { name: 'x'.repeat(1001) } }, 'invalid_attributes'],
+    [
+      { email: 'a@exemple.fr', purposes: ['newsletter'], attributes: { 'bad key': 'x' } },
+      'invalid_attributes',
+    ],
+    [
+      { email: 'a@exemple.fr', purposes: ['newsletter'], attributes: { name: 'x'.repeat(1001) } },
+      'invalid_attributes',
+    ],
   ])('%j → 400 %s, nothing written', async (body, code) => {
     const { client, count } = await setup()
     const res = await client.post('/api/v1/subscriptions', body)
@@ -39,9 +46,16 @@ describe('POST /api/v1/subscriptions', () => {
     sqlite.exec(`INSERT INTO purposes (key, channel, legal_basis, double_opt_in, position, created_at) VALUES ('sms_offers', 'sms', 'consent', 1, 9, 0);
       INSERT INTO notices (id, purpose_key, locale, version, title, body, privacy_url, content_hash, published_at, created_at)
       VALUES ('n_sms_fr', 'sms_offers', 'fr', 1, 'SMS', 'Offres par SMS', '', 'x', 0, 0);`)
-    const res = await client.post('/api/v1/subscriptions', { email: 'a@exemple.fr', purposes: ['sms_offers'], locale: 'en' })
+    const res = await client.post('/api/v1/subscriptions', {
+      email: 'a@exemple.fr',
+      purposes: ['sms_offers'],
+      locale: 'en',
+    })
     expect(res.status).toBe(400)
-    expect(res.body.error).toEqual({ code: 'notice_missing', message: 'Purpose "sms_offers" has no published notice in "en"' })
+    expect(res.body.error).toEqual({
+      code: 'notice_missing',
+      message: 'Purpose "sms_offers" has no published notice in "en"',
+    })
     expect(count('contacts')).toBe(0)
   })
 
@@ -50,12 +64,22 @@ describe('POST /api/v1/subscriptions', () => {
     const body = JSON.stringify({ email: 'a@exemple.fr', purposes: ['cookies'] })
     const none = await app.request('/api/v1/subscriptions', { method: 'POST', body })
     expect(none.status).toBe(401)
-    const wrong = await app.request('/api/v1/subscriptions', { method: 'POST', body, headers: { Authorization: 'Bearer cgk_nope_nope' } })
+    const wrong = await app.request('/api/v1/subscriptions', {
+      method: 'POST',
+      body,
+      headers: { Authorization: 'Bearer cgk_nope_nope' },
+    })
     expect(wrong.status).toBe(401)
     const gateOnly = await apiKey(deps, ['gate'])
-    const res = await app.request('/api/v1/subscriptions', { method: 'POST', body, headers: { Authorization: `Bearer ${gateOnly}` } })
+    const res = await app.request('/api/v1/subscriptions', {
+      method: 'POST',
+      body,
+      headers: { Authorization: `Bearer ${gateOnly}` },
+    })
     expect(res.status).toBe(403)
-    expect(((await res.json()) as { error: { message: string } }).error.message).toContain('subscribe')
+    expect(((await res.json()) as { error: { message: string } }).error.message).toContain(
+      'subscribe',
+    )
   })
 
   it('records banner purposes (web, app, data) as granted at once, with their evidence, and sends no mail', async () => {
@@ -81,10 +105,19 @@ describe('POST /api/v1/subscriptions', () => {
 
   it('normalises addresses before the blind index: case, spaces and IDN are one contact; +tags are kept', async () => {
     const { client, count } = await setup()
-    await client.post('/api/v1/subscriptions', { email: '  José@Société.FR ', purposes: ['cookies'] })
-    await client.post('/api/v1/subscriptions', { email: 'josé@xn--socit-esab.fr', purposes: ['geolocation'] })
+    await client.post('/api/v1/subscriptions', {
+      email: '  José@Société.FR ',
+      purposes: ['cookies'],
+    })
+    await client.post('/api/v1/subscriptions', {
+      email: 'josé@xn--socit-esab.fr',
+      purposes: ['geolocation'],
+    })
     expect(count('contacts')).toBe(1)
-    await client.post('/api/v1/subscriptions', { email: 'josé+promo@société.fr', purposes: ['cookies'] })
+    await client.post('/api/v1/subscriptions', {
+      email: 'josé+promo@société.fr',
+      purposes: ['cookies'],
+    })
     expect(count('contacts')).toBe(2)
   })
 
@@ -97,18 +130,30 @@ describe('POST /api/v1/subscriptions', () => {
       attributes: { first_name: 'Zébulon' },
     })
     const dump = JSON.stringify(
-      ['contacts', 'consent_events', 'consent_state', 'optin_requests', 'outbox'].map((t) => sqlite.prepare(`SELECT * FROM ${t}`).all()),
+      ['contacts', 'consent_events', 'consent_state', 'optin_requests', 'outbox'].map((t) =>
+        sqlite.prepare(`SELECT * FROM ${t}`).all(),
+      ),
     )
-    for (const secret of ['secret.person', '192.0.2.55', 'UniqueAgent', 'Zébulon']) expect(dump).not.toContain(secret)
+    for (const secret of ['secret.person', '192.0.2.55', 'UniqueAgent', 'Zébulon'])
+      expect(dump).not.toContain(secret)
   })
 
   it('throttles confirmation mails: one per 5 minutes per contact', async () => {
     const { client, clock } = await setup()
-    const first = await client.post('/api/v1/subscriptions', { email: 'd@exemple.fr', purposes: ['newsletter'] })
-    const second = await client.post('/api/v1/subscriptions', { email: 'd@exemple.fr', purposes: ['email_marketing'] })
+    const first = await client.post('/api/v1/subscriptions', {
+      email: 'd@exemple.fr',
+      purposes: ['newsletter'],
+    })
+    const second = await client.post('/api/v1/subscriptions', {
+      email: 'd@exemple.fr',
+      purposes: ['email_marketing'],
+    })
     expect([first.body.confirmation, second.body.confirmation]).toEqual(['sent', 'throttled'])
     clock.advance(5 * 60_000 + 1)
-    const third = await client.post('/api/v1/subscriptions', { email: 'd@exemple.fr', purposes: ['email_marketing'] })
+    const third = await client.post('/api/v1/subscriptions', {
+      email: 'd@exemple.fr',
+      purposes: ['email_marketing'],
+    })
     expect(third.body.confirmation).toBe('sent')
   })
 })
@@ -116,9 +161,16 @@ describe('POST /api/v1/subscriptions', () => {
 describe('POST /api/v1/gate', () => {
   it('answers in input order, with a reason for each refusal, by e-mail, contact id and Mautic id', async () => {
     const { client, sqlite } = await setup()
-    const sub = await client.post('/api/v1/subscriptions', { email: 'e@exemple.fr', purposes: ['cookies'] })
+    const sub = await client.post('/api/v1/subscriptions', {
+      email: 'e@exemple.fr',
+      purposes: ['cookies'],
+    })
     const id = sub.body.contact_id as string
-    sqlite.prepare("INSERT INTO contact_links (system, external_id, contact_id, linked_at) VALUES ('mautic', '42', ?, 0)").run(id)
+    sqlite
+      .prepare(
+        "INSERT INTO contact_links (system, external_id, contact_id, linked_at) VALUES ('mautic', '42', ?, 0)",
+      )
+      .run(id)
     const results = await client.gate('cookies', [
       { email: 'nobody@exemple.fr' },
       { contact_id: id },
@@ -135,7 +187,9 @@ describe('POST /api/v1/gate', () => {
       { mautic_id: '999', allowed: false, reason: 'unknown_contact' },
       { email: 'not an address', allowed: false, reason: 'unknown_contact' },
     ])
-    expect((await client.gate('newsletter', [{ contact_id: id }]))[0]).toMatchObject({ reason: 'no_consent' })
+    expect((await client.gate('newsletter', [{ contact_id: id }]))[0]).toMatchObject({
+      reason: 'no_consent',
+    })
   })
 
   it('handles 10,000 contacts in one call and refuses more', async () => {
@@ -143,8 +197,15 @@ describe('POST /api/v1/gate', () => {
     const contacts = Array.from({ length: 10_000 }, (_, i) => ({ email: `p${i}@exemple.fr` }))
     const results = await client.gate('newsletter', contacts)
     expect(results).toHaveLength(10_000)
-    expect(results[9_999]).toEqual({ email: 'p9999@exemple.fr', allowed: false, reason: 'unknown_contact' })
-    const tooMany = await client.post('/api/v1/gate', { purpose: 'newsletter', contacts: [...contacts, { email: 'x@y.fr' }] })
+    expect(results[9_999]).toEqual({
+      email: 'p9999@exemple.fr',
+      allowed: false,
+      reason: 'unknown_contact',
+    })
+    const tooMany = await client.post('/api/v1/gate', {
+      purpose: 'newsletter',
+      contacts: [...contacts, { email: 'x@y.fr' }],
+    })
     expect(tooMany.status).toBe(400)
     expect(tooMany.body.error?.code).toBe('too_many_contacts')
   })
@@ -153,7 +214,10 @@ describe('POST /api/v1/gate', () => {
     [{ contacts: [{ email: 'a@b.fr' }] }, 'missing_purpose'],
     [{ purpose: 'telepathy', contacts: [{ email: 'a@b.fr' }] }, 'unknown_purpose'],
     [{ purpose: 'newsletter', contacts: [] }, 'invalid_contacts'],
-    [{ purpose: 'newsletter', contacts: [{ email: 'a@b.fr', contact_id: 'x' }] }, 'invalid_contacts'],
+    [
+      { purpose: 'newsletter', contacts: [{ email: 'a@b.fr', contact_id: 'x' }] },
+      'invalid_contacts',
+    ],
     [{ purpose: 'newsletter', contacts: [{ phone: '0600' }] }, 'invalid_contacts'],
   ])('%j → 400 %s', async (body, code) => {
     const { client } = await setup()
