@@ -1,4 +1,4 @@
-/** @module The `consent-gateway` command (package bin): serve, migrate, api-key; later issues add theirs. */
+/** @module The `consent-gateway` command (package bin): serve, migrate, api-key, verify-ledger; later issues add theirs. */
 import { parseArgs } from 'node:util'
 import { ConfigError, parseConfig } from './config.ts'
 import type { Deps } from './deps.ts'
@@ -10,6 +10,7 @@ import {
   revokeApiKey,
   validateApiKeyInput,
 } from './domain/api-keys.ts'
+import { verifyLedger } from './domain/checkpoints.ts'
 import { jsonLogger } from './lib/log.ts'
 import { main as serve } from './node.ts'
 import { nodeDeps } from './runtime/node/deps.ts'
@@ -27,6 +28,8 @@ Commands:
   api-key list                             list the API keys (never their secrets)
   api-key revoke --id ID                   revoke an API key (a running gateway refuses it within
                                            ${API_KEY_CACHE_TTL_MS / 1000} s)
+  verify-ledger                            check every consent chain and signed checkpoint; exit 1
+                                           and name the first broken link when tampered with
   help                                     show this text
 
 API key scopes: ${API_KEY_SCOPES.join(', ')}`
@@ -44,6 +47,23 @@ const COMMANDS: Record<string, Command> = {
   },
   migrate,
   'api-key': apiKey,
+  'verify-ledger': () => withDeps(verifyLedgerCommand),
+}
+
+/**
+ * Walks every consent chain and every signed checkpoint; prints a summary and each problem, and exits
+ * 1 when the ledger was tampered with (a broken link, a missing chain, a forged checkpoint).
+ */
+async function verifyLedgerCommand(deps: Deps): Promise<number> {
+  const report = await verifyLedger(deps)
+  const summary = `${report.chains} chains, ${report.events} events, ${report.checkpoints} signed checkpoints`
+  if (report.ok) {
+    console.log(`Ledger verified: ${summary}; every link and checkpoint holds.`)
+    return 0
+  }
+  console.log(`LEDGER BROKEN: ${summary}; ${report.problems.length} problem(s):`)
+  for (const problem of report.problems) console.log(`  - ${problem}`)
+  return 1
 }
 
 export async function runCli(argv: string[]): Promise<number> {

@@ -3,6 +3,7 @@ import { Hono } from 'hono'
 import type { Deps } from '../../deps.ts'
 import { consentRoutes } from './consents.ts'
 import { gateRoutes } from './gate.ts'
+import { purposeRoutes } from './purposes.ts'
 import { subscriptionRoutes } from './subscriptions.ts'
 
 export function apiRoutes(deps: Deps) {
@@ -10,4 +11,5 @@ export function apiRoutes(deps: Deps) {
     .route('/subscriptions', subscriptionRoutes(deps))
     .route('/gate', gateRoutes(deps))
     .route('/contacts', consentRoutes(deps))
+    .route('/purposes', purposeRoutes(deps))
 }
