@@ -81,11 +81,10 @@ export async function deliverOutbox(
     .where(
       // Parenthesised: Kysely pastes raw SQL as is, and AND binds tighter than OR.
       sql<boolean>`(o.ordering_key IS NULL OR NOT EXISTS (SELECT 1 FROM outbox p WHERE p.status = 'pending'
-        AND p.ordering_key = o.ordering_key AND (p.created_at < o.created_at
-        OR (p.created_at = o.created_at AND p.rowid < o.rowid))))`,
+        AND p.ordering_key = o.ordering_key AND p.id < o.id))`,
     )
     .orderBy('o.next_attempt_at')
-    .orderBy(sql`o.rowid`)
+    .orderBy('o.id')
     .limit(limit)
     .execute()
 

@@ -4,6 +4,7 @@
  * secret (APP_SECRET_PREVIOUS) stays readable while it is re-keyed.
  */
 import { fromBase64Url, fromUtf8, toBase64Url, toHex, utf8, type Bytes } from './encoding.ts'
+import { randomBytes } from './random.ts'
 
 /** HMAC-SHA256; Node injects node:crypto (much faster, synchronous), Workers use WebCrypto. */
 export type HmacSha256 = (key: Bytes, data: Bytes) => Uint8Array | Promise<Uint8Array>
@@ -123,7 +124,7 @@ export async function sealBytes(
   plaintext: Bytes,
   aad: string,
 ): Promise<string> {
-  const iv = crypto.getRandomValues(new Uint8Array(12))
+  const iv = randomBytes(12)
   const ct = await aead.seal(key, iv, plaintext, utf8(aad))
   const out = new Uint8Array(iv.length + ct.length)
   out.set(iv)

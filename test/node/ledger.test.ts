@@ -13,19 +13,19 @@ async function ledgerWithTwoContacts() {
     actor: 'api:test',
     evidence: { ip: '192.0.2.1' },
   }
-  await subscribe(t.deps, { ...input, email: 'a@exemple.fr', purposes: ['cookies', 'geolocation'] })
-  await subscribe(t.deps, { ...input, email: 'b@exemple.fr', purposes: ['newsletter'] })
+  const a = await subscribe(t.deps, {
+    ...input,
+    email: 'a@exemple.fr',
+    purposes: ['cookies', 'geolocation'],
+  })
+  const b = await subscribe(t.deps, { ...input, email: 'b@exemple.fr', purposes: ['newsletter'] })
   t.clock.advance(2 * 60_000)
   expect(await maybeCheckpoint(t.deps)).toBe(true)
   // An attacker with write access to the file first removes the append-only guards.
   t.sqlite.exec('DROP TRIGGER consent_events_no_update; DROP TRIGGER consent_events_no_delete;')
-  const contactOf = (email: string) => {
-    const rows = t.sqlite
-      .prepare('SELECT DISTINCT contact_id FROM consent_events ORDER BY recorded_at, seq')
-      .pluck()
-      .all() as string[]
-    return email === 'a@exemple.fr' ? rows[0]! : rows[1]!
-  }
+  if (!a.ok || !b.ok) throw new Error('subscribe failed')
+  const ids: Record<string, string> = { 'a@exemple.fr': a.contactId, 'b@exemple.fr': b.contactId }
+  const contactOf = (email: string) => ids[email]!
   return { ...t, contactOf }
 }
 

@@ -106,10 +106,13 @@ export function banner(running: RunningServer): string {
     `consent-gateway is running on ${running.url}`,
     `  Public URL:       ${pub}   (set PUBLIC_URL to your https address in production)`,
     `  Health check:     ${pub}/healthz`,
+    `  Hosted form:      ${pub}/subscribe/default`,
+    `  Public keys:      ${pub}/.well-known/jwks.json   (to verify consent receipts)`,
     `  Database:         ${config.databasePath}`,
     `  Mail transport:   ${config.mail.transport}${config.mail.transport === 'log' ? ' (e-mails are written to ./data/mail/)' : ''}`,
     `  Mautic mirror:    ${config.mautic ? `${config.mautic.url} (${config.mirrorMode})` : 'not configured (set MAUTIC_URL)'}`,
-    'Next: read README.md ("Configuration", "Connecting Mautic"). Stop with Ctrl+C.',
+    'Next: create an API key for your site: npx consent-gateway api-key create --name website --scopes subscribe,gate,consents:read',
+    '      then read README.md ("Collecting and proving consent", "Configuration"). Stop with Ctrl+C.',
   ]
   return lines.join('\n')
 }
