@@ -60,6 +60,7 @@ describe('POST /subscribe/default', () => {
     expect(none.status).toBe(400)
     const html = await none.text()
     expect(html).toContain('Tick at least one box.')
+    expect(html).toContain('<fieldset aria-invalid="true" aria-describedby="form-errors">')
     expect(html).toContain('value="anne@exemple.fr"')
     const bad = await post(
       app,

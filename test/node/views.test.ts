@@ -38,7 +38,7 @@ describe('views', () => {
 
   it('fills placeholders in strings', () => {
     expect(t('en', 'error.reference', { id: 'r-1' })).toBe('Reference: r-1')
-    expect(t('fr', 'error.reference', { id: 'r-1' })).toBe('Référence : r-1')
+    expect(t('fr', 'error.reference', { id: 'r-1' })).toBe('Référence\u00a0: r-1') // French typography: a no-break space before ':'
   })
 })
 

@@ -23,6 +23,7 @@ interface FormValues {
   checked: string[]
   errors: string[]
   emailInvalid: boolean
+  purposesInvalid?: boolean
 }
 
 export function subscribeRoutes(deps: Deps) {
@@ -47,7 +48,7 @@ export function subscribeRoutes(deps: Deps) {
       locale,
       titleKey: 'subscribe.title',
       status,
-      data: { action: `/subscribe/${formKey}`, purposes: items, ...values },
+      data: { action: `/subscribe/${formKey}`, purposes: items, purposesInvalid: false, ...values },
     })
   }
 
@@ -90,7 +91,7 @@ export function subscribeRoutes(deps: Deps) {
     const email = typeof form.email === 'string' ? form.email.slice(0, 254) : ''
     const chosen = [form.purposes].flat().filter((v): v is string => typeof v === 'string')
     const checked = chosen.filter((k) => keys.includes(k))
-    const values = { email, checked, errors: [] as string[], emailInvalid: false }
+    const values: FormValues = { email, checked, errors: [], emailInvalid: false }
 
     const ip = deps.clientIp(c)
     const limited = await hitRateLimit(deps, {
@@ -112,7 +113,10 @@ export function subscribeRoutes(deps: Deps) {
     // A bot filled the hidden field: answer as if it worked, record nothing.
     if (typeof form.website === 'string' && form.website !== '')
       return messagePage(c, site, 200, 'subscribe.done.title', 'subscribe.done.pending', { locale })
-    if (checked.length === 0) values.errors.push(t(locale, 'subscribe.error.purposes'))
+    if (checked.length === 0) {
+      values.errors.push(t(locale, 'subscribe.error.purposes'))
+      values.purposesInvalid = true // the error is announced with the group of boxes (screen readers)
+    }
 
     const result =
       checked.length === 0
