@@ -47,7 +47,9 @@ export function table(rows: Row[]): string {
     const ratio = ratioOf(row)
     return [
       row.m.problems.length ? `${row.name} (${row.m.problems.join(', ')})` : row.name,
-      row.baseline?.name ?? '(baseline)',
+      row.baseline
+        ? `${row.baseline.name} (${int(row.baseline.rate)}/s, same rounds)`
+        : '(baseline)',
       `${int(row.m.rate)} ${row.m.unit}`,
       latency(row.m.p50Ms),
       latency(row.m.p99Ms),

@@ -60,7 +60,7 @@ CREATE TABLE notices (
 -- Append-only ledger. One hash chain per contact (UNIQUE(contact_id, seq)): concurrent writers to
 -- different contacts never contend, and the loser of a race on one contact retries with seq + 1.
 CREATE TABLE consent_events (
-  id TEXT NOT NULL UNIQUE,                   -- UUIDv7
+  id TEXT NOT NULL,                          -- UUIDv7, made in code (atomic units cannot read back)
   contact_id TEXT NOT NULL REFERENCES contacts (id),
   seq INTEGER NOT NULL CHECK (seq > 0),
   purpose_key TEXT NOT NULL REFERENCES purposes (key),
@@ -75,8 +75,10 @@ CREATE TABLE consent_events (
   recorded_at INTEGER NOT NULL,
   prev_hash TEXT NOT NULL,
   hash TEXT NOT NULL,
-  PRIMARY KEY (contact_id, seq)              -- the chain: a racing writer fails here and retries
-) WITHOUT ROWID;
+  UNIQUE (contact_id, seq)                   -- the chain: a racing writer fails here and retries
+);
+-- A rowid table on purpose: rows (~0.5 KB) are appended at the end of the table and only the small
+-- (contact_id, seq) index entry lands at a random place, which writes fewer pages per commit.
 
 -- Current state per (contact, purpose), written in the same atomic unit as each event. The gate reads only this.
 CREATE TABLE consent_state (
@@ -116,8 +118,9 @@ CREATE TABLE outbox (
   created_at INTEGER NOT NULL,
   done_at INTEGER
 ) WITHOUT ROWID; -- one B-tree fewer to write per row (every consent change writes one)
-CREATE INDEX outbox_due ON outbox (next_attempt_at) WHERE status = 'pending';
-CREATE INDEX outbox_ordering ON outbox (ordering_key, id) WHERE status = 'pending';
+-- The one index: pending rows only (few at any time), by ordering key then id. The delivery query
+-- scans it for due rows; a second index on next_attempt_at would cost a B-tree write per state change.
+CREATE INDEX outbox_pending ON outbox (ordering_key, id) WHERE status = 'pending';
 
 -- Idempotency of webhook deliveries (Mautic sends no delivery id; the key is derived from the event).
 CREATE TABLE webhook_receipts (

@@ -29,6 +29,8 @@ export interface Deps {
    * Node (better-sqlite3 is), a promise on Workers: callers use `settle` to await only when needed.
    */
   query<R>(q: CompiledQuery): R[] | Promise<R[]>
+  /** The first row only (or undefined): cheaper than `query` on Node, where no array is built. */
+  queryOne<R>(q: CompiledQuery): R | undefined | Promise<R | undefined>
   keys: Keys
   hmac: HmacSha256
   /** SHA-256; node:crypto on Node (synchronous, far faster for small inputs), WebCrypto on Workers. */

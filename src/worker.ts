@@ -13,7 +13,7 @@ import { runScheduledJobs } from './domain/scheduler.ts'
 import { workerMailTransport } from './mail/worker.ts'
 import { deriveKeys, webHmacSha256, webSha256 } from './lib/keys.ts'
 import { jsonLogger } from './lib/log.ts'
-import { d1Atomic, D1Dialect, d1Query } from './runtime/worker/d1-dialect.ts'
+import { d1Atomic, D1Dialect, d1Query, d1QueryOne } from './runtime/worker/d1-dialect.ts'
 
 /** The D1 binding plus the variables and secrets of CONTRACT.md (strings). */
 export interface WorkerEnv {
@@ -42,6 +42,7 @@ async function buildDeps(env: WorkerEnv): Promise<Built> {
     db,
     atomic: d1Atomic(env.DB),
     query: d1Query(env.DB),
+    queryOne: d1QueryOne(env.DB),
     keys,
     hmac: webHmacSha256,
     sha256: webSha256,

@@ -5,11 +5,12 @@ import {
   type GateRef,
   type GateRow,
 } from '../db/repositories/gate.ts'
+import { settle } from '../db/prepared.ts'
 import type { Deps } from '../deps.ts'
 import { blindIndexes } from '../lib/email.ts'
 import { normalizeEmail } from '../lib/email.ts'
 import { decide, type GateDecision, type GateFacts } from './gate.ts'
-import { cachedPurposes, loadPurposes } from './purposes.ts'
+import { cachedPurposes, loadPurposes, type Purpose } from './purposes.ts'
 
 export type ContactRef = { email: string } | { mautic_id: string | number } | { contact_id: string }
 
@@ -44,30 +45,46 @@ async function toGateRef(deps: Pick<Deps, 'hmac' | 'keys'>, ref: ContactRef): Pr
   return ['email', current!, previous ?? null]
 }
 
-export async function gateBatch(
-  deps: Pick<Deps, 'db' | 'query' | 'hmac' | 'keys' | 'clock'>,
+type GateDeps = Pick<Deps, 'db' | 'query' | 'queryOne' | 'hmac' | 'keys' | 'clock'>
+
+/**
+ * Decisions in input order. By contact id on Node it answers synchronously (purposes cached, one
+ * prepared statement): the gate sits on every send, and a promise per decision is measurable there.
+ */
+export function gateBatch(
+  deps: GateDeps,
   purposeKey: string,
   refs: ContactRef[],
-): Promise<GateBatchResult> {
+): GateBatchResult | Promise<GateBatchResult> {
   const now = deps.clock.now()
-  const purpose = (cachedPurposes(deps.db, now) ?? (await loadPurposes(deps.db, now))).get(
-    purposeKey,
-  )
+  const purposes = cachedPurposes(deps.db, now)
+  if (!purposes) return loadPurposes(deps.db, now).then(() => gateBatch(deps, purposeKey, refs))
+  const purpose = purposes.get(purposeKey)
   if (!purpose)
     return { ok: false, code: 'unknown_purpose', message: `Unknown purpose "${purposeKey}"` }
-  // One recipient (the common case for a send) takes a single prepared query; a batch, one json_each query.
   const only = refs.length === 1 ? refs[0]! : undefined
-  if (only && !('mautic_id' in only)) {
-    const ref =
-      'contact_id' in only
-        ? (['id', only.contact_id, null] as GateRef)
-        : await toGateRef(deps, only)
-    const row = readGateFactsOne(deps.query, purposeKey, ref)
-    const facts = factsFromRow(row instanceof Promise ? await row : row)
-    return { ok: true, decisions: [decide(purpose, facts, now)] }
+  if (only && 'contact_id' in only)
+    return settle(readGateFactsOne(deps, purposeKey, ['id', only.contact_id, null]), (row) => ({
+      ok: true as const,
+      decisions: [decide(purpose, factsFromRow(row), now)],
+    }))
+  return gateRefs(deps, purpose, refs, now)
+}
+
+async function gateRefs(
+  deps: GateDeps,
+  purpose: Purpose,
+  refs: ContactRef[],
+  now: number,
+): Promise<GateBatchResult> {
+  // One address takes a single prepared query; a batch, one json_each query.
+  const only = refs.length === 1 ? refs[0]! : undefined
+  if (only && 'email' in only) {
+    const row = await readGateFactsOne(deps, purpose.key, await toGateRef(deps, only))
+    return { ok: true, decisions: [decide(purpose, factsFromRow(row), now)] }
   }
   const gateRefs = await Promise.all(refs.map((r) => toGateRef(deps, r)))
-  const rows = await readGateFacts(deps.db, purposeKey, gateRefs)
+  const rows = await readGateFacts(deps.db, purpose.key, gateRefs)
   const byIdx = new Map(rows.map((r) => [r.idx, r]))
   return {
     ok: true,

@@ -78,7 +78,7 @@ export async function buildEventQueries(
   contact: { id: string; dataKey: Bytes | null },
   head: { seq: number; hash: string },
   events: NewConsentEvent[],
-): Promise<{ queries: CompiledQuery[]; rows: ConsentEventRow[] }> {
+): Promise<{ queries: CompiledQuery[]; rows: ConsentEventRow[]; chain: ChainHead }> {
   const queries: CompiledQuery[] = []
   const rows: ConsentEventRow[] = []
   let { seq, hash } = head
@@ -124,7 +124,7 @@ export async function buildEventQueries(
       }),
     )
   }
-  return { queries, rows }
+  return { queries, rows, chain: { contactId: contact.id, seq, hash } }
 }
 
 export const isChainRace = (err: unknown) =>
@@ -136,22 +136,55 @@ export const isChainRace = (err: unknown) =>
  * Runs `build` (which reads what it needs, including the chain head via `chainHead`) and commits its
  * queries atomically; rebuilds and retries when another writer extended the same chain first.
  */
+export interface ChainHead {
+  contactId: string
+  seq: number
+  hash: string
+}
+
+/**
+ * The last head this process committed per contact, so that the next change to a contact needs no read
+ * first. Optimistic: a head made stale by another process makes the insert collide on
+ * UNIQUE(contact_id, seq), and the retry reads the real head. Bounded; oldest entries go first.
+ */
+const HEAD_CACHE_MAX = 10_000
+const headCaches = new WeakMap<object, Map<string, { seq: number; hash: string }>>()
+const headCache = (deps: Pick<Deps, 'query'>) => {
+  let cache = headCaches.get(deps.query)
+  if (!cache) headCaches.set(deps.query, (cache = new Map()))
+  return cache
+}
+
+/**
+ * Runs `build` (which reads what it needs, including the chain head via `chainHead`) and commits its
+ * queries atomically; rebuilds and retries when another writer extended the same chain first.
+ */
 export async function commitWithChainRetry<T>(
-  deps: Pick<Deps, 'atomic'>,
-  build: () => Promise<{ queries: CompiledQuery[]; result: T }>,
+  deps: Pick<Deps, 'atomic' | 'query'>,
+  build: () => Promise<{ queries: CompiledQuery[]; result: T; chains?: ChainHead[] }>,
 ): Promise<T> {
+  const cache = headCache(deps)
   for (let attempt = 1; ; attempt++) {
-    const { queries, result } = await build()
+    const { queries, result, chains = [] } = await build()
     try {
       await deps.atomic(queries)
-      return result
     } catch (err) {
+      for (const c of chains) cache.delete(c.contactId)
       if (!isChainRace(err) || attempt >= MAX_ATTEMPTS) throw err
+      continue
     }
+    for (const c of chains) {
+      cache.delete(c.contactId) // re-insert: Map order is the eviction order
+      cache.set(c.contactId, { seq: c.seq, hash: c.hash })
+      if (cache.size > HEAD_CACHE_MAX) cache.delete(cache.keys().next().value!)
+    }
+    return result
   }
 }
 
 export async function chainHead(deps: Pick<Deps, 'query'>, contactId: string) {
+  const cached = headCache(deps).get(contactId)
+  if (cached) return cached
   return (await findChainHead(deps.query, contactId)) ?? { seq: 0, hash: GENESIS_HASH }
 }
 
@@ -167,6 +200,6 @@ export async function recordConsentEvents(
 ): Promise<ConsentEventRow[]> {
   return commitWithChainRetry(deps, async () => {
     const built = await buildEventQueries(deps, contact, await chainHead(deps, contact.id), events)
-    return { queries: [...built.queries, ...extra], result: built.rows }
+    return { queries: [...built.queries, ...extra], result: built.rows, chains: [built.chain] }
   })
 }

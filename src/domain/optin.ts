@@ -94,6 +94,7 @@ export async function confirmOptin(
     if (contact.email_bidx) queries.push(deleteSuppressionsQuery(deps.db, [contact.email_bidx]))
     return {
       queries,
+      chains: [built.chain],
       result: { status: 'confirmed', locale: request.locale, purposes: checked.purposes },
     }
   })
@@ -177,7 +178,7 @@ export async function expireOptinRequests(deps: Deps, limit = 100): Promise<numb
             updated_at: now,
           }),
         )
-      return { queries, result: undefined }
+      return { queries, chains: events.length > 0 ? [built.chain] : [], result: undefined }
     })
     expired++
   }

@@ -135,9 +135,8 @@ export async function subscribe(deps: Deps, input: SubscribeInput): Promise<Subs
     if (!contact.isNew && input.attributes)
       queries.push(await mergeAttributes(deps, contact.row, input.attributes, now))
     const head = contact.isNew ? { seq: 0, hash: '0'.repeat(64) } : await chainHead(deps, id)
-    queries.push(
-      ...(await buildEventQueries(deps, { id, dataKey: contact.dataKey }, head, events)).queries,
-    )
+    const built = await buildEventQueries(deps, { id, dataKey: contact.dataKey }, head, events)
+    queries.push(...built.queries)
 
     let confirmation: 'sent' | 'throttled' | 'none' = 'none'
     if (doi.length > 0) {
@@ -173,6 +172,7 @@ export async function subscribe(deps: Deps, input: SubscribeInput): Promise<Subs
     }
     return {
       queries,
+      chains: events.length > 0 ? [built.chain] : [],
       result: { ok: true as const, contactId: id, purposes: outcome, confirmation },
     }
   })

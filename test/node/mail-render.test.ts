@@ -24,7 +24,7 @@ describe('confirm e-mail', () => {
     expect(mail.html).toContain(`<title>Confirmez votre inscription – ACME</title>`)
     for (const part of [mail.html, mail.text]) {
       expect(part).toContain(
-        'ACME a reçu une demande d’inscription pour cette adresse e-mail, afin de recevoir :',
+        'ACME a reçu une demande d’inscription pour cette adresse e-mail, afin de recevoir\u00a0:',
       )
       expect(part).toContain('Lettre d’information')
       expect(part).toContain('Offres partenaires')

@@ -6,7 +6,7 @@
 import { sql } from 'kysely'
 import type { Deps } from '../../deps.ts'
 import type { DB } from '../database.ts'
-import { compiler, prepared, settle } from '../prepared.ts'
+import { compiler, prepared } from '../prepared.ts'
 
 /** [kind, value, second blind index during a key rotation] */
 export type GateRef = ['id' | 'mautic' | 'email', string, string | null]
@@ -91,13 +91,12 @@ const suppressedOnlyQuery = prepared(['bidx', 'bidx2'], (p) => ({
 }))
 
 export function readGateFactsOne(
-  query: Deps['query'],
+  { query, queryOne }: Pick<Deps, 'query' | 'queryOne'>,
   purposeKey: string,
   ref: GateRef,
 ): GateRow | undefined | Promise<GateRow | undefined> {
   const [kind, value, second] = ref
-  if (kind === 'id')
-    return settle(query<GateRow>(gateByIdQuery({ purpose: purposeKey, id: value })), (r) => r[0])
+  if (kind === 'id') return queryOne<GateRow>(gateByIdQuery({ purpose: purposeKey, id: value }))
   if (kind !== 'email') return undefined
   const bidx = { bidx: value, bidx2: second ?? value }
   // By address: not hot (a blind index is computed first anyway), so plainly async.

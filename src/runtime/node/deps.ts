@@ -12,7 +12,7 @@ import type { OutboxHandlers } from '../../domain/outbox.ts'
 import { deriveKeys, type Aead, type HmacSha256, type Sha256 } from '../../lib/keys.ts'
 import { jsonLogger, type Logger } from '../../lib/log.ts'
 import type { MailTransport } from '../../mail/message.ts'
-import { cachingDatabase, sqliteAtomic, sqliteQuery } from './sqlite.ts'
+import { cachingDatabase, sqliteAtomic, sqliteQuery, sqliteQueryOne } from './sqlite.ts'
 
 /** node:crypto's HMAC is several times faster than WebCrypto's for short inputs, and synchronous. */
 export const nodeHmacSha256: HmacSha256 = (key, data) =>
@@ -75,6 +75,7 @@ export async function nodeDeps(opts: NodeDepsOptions): Promise<Deps> {
     db: new Kysely<Schema>({ dialect: new SqliteDialect({ database: cached }) }),
     atomic: sqliteAtomic(sqlite),
     query: sqliteQuery(cached),
+    queryOne: sqliteQueryOne(cached),
     keys: await deriveKeys(config.appSecret, config.appSecretPrevious, nodeAead),
     hmac: nodeHmacSha256,
     sha256: nodeSha256,

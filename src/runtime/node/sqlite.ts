@@ -77,8 +77,16 @@ export function cachingDatabase(db: Database.Database, max = 500) {
 
 /** The read port on Node: a cached prepared statement, no query builder in the way. */
 export function sqliteQuery(db: ReturnType<typeof cachingDatabase>) {
-  return <R>(q: CompiledQuery): R[] => db.prepare(q.sql).all(...q.parameters.map(bindable)) as R[]
+  return <R>(q: CompiledQuery): R[] => db.prepare(q.sql).all(...params(q)) as R[]
 }
+
+export function sqliteQueryOne(db: ReturnType<typeof cachingDatabase>) {
+  return <R>(q: CompiledQuery): R | undefined =>
+    db.prepare(q.sql).get(...params(q)) as R | undefined
+}
+
+const params = (q: CompiledQuery) =>
+  q.parameters.some((p) => typeof p === 'boolean') ? q.parameters.map(bindable) : q.parameters
 
 /** better-sqlite3 refuses JS booleans; SQLite stores them as 0/1. */
 const bindable = (p: unknown) => (typeof p === 'boolean' ? (p ? 1 : 0) : p)

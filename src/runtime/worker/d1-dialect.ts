@@ -98,3 +98,11 @@ export function d1Query(d1: D1Database) {
         .all<R>()
     ).results ?? []
 }
+
+export function d1QueryOne(d1: D1Database) {
+  return async <R>(q: CompiledQuery): Promise<R | undefined> =>
+    (await d1
+      .prepare(q.sql)
+      .bind(...q.parameters.map(bindable))
+      .first<R>()) ?? undefined
+}
