@@ -5,15 +5,18 @@
 import type { Locale } from '../lib/i18n.ts'
 import type { Purpose } from './purposes.ts'
 
-export type GateReason =
-  | 'unknown_contact'
-  | 'pending_confirmation'
-  | 'no_consent'
-  | 'withdrawn'
-  | 'suppressed'
-  | 'notice_outdated'
-  | 'expired'
-  | 'objected'
+export const GATE_REASONS = [
+  'unknown_contact',
+  'pending_confirmation',
+  'no_consent',
+  'withdrawn',
+  'suppressed',
+  'notice_outdated',
+  'expired',
+  'objected',
+] as const
+
+export type GateReason = (typeof GATE_REASONS)[number]
 
 export interface GateDecision {
   allowed: boolean

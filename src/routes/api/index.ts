@@ -3,6 +3,7 @@ import { Hono } from 'hono'
 import type { Deps } from '../../deps.ts'
 import { consentRoutes } from './consents.ts'
 import { gateRoutes } from './gate.ts'
+import { openApiRoutes } from './openapi.ts'
 import { purposeRoutes } from './purposes.ts'
 import { subscriptionRoutes } from './subscriptions.ts'
 
@@ -12,4 +13,5 @@ export function apiRoutes(deps: Deps) {
     .route('/gate', gateRoutes(deps))
     .route('/contacts', consentRoutes(deps))
     .route('/purposes', purposeRoutes(deps))
+    .route('/openapi.json', openApiRoutes(deps.config.publicUrl))
 }
