@@ -16,6 +16,7 @@ import { apiRoutes } from './routes/api/index.ts'
 import { healthRoutes } from './routes/health.ts'
 import { confirmRoutes } from './routes/public/confirm.ts'
 import { subscribeRoutes } from './routes/public/subscribe.ts'
+import { unsubscribeRoutes } from './routes/public/unsubscribe.ts'
 import { wellKnownRoutes } from './routes/well-known.ts'
 import { siteRoutes } from './routes/site.ts'
 
@@ -63,6 +64,7 @@ export function createApp(deps: Deps) {
   app.route('/.well-known', wellKnownRoutes(deps))
   app.route('/subscribe', subscribeRoutes(deps))
   app.route('/c', confirmRoutes(deps))
+  app.route('/u', unsubscribeRoutes(deps))
   app.route('/', siteRoutes(deps))
 
   app.notFound((c) => errorResponse(c, site, 404, 'not_found', 'No such route'))
