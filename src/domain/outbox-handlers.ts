@@ -3,12 +3,16 @@ import type { Deps } from '../deps.ts'
 import { findOptinRequest } from '../db/repositories/optin-requests.ts'
 import { renderEmail } from '../mail/render.ts'
 import { requestRecipient } from './optin.ts'
+import { deliverMarketingMail } from './send.ts'
 import type { OutboxHandlers } from './outbox.ts'
 import { signLinkToken } from './tokens.ts'
 import { findNoticesByIds } from '../db/repositories/purposes.ts'
 
 export function outboxHandlers(deps: Deps): OutboxHandlers {
   return {
+    /** A marketing mail handed over by POST /api/v1/send, links already in it. */
+    'mail.send': (payload) =>
+      deliverMarketingMail(deps, payload as Parameters<typeof deliverMarketingMail>[1]),
     /** The double opt-in mail: rendered and signed at delivery, so the outbox row holds no personal data. */
     'mail.confirm': async (payload) => {
       const { requestId } = payload as { requestId: string }

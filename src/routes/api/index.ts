@@ -5,12 +5,14 @@ import { consentRoutes } from './consents.ts'
 import { gateRoutes } from './gate.ts'
 import { openApiRoutes } from './openapi.ts'
 import { purposeRoutes } from './purposes.ts'
+import { sendRoutes } from './send.ts'
 import { subscriptionRoutes } from './subscriptions.ts'
 
 export function apiRoutes(deps: Deps) {
   return new Hono()
     .route('/subscriptions', subscriptionRoutes(deps))
     .route('/gate', gateRoutes(deps))
+    .route('/send', sendRoutes(deps))
     .route('/contacts', consentRoutes(deps))
     .route('/purposes', purposeRoutes(deps))
     .route('/openapi.json', openApiRoutes(deps.config.publicUrl))

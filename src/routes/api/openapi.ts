@@ -153,6 +153,45 @@ export function openApiDocument(serverUrl: string) {
           },
         },
       },
+      '/send': {
+        post: {
+          summary:
+            'Send a marketing e-mail: gated, with unsubscribe and preference links and RFC 8058 headers added',
+          ...scoped('send'),
+          requestBody: body({
+            type: 'object',
+            required: ['purpose', 'to', 'subject'],
+            properties: {
+              purpose: { type: 'string' },
+              to: { type: 'string', format: 'email' },
+              subject: { type: 'string', maxLength: 998 },
+              html: {
+                type: 'string',
+                description: '{{unsubscribe_url}} and {{preferences_url}} may place the links',
+              },
+              text: { type: 'string' },
+              locale: { enum: ['fr', 'en'] },
+            },
+          }),
+          responses: {
+            200: json(
+              {
+                type: 'object',
+                properties: { status: { const: 'blocked' }, reason: { enum: [...GATE_REASONS] } },
+              },
+              'Blocked by the gate',
+            ),
+            202: json(
+              {
+                type: 'object',
+                properties: { status: { const: 'queued' }, id: { type: 'string' } },
+              },
+              'Queued',
+            ),
+            ...errors(400, 401, 403, 413),
+          },
+        },
+      },
       '/contacts/{ref}/consents': {
         get: {
           summary:

@@ -1,0 +1,105 @@
+/**
+ * @module Sending for tools that hand the mail over (POST /api/v1/send): decide with the gate, add the
+ * unsubscribe and preference links (footer and RFC 8058 headers), queue it in the outbox. The gate is
+ * asked again right before delivery, so a withdrawal made in between still wins.
+ */
+import { findContactById } from '../db/repositories/contacts.ts'
+import type { Deps } from '../deps.ts'
+import { normalizeEmail } from '../lib/email.ts'
+import { decryptField, encryptField } from '../lib/keys.ts'
+import { uuidv7 } from '../lib/ids.ts'
+import { injectLinks, listHeadersFor } from '../mail/inject.ts'
+import type { MailMessage } from '../mail/message.ts'
+import type { GateReason } from './gate.ts'
+import { gateBatch } from './gate-check.ts'
+import { preferencesUrl, unsubscribeUrl } from './links.ts'
+import { enqueueQuery } from './outbox.ts'
+import { findContactByRef } from './proof.ts'
+
+export interface SendInput {
+  purpose: string
+  to: string
+  subject: string
+  html?: string
+  text?: string
+  locale?: 'fr' | 'en'
+}
+
+export type SendResult =
+  | { status: 'queued'; id: string }
+  | { status: 'blocked'; reason: GateReason }
+  | { status: 'invalid'; code: 'unknown_purpose' | 'invalid_to'; message: string }
+
+/** Binds the sealed message to its recipient contact: it cannot be moved to another one unnoticed. */
+const payloadAad = (contactId: string) => `outbox.mail.send:${contactId}`
+
+export async function sendMarketingMail(deps: Deps, input: SendInput): Promise<SendResult> {
+  const to = normalizeEmail(input.to)
+  if (!to)
+    return { status: 'invalid', code: 'invalid_to', message: 'to is not a valid e-mail address' }
+  const gate = await gateBatch(deps, input.purpose, [{ email: to }])
+  if (!gate.ok) return { status: 'invalid', code: gate.code, message: gate.message }
+  const decision = gate.decisions[0]!
+  if (!decision.allowed) return { status: 'blocked', reason: decision.reason! }
+
+  const contact = (await findContactByRef(deps, to))! // the gate just found it
+  const locale = input.locale ?? contact.locale
+  const unsubscribe = await unsubscribeUrl(deps, contact.id, input.purpose)
+  const injected = injectLinks({
+    html: input.html,
+    text: input.text,
+    locale,
+    org: deps.config.org.name,
+    unsubscribeUrl: unsubscribe,
+    preferencesUrl: await preferencesUrl(deps, contact.id),
+  })
+  const list = listHeadersFor({
+    unsubscribeUrl: unsubscribe,
+    listId: `${input.purpose}.${new URL(deps.config.publicUrl).hostname}`,
+  })
+  const message: MailMessage = {
+    from: deps.config.mail.from,
+    to,
+    subject: input.subject,
+    html: injected.html ?? '',
+    text: injected.text ?? '',
+    headers: list.headers,
+    listUnsubscribe: list.listUnsubscribe,
+  }
+  const id = uuidv7(deps.clock.now())
+  // The message holds the address and the content: encrypted at rest like every personal field.
+  const sealed = await encryptField(deps.keys, JSON.stringify(message), payloadAad(contact.id))
+  await deps.atomic([
+    enqueueQuery(
+      deps.db,
+      deps.clock.now(),
+      {
+        kind: 'mail.send',
+        payload: { contactId: contact.id, purpose: input.purpose, message: sealed },
+        orderingKey: contact.id,
+      },
+      id,
+    ),
+  ])
+  return { status: 'queued', id }
+}
+
+/** The outbox handler: the gate once more (a withdrawal since queuing wins), then the transport. */
+export async function deliverMarketingMail(
+  deps: Deps,
+  payload: { contactId: string; purpose: string; message: string },
+) {
+  const gate = await gateBatch(deps, payload.purpose, [{ contact_id: payload.contactId }])
+  if (!gate.ok || !gate.decisions[0]!.allowed) {
+    deps.logger.log('info', 'queued mail dropped: the gate now refuses it', {
+      contactId: payload.contactId,
+      reason: gate.ok ? gate.decisions[0]!.reason : gate.code,
+    })
+    return
+  }
+  if (!(await findContactById(deps.db, payload.contactId))) return
+  const message = JSON.parse(
+    await decryptField(deps.keys, payload.message, payloadAad(payload.contactId)),
+  ) as MailMessage
+  await deps.mail.send(message)
+}

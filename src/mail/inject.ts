@@ -1,0 +1,153 @@
+/**
+ * @module Puts the unsubscribe and preference-center links into every marketing e-mail (CONTRACT.md
+ * "E-mails sent or relayed"): the template's `{{unsubscribe_url}}` / `{{preferences_url}}` filled, a
+ * footer in the contact's language for any link still missing, and nothing added twice. Pure, with
+ * Web-standard APIs only (Node and Workers). Also the list headers (RFC 2369, 2919, 8058).
+ */
+import { t, type Locale } from '../lib/i18n.ts'
+import { renderView } from '../lib/views.ts'
+import { escapeAttribute, footerIndex, withoutComments } from './inject-html.ts'
+import {
+  assertLinkUrl,
+  containsUrl,
+  fillPlaceholders,
+  missingLinks,
+  type Missing,
+} from './inject-links.ts'
+import type { MailMessage } from './message.ts'
+import { unescapeText } from './render.ts'
+
+export interface InjectInput {
+  html?: string
+  text?: string
+  locale: Locale
+  /** Who sends the mail: named in the footer's "why you get this" line. */
+  org: string
+  unsubscribeUrl: string
+  preferencesUrl: string
+}
+
+export interface InjectedParts {
+  html?: string
+  text?: string
+}
+
+/** Opens the footer in an HTML part; its presence means the part was already injected. */
+export const HTML_FOOTER_START = '<!-- consent-gateway:footer -->'
+export const HTML_FOOTER_END = '<!-- /consent-gateway:footer -->'
+
+/**
+ * Adds both links to each part given (a part left out stays out). Per part: a part that already holds
+ * our footer is returned unchanged; otherwise placeholders are filled (attribute-escaped in HTML), and
+ * a footer holding the "why you get this" line and only the links still absent is added (HTML: before
+ * the last `</body>` outside comments, or at the end; text: after the signature separator `-- `).
+ * A link counts as absent when its URL is nowhere outside an HTML comment, so a mail filled from its
+ * placeholders, or injected before, comes back unchanged. Original content is never removed or moved:
+ * the output is prefix + footer + suffix, with placeholders replaced by their URL.
+ * @throws TypeError when a URL is not an absolute http(s) URI (a caller bug; the URL is not quoted
+ * in the message: it carries a token).
+ */
+export function injectLinks(input: InjectInput): InjectedParts {
+  assertLinkUrl(input.unsubscribeUrl, 'unsubscribeUrl')
+  assertLinkUrl(input.preferencesUrl, 'preferencesUrl')
+  // The footer line is one line: it also marks an injected text part.
+  const normalized = { ...input, org: input.org.replace(/\s+/g, ' ').trim() }
+  const out: InjectedParts = {}
+  if (input.html !== undefined) out.html = injectHtml(input.html, normalized)
+  if (input.text !== undefined) out.text = injectText(input.text, normalized)
+  return out
+}
+
+function injectHtml(html: string, input: InjectInput): string {
+  if (html.includes(HTML_FOOTER_START)) return html
+  const filled = fillPlaceholders(html, input, escapeAttribute)
+  const visible = withoutComments(filled)
+  const missing = missingLinks(
+    input,
+    (url) => containsUrl(visible, escapeAttribute(url)) || containsUrl(visible, url),
+  )
+  if (!missing) return filled
+  // The opening comment also closes a comment the original left open, so the footer stays visible.
+  const footer = `${HTML_FOOTER_START}\n${renderView('email/footer.html', footerContext(input, missing))}${HTML_FOOTER_END}\n`
+  const at = footerIndex(filled)
+  return filled.slice(0, at) + footer + filled.slice(at)
+}
+
+function injectText(text: string, input: InjectInput): string {
+  const lines = text.split(/\r?\n/)
+  // The footer's first line ("ACME sends you this e-mail because …") is the text part's marker.
+  if (lines.includes(t(input.locale, 'mail.footer.why', { org: input.org }))) return text
+  const filled = fillPlaceholders(text, input, (url) => url)
+  const missing = missingLinks(input, (url) => containsUrl(filled, url))
+  if (!missing) return filled
+  const footer = unescapeText(renderView('email/footer.text', footerContext(input, missing)))
+  const eol = text.includes('\r\n') ? '\r\n' : '\n'
+  const gap = filled === '' ? '' : filled.endsWith('\n') ? eol : eol + eol
+  // RFC 3676 §4.3 sig separator, unless the mail already has a signature (then the footer joins it).
+  const separator = lines.includes('-- ') ? '' : `-- ${eol}`
+  const body = footer.trimEnd().split('\n').join(eol) + eol
+  return filled + gap + separator + body
+}
+
+// Strict templates need every key present, even when a link is left out.
+const footerContext = (input: InjectInput, links: Missing) => ({
+  locale: input.locale,
+  data: { org: input.org, ...links },
+})
+
+/**
+ * What the message needs for its list headers: `listUnsubscribe` (the transports write RFC 8058's
+ * `List-Unsubscribe: <url>, <mailto>` and `List-Unsubscribe-Post: List-Unsubscribe=One-Click` from it)
+ * and `List-Id: <id>` (RFC 2919), which Gmail and others use to group and filter a list's mail.
+ * @param input.listId sanitised by {@link listIdFor}.
+ */
+export function listHeadersFor(input: {
+  unsubscribeUrl: string
+  mailto?: string
+  listId: string
+}): {
+  listUnsubscribe: MailMessage['listUnsubscribe']
+  headers: Record<string, string>
+} {
+  assertLinkUrl(input.unsubscribeUrl, 'unsubscribeUrl')
+  const mailto = input.mailto?.trim()
+  return {
+    listUnsubscribe: { url: input.unsubscribeUrl, ...(mailto ? { mailto } : {}), oneClick: true },
+    headers: { 'List-Id': `<${listIdFor(input.listId)}>` },
+  }
+}
+
+/**
+ * An RFC 2919 list-id (`label.namespace`): lower-cased, any run of characters other than letters,
+ * digits, '-' and '.' made one '-', no empty label; an id without a dot gets the unmanaged namespace
+ * `.localhost` (RFC 2919 §2).
+ * @throws TypeError when nothing usable is left, or it is longer than 255 characters (RFC 2919 §2).
+ */
+export function listIdFor(raw: string): string {
+  const id = raw
+    .trim()
+    .replace(/^<|>$/g, '')
+    .toLowerCase()
+    .replace(/[^a-z0-9.-]+/g, '-')
+    .replace(/\.{2,}/g, '.')
+    .replace(/^[.-]+|[.-]+$/g, '')
+  if (!id) throw new TypeError('listHeadersFor: listId has no letter or digit')
+  const full = id.includes('.') ? id : `${id}.localhost`
+  if (full.length > 255) throw new TypeError('listHeadersFor: listId is longer than 255 characters')
+  return full
+}
+
+/**
+ * The `mailto:` of List-Unsubscribe for a configured address, by sub-addressing (RFC 5233):
+ * `unsubscribe@example.com` and `TOKEN` give `mailto:unsubscribe+TOKEN@example.com?subject=unsubscribe`.
+ * The mailbox must deliver `local+anything@domain` to `local@domain` (most do).
+ * @throws TypeError when the address is not a plain `local@domain`, or the token is not made of
+ * letters, digits, '-', '_' and single dots (a JWT is).
+ */
+export function mailtoFor(address: string, token: string): string {
+  const match = /^(?:mailto:)?([A-Za-z0-9._+-]+)@([A-Za-z0-9.-]+)$/i.exec(address.trim())
+  if (!match) throw new TypeError('mailtoFor: the unsubscribe address must be a plain local@domain')
+  if (!/^[A-Za-z0-9_-]+(?:\.[A-Za-z0-9_-]+)*$/.test(token))
+    throw new TypeError('mailtoFor: the token must be letters, digits, "-", "_" and single dots')
+  return `mailto:${match[1]}+${token}@${match[2]}?subject=unsubscribe`
+}
