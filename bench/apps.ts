@@ -6,9 +6,12 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { jsonLogger } from '../src/lib/log.ts'
 import { startServer } from '../src/runtime/node/server.ts'
+import { seededApi } from './seeded-app.ts'
 
 export interface RunningApp {
   port: number
+  /** Headers every request to this app needs (e.g. the API key a seeded app created). */
+  headers?: Record<string, string>
   close(): Promise<void>
 }
 
@@ -52,6 +55,8 @@ export const apps = {
       },
     }
   },
+  /** The gateway on a seeded database with an API key, without the delivery loop (bench/seeded-app.ts). */
+  'gateway-api': seededApi,
 } satisfies Record<string, () => Promise<RunningApp>>
 
 export type AppName = keyof typeof apps

@@ -13,7 +13,7 @@ export interface BenchOptions {
 
 export interface Measurement {
   rate: number
-  unit: 'req/s' | 'ops/s'
+  unit: 'req/s' | 'ops/s' | 'items/s'
   p50Ms: number
   p99Ms: number
   peakRssMb: number
@@ -28,12 +28,16 @@ export function measure(s: Scenario, opts: BenchOptions): Promise<Measurement> {
 async function measureHttp(s: HttpScenario, opts: BenchOptions): Promise<Measurement> {
   const server = startChild('./server.ts', [s.app])
   try {
-    const { ports } = JSON.parse(await firstLine(server)) as { ports: Record<string, number> }
+    const { ports, headers } = JSON.parse(await firstLine(server)) as {
+      ports: Record<string, number>
+      headers: Record<string, Record<string, string>>
+    }
     const { path, ...request } = s.request
     const base = {
       url: `http://${HOST}:${ports[s.app]}${path}`,
       connections: opts.connections,
       ...request,
+      headers: { ...headers[s.app], ...request.headers },
     }
     // Warm-up: JIT, connection pools and SQLite's page cache, none of which production starts cold.
     await autocannon({ ...base, duration: opts.warmupS })
@@ -63,7 +67,9 @@ async function measureHttp(s: HttpScenario, opts: BenchOptions): Promise<Measure
 async function measureInproc(s: InprocScenario, opts: BenchOptions): Promise<Measurement> {
   const child = startChild('./inproc.ts', [s.name, String(opts.durationS), String(opts.warmupS)])
   try {
-    return JSON.parse(await firstLine(child)) as Measurement
+    const m = JSON.parse(await firstLine(child)) as Measurement
+    // A batch scenario counts items (contacts decided), not calls.
+    return s.itemsPerOp ? { ...m, rate: m.rate * s.itemsPerOp, unit: 'items/s' } : m
   } finally {
     await stopChild(child)
   }

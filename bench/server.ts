@@ -28,4 +28,5 @@ process.on('SIGINT', shutdown)
 process.stdin.on('end', shutdown).on('close', shutdown).resume()
 
 const ports = Object.fromEntries([...running].map(([name, app]) => [name, app.port]))
-process.stdout.write(`${JSON.stringify({ ports })}\n`)
+const headers = Object.fromEntries([...running].map(([name, app]) => [name, app.headers ?? {}]))
+process.stdout.write(`${JSON.stringify({ ports, headers })}\n`)

@@ -1,0 +1,76 @@
+/**
+ * @module A gateway app on a database seeded with consenting contacts and an API key, served without
+ * the delivery loop: the sending scenarios measure the request path (gate, links, queueing) and
+ * exclude the transport, as the sending issue's targets ask.
+ */
+import { serve } from '@hono/node-server'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { createApp } from '../src/app.ts'
+import { parseConfig } from '../src/config.ts'
+import type { Deps } from '../src/deps.ts'
+import { createApiKey } from '../src/domain/api-keys.ts'
+import { subscribe } from '../src/domain/subscriptions.ts'
+import { jsonLogger } from '../src/lib/log.ts'
+import { memoryMailTransport } from '../src/mail/memory.ts'
+import { nodeDeps } from '../src/runtime/node/deps.ts'
+import { applyMigrations, openSqlite } from '../src/runtime/node/sqlite.ts'
+
+export const SEEDED_CONTACTS = 2_000
+const SECRET = 'bench-secret-0123456789-abcdefghijklmnopqrstuvwxyz'
+export const seededEmail = (i: number) => `bench${i}@example.test`
+
+/** Contacts bench0… with `newsletter` granted (as if confirmed) and `cookies`. */
+export async function seededDeps(): Promise<{ deps: Deps; ids: string[]; close: () => void }> {
+  const dir = mkdtempSync(join(tmpdir(), 'bench-seeded-'))
+  const sqlite = openSqlite(join(dir, 'gw.db'))
+  applyMigrations(sqlite)
+  const config = {
+    ...parseConfig({ APP_SECRET: SECRET, PUBLIC_URL: 'https://gateway.bench' }),
+    appSecret: SECRET,
+  }
+  const deps = await nodeDeps({
+    config,
+    sqlite,
+    logger: jsonLogger(() => {}),
+    mail: memoryMailTransport(),
+  })
+  const ids: string[] = []
+  for (let i = 0; i < SEEDED_CONTACTS; i++) {
+    const r = await subscribe(deps, {
+      email: seededEmail(i),
+      purposes: ['cookies', 'newsletter'],
+      locale: 'fr',
+      method: 'api',
+      source: 'bench',
+      actor: 'bench',
+      evidence: { ip: '192.0.2.1' },
+    })
+    if (r.ok) ids.push(r.contactId)
+  }
+  sqlite.exec(
+    "UPDATE consent_state SET status = 'granted', granted_at = changed_at WHERE status = 'pending'",
+  )
+  return { deps, ids, close: () => (sqlite.close(), rmSync(dir, { recursive: true, force: true })) }
+}
+
+/** Serves the seeded app; the API key travels to the client as a request header. */
+export async function seededApi() {
+  const { deps, close } = await seededDeps()
+  const key = await createApiKey(deps, { name: 'bench', scopes: ['gate', 'send'] })
+  if (!key.ok) throw new Error(key.error)
+  const app = createApp(deps)
+  const server = await new Promise<ReturnType<typeof serve>>((resolve) => {
+    const s = serve({ fetch: app.fetch, port: 0, hostname: '127.0.0.1' }, () => resolve(s))
+  })
+  const address = server.address()
+  return {
+    port: typeof address === 'object' && address ? address.port : 0,
+    headers: { Authorization: `Bearer ${key.key}`, 'Content-Type': 'application/json' },
+    close: async () => {
+      await new Promise<void>((resolve) => server.close(() => resolve()))
+      close()
+    },
+  }
+}
