@@ -8,6 +8,8 @@ import { jsonLogger } from '../../lib/log.ts'
 import { nodeDeps } from './deps.ts'
 import { nodeMailTransport, type NodeMailTransport } from './mail.ts'
 import { startJobTimer, startOutboxLoop, type OutboxLoop } from './outbox-loop.ts'
+import { startRelay } from './relay.ts'
+import { relayOptionsFromEnv } from './relay-config.ts'
 import { loadOrCreateDevSecret } from './secret.ts'
 import { applyMigrations, openSqlite } from './sqlite.ts'
 
@@ -17,6 +19,8 @@ export class StartupError extends Error {}
 export interface RunningServer {
   url: string
   config: Config
+  /** The SMTP relay's port, when RELAY_PORT is set. */
+  relayPort?: number
   close(): Promise<void>
 }
 
@@ -36,6 +40,7 @@ export async function startServer(
 ): Promise<RunningServer> {
   const parsed = parseConfig(env)
   const config = { ...parsed, appSecret: parsed.appSecret ?? loadOrCreateDevSecret() }
+  const relayOptions = relayOptionsFromEnv(config, env)
   const sqlite = openDatabase(config.databasePath)
 
   // The app wakes the loop after a commit; the loop needs the deps the app is built from.
@@ -57,6 +62,16 @@ export async function startServer(
   const loop = (loopRef.current = startOutboxLoop(deps))
   const jobs = startJobTimer(deps)
   const app = createApp(deps)
+  const relay = relayOptions
+    ? await startRelay(deps, relayOptions).catch(async (err: Error) => {
+        await Promise.all([loop.stop(), jobs.stop()])
+        mail.close()
+        sqlite.close()
+        throw new StartupError(
+          `Cannot start the SMTP relay on port ${relayOptions.port}: ${err.message}`,
+        )
+      })
+    : undefined
 
   const server = await new Promise<ServerType>((resolve, reject) => {
     const s = serve({ fetch: app.fetch, port: config.port, hostname: config.host }, () =>
@@ -72,7 +87,7 @@ export async function startServer(
       ),
     )
   }).catch(async (err) => {
-    await Promise.all([loop.stop(), jobs.stop()])
+    await Promise.all([loop.stop(), jobs.stop(), relay?.close()])
     mail.close()
     sqlite.close()
     throw err
@@ -84,6 +99,7 @@ export async function startServer(
   return {
     url: `http://${config.host}:${port}`,
     config,
+    relayPort: relay?.port,
     close: () =>
       (closing ??= (async () => {
         // Stop accepting, let in-flight requests finish, then stop the loop and close the database.
@@ -91,7 +107,7 @@ export async function startServer(
           server.close(() => resolve())
           if ('closeIdleConnections' in server) server.closeIdleConnections()
         })
-        await Promise.all([loop.stop(), jobs.stop()])
+        await Promise.all([loop.stop(), jobs.stop(), relay?.close()])
         mail.close()
         sqlite.close()
       })()),

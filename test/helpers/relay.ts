@@ -1,0 +1,105 @@
+/** The SMTP relay end to end on 127.0.0.1: a nodemailer sender → the relay → an upstream smtp-server. */
+import nodemailer, { type SendMailOptions } from 'nodemailer'
+import type { Deps } from '../../src/deps.ts'
+import { subscribe } from '../../src/domain/subscriptions.ts'
+import { startRelay, type RelayOptions } from '../../src/runtime/node/relay.ts'
+import { apiKey } from './api.ts'
+import { testDeps } from './deps.ts'
+import { startSmtpServer, type ReceivedMail } from './smtp.ts'
+
+/** Consent for purposes without double opt-in, granted at once. */
+export async function consentedContact(
+  deps: Deps,
+  email: string,
+  purposes = ['push_notifications'],
+) {
+  const res = await subscribe(deps, {
+    email,
+    purposes,
+    locale: 'fr',
+    method: 'api',
+    source: 'test',
+    actor: 'api:test',
+    evidence: { ip: '192.0.2.1' },
+  })
+  if (!res.ok) throw new Error(res.message)
+  return res.contactId
+}
+
+/** A relay on port 0 in front of a fresh upstream, with keys for both logins. */
+export async function startRelayRig(options: Partial<RelayOptions> = {}) {
+  const t = await testDeps({ ORG_NAME: 'ACME', PUBLIC_URL: 'https://gateway.test' })
+  const upstream = await startSmtpServer()
+  const relay = await startRelay(t.deps, {
+    port: 0,
+    host: '127.0.0.1',
+    upstreamUrl: upstream.url,
+    ...options,
+  })
+  const relayKey = await apiKey(t.deps, ['relay'])
+  const transactionalKey = await apiKey(t.deps, ['relay_transactional'])
+  return {
+    ...t,
+    upstream,
+    relay,
+    relayKey,
+    transactionalKey,
+    /** Sends through the relay, logged in as `user`; rejects with nodemailer's SMTP error. */
+    send: (user: string, pass: string, mail: SendMailOptions) =>
+      sendVia(relay.port, user, pass, mail),
+    close: async () => {
+      await relay.close()
+      await upstream.close()
+      t.sqlite.close()
+    },
+  }
+}
+
+export async function sendVia(port: number, user: string, pass: string, mail: SendMailOptions) {
+  const sender = nodemailer.createTransport({
+    host: '127.0.0.1',
+    port,
+    secure: false,
+    ignoreTLS: true,
+    auth: { user, pass },
+  })
+  try {
+    return await sender.sendMail(mail)
+  } finally {
+    sender.close()
+  }
+}
+
+/** The error a send rejected with, as `{ code, response }`. */
+export async function smtpRefusal(sending: Promise<unknown>) {
+  try {
+    await sending
+  } catch (err) {
+    const e = err as { responseCode?: number; response?: string }
+    return { code: e.responseCode, response: e.response ?? '' }
+  }
+  throw new Error('the relay accepted the message')
+}
+
+/** A message exactly as a sender writes it (nodemailer's MIME), to compare bytes. */
+export async function buildRaw(mail: SendMailOptions): Promise<Buffer> {
+  const composer = nodemailer.createTransport({ streamTransport: true, buffer: true })
+  return (await composer.sendMail(mail)).message as Buffer
+}
+
+/** Header lines as they arrived (mailparser folds List-* headers into one object). */
+export const headerLines = (mail: ReceivedMail) => mail.parsed.headerLines.map((h) => h.line)
+
+export const linesNamed = (mail: ReceivedMail, name: string) =>
+  headerLines(mail).filter((l) => l.toLowerCase().startsWith(`${name.toLowerCase()}:`))
+
+/** A few bytes of every value, as a PDF attachment would carry them. */
+export const binaryBytes = (n: number) =>
+  Buffer.from(Array.from({ length: n }, (_, i) => (i * 37) % 256))
+
+/** The upstream's next message, once it has arrived (the relay answers after forwarding). */
+export const lastReceived = (received: ReceivedMail[]) => {
+  const mail = received.at(-1)
+  if (!mail) throw new Error('the upstream received nothing')
+  return mail
+}
