@@ -2,14 +2,14 @@
  * @module createApp(deps): the whole gateway as one Hono app, free of runtime imports. src/node.ts and
  * src/worker.ts only build `deps` and hand requests to it.
  */
-import { Hono } from 'hono'
-import { bodyLimit } from 'hono/body-limit'
+import { Hono, type Context } from 'hono'
 import { HTTPException } from 'hono/http-exception'
 import { requestId } from 'hono/request-id'
 import type { Deps, Deferrer } from './deps.ts'
 import { errorResponse } from './lib/http-errors.ts'
 import { siteInfo } from './lib/site.ts'
 import { accessLog } from './middleware/access-log.ts'
+import { bodySize } from './middleware/body-size.ts'
 import { originCheck } from './middleware/origin-check.ts'
 import { securityHeaders } from './middleware/security-headers.ts'
 import { apiRoutes } from './routes/api/index.ts'
@@ -44,10 +44,10 @@ export function createApp(deps: Deps) {
       hsts: deps.config.publicUrl.startsWith('https://'),
     }),
   )
-  const tooLarge: Parameters<typeof bodyLimit>[0]['onError'] = (c) =>
+  const tooLarge = (c: Context) =>
     errorResponse(c, site, 413, 'payload_too_large', 'The request body is too large')
-  const pageLimit = bodyLimit({ maxSize: BODY_LIMIT, onError: tooLarge })
-  const hookLimit = bodyLimit({ maxSize: HOOK_BODY_LIMIT, onError: tooLarge })
+  const pageLimit = bodySize(BODY_LIMIT, tooLarge)
+  const hookLimit = bodySize(HOOK_BODY_LIMIT, tooLarge)
   app.use((c, next) => {
     // GET and HEAD carry no body; skipping them also spares Node building a full Request object.
     if (c.req.method === 'GET' || c.req.method === 'HEAD') return next()

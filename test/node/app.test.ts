@@ -72,6 +72,31 @@ describe('errors by audience', () => {
     expect(await page.text()).toContain('Demande trop volumineuse')
   })
 
+  it('413 for a declared Content-Length over the limit, and for a chunked body that runs over it', async () => {
+    const { app } = await testApp()
+    const declared = await app.request('/api/v1/gate', {
+      method: 'POST',
+      headers: { 'Content-Length': String(BODY_LIMIT + 1) },
+      body: 'x',
+    })
+    expect(declared.status).toBe(413)
+    const chunk = new TextEncoder().encode('x'.repeat(64 * 1024))
+    let sent = 0
+    const stream = new ReadableStream<Uint8Array>({
+      pull(ctl) {
+        if (sent > BODY_LIMIT) return ctl.close()
+        sent += chunk.length
+        ctl.enqueue(chunk)
+      },
+    })
+    const chunked = await app.request('/api/v1/gate', {
+      method: 'POST',
+      body: stream,
+      duplex: 'half',
+    } as RequestInit)
+    expect(chunked.status).toBe(413)
+  })
+
   it('webhooks accept more than 5 MB (Mautic queue mode) but not more than the hook limit', async () => {
     const { app } = await testApp()
     const fiveMb = await app.request('/hooks/none', {
