@@ -126,6 +126,7 @@ export function banner(running: RunningServer): string {
     `  Public keys:      ${pub}/.well-known/jwks.json   (to verify consent receipts)`,
     `  Database:         ${config.databasePath}`,
     `  Mail transport:   ${config.mail.transport}${config.mail.transport === 'log' ? ' (e-mails are written to ./data/mail/)' : ''}`,
+    `  SMTP relay:       ${running.relayPort !== undefined ? `${config.host}:${running.relayPort} → ${new URL(config.relay!.upstreamUrl).host}` : 'off (set RELAY_PORT and RELAY_UPSTREAM_URL)'}`,
     `  Mautic mirror:    ${config.mautic ? `${config.mautic.url} (${config.mirrorMode})` : 'not configured (set MAUTIC_URL)'}`,
     'Next: create an API key for your site: npx consent-gateway api-key create --name website --scopes subscribe,gate,consents:read',
     '      then read README.md ("Collecting and proving consent", "Configuration"). Stop with Ctrl+C.',
