@@ -62,16 +62,23 @@ export function logMailTransport(
   }
 }
 
-/** MAIL_TRANSPORT=smtp: SMTP_URL (`smtp://user:pass@host:port`, or `smtps://` for implicit TLS), pooled. */
-export function smtpMailTransport(url: string): NodeMailTransport {
-  // Shorter than nodemailer's minutes-long defaults: a hung server fails the send and the outbox retries.
-  const mailer = nodemailer.createTransport({
+/**
+ * A pooled nodemailer SMTP connection with timeouts far shorter than nodemailer's minutes-long
+ * defaults: a hung server fails the send quickly, and the outbox (or the relay's sender) retries.
+ */
+export function pooledSmtp(url: string) {
+  return nodemailer.createTransport({
     pool: true,
     url,
     connectionTimeout: 15_000,
     greetingTimeout: 15_000,
     socketTimeout: 60_000,
   })
+}
+
+/** MAIL_TRANSPORT=smtp: SMTP_URL (`smtp://user:pass@host:port`, or `smtps://` for implicit TLS), pooled. */
+export function smtpMailTransport(url: string): NodeMailTransport {
+  const mailer = pooledSmtp(url)
   return {
     name: 'smtp',
     async send(message) {

@@ -1,5 +1,5 @@
 /** @module The relay's way out: raw messages to RELAY_UPSTREAM_URL over one pooled connection, DKIM optional. */
-import nodemailer from 'nodemailer'
+import { pooledSmtp } from './mail.ts'
 
 export interface DkimKey {
   domainName: string
@@ -38,13 +38,7 @@ export interface Upstream {
 
 export function upstreamTransport(url: string, dkim?: DkimKey): Upstream {
   // Short timeouts: a hung upstream becomes a 451 quickly, and the sender retries.
-  const mailer = nodemailer.createTransport({
-    pool: true,
-    url,
-    connectionTimeout: 15_000,
-    greetingTimeout: 15_000,
-    socketTimeout: 60_000,
-  })
+  const mailer = pooledSmtp(url)
   return {
     async send(raw, envelope, sign) {
       await mailer.sendMail({
