@@ -22,7 +22,12 @@ const SECRET = 'bench-secret-0123456789-abcdefghijklmnopqrstuvwxyz'
 export const seededEmail = (i: number) => `bench${i}@example.test`
 
 /** Contacts bench0… with `newsletter` granted (as if confirmed) and `cookies`. */
-export async function seededDeps(): Promise<{ deps: Deps; ids: string[]; close: () => void }> {
+export async function seededDeps(): Promise<{
+  deps: Deps
+  ids: string[]
+  sqlite: ReturnType<typeof openSqlite>
+  close: () => void
+}> {
   const dir = mkdtempSync(join(tmpdir(), 'bench-seeded-'))
   const sqlite = openSqlite(join(dir, 'gw.db'))
   applyMigrations(sqlite)
@@ -52,7 +57,12 @@ export async function seededDeps(): Promise<{ deps: Deps; ids: string[]; close: 
   sqlite.exec(
     "UPDATE consent_state SET status = 'granted', granted_at = changed_at WHERE status = 'pending'",
   )
-  return { deps, ids, close: () => (sqlite.close(), rmSync(dir, { recursive: true, force: true })) }
+  return {
+    deps,
+    ids,
+    sqlite,
+    close: () => (sqlite.close(), rmSync(dir, { recursive: true, force: true })),
+  }
 }
 
 /** Serves the seeded app; the API key travels to the client as a request header. */
