@@ -15,6 +15,7 @@ import { securityHeaders } from './middleware/security-headers.ts'
 import { apiRoutes } from './routes/api/index.ts'
 import { healthRoutes } from './routes/health.ts'
 import { confirmRoutes } from './routes/public/confirm.ts'
+import { preferenceRoutes } from './routes/public/preferences.ts'
 import { subscribeRoutes } from './routes/public/subscribe.ts'
 import { unsubscribeRoutes } from './routes/public/unsubscribe.ts'
 import { wellKnownRoutes } from './routes/well-known.ts'
@@ -65,6 +66,7 @@ export function createApp(deps: Deps) {
   app.route('/subscribe', subscribeRoutes(deps))
   app.route('/c', confirmRoutes(deps))
   app.route('/u', unsubscribeRoutes(deps))
+  app.route('/p', preferenceRoutes(deps))
   app.route('/', siteRoutes(deps))
 
   app.notFound((c) => errorResponse(c, site, 404, 'not_found', 'No such route'))

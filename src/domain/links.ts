@@ -64,3 +64,12 @@ export async function readUnsubscribeToken(
     return { status: 'invalid' }
   return { ...verified, purpose: verified.claims.p }
 }
+
+/** A preference-center token: the contact it belongs to. Expired links are not accepted here. */
+export async function readPreferencesToken(
+  deps: Pick<Deps, 'keys' | 'clock'>,
+  token: string,
+): Promise<string | null> {
+  const verified = await verifyLinkToken(deps.keys, token, 'preferences', deps.clock.now())
+  return verified.status === 'valid' ? verified.claims.sub : null
+}

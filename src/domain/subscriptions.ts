@@ -36,7 +36,7 @@ export interface SubscribeInput {
   email: string
   purposes: string[]
   locale: Locale
-  method: 'form' | 'api'
+  method: 'form' | 'api' | 'preference_center'
   source: string
   actor: string
   evidence: Record<string, unknown>

@@ -1,0 +1,115 @@
+/**
+ * @module The preference center /p/{token}: every purpose with its current wording, ticked only when
+ * granted (never pre-ticked otherwise); unticking withdraws at once (GDPR Art. 7(3): as easy as giving),
+ * ticking goes through double opt-in where the purpose needs it. The footer link that leads here is
+ * forwarded with mails, so this page shows choices only, never personal data.
+ */
+import { Hono, type Context } from 'hono'
+import type { Deps } from '../../deps.ts'
+import { findContactById } from '../../db/repositories/contacts.ts'
+import { findStates } from '../../db/repositories/consent.ts'
+import { contactEmail } from '../../domain/contacts.ts'
+import { readPreferencesToken } from '../../domain/links.ts'
+import { loadPurposes } from '../../domain/purposes.ts'
+import { subscribe } from '../../domain/subscriptions.ts'
+import { withdraw } from '../../domain/withdrawal.ts'
+import { messagePage } from '../../lib/http-errors.ts'
+import { page, pageLocale } from '../../lib/pages.ts'
+import { siteInfo } from '../../lib/site.ts'
+
+export function preferenceRoutes(deps: Deps) {
+  const site = siteInfo(deps.config)
+  const invalid = (c: Context) =>
+    messagePage(c, site, 404, 'preferences.invalid.title', 'preferences.invalid.body')
+
+  async function contactFor(token: string) {
+    const id = await readPreferencesToken(deps, token)
+    const contact = id ? await findContactById(deps.db, id) : undefined
+    return contact?.status === 'active' ? contact : undefined
+  }
+
+  return new Hono()
+    .get('/:token', async (c) => {
+      const contact = await contactFor(c.req.param('token'))
+      if (!contact) return invalid(c)
+      const locale = pageLocale(c, contact.locale)
+      const [purposes, states] = await Promise.all([
+        loadPurposes(deps.db, deps.clock.now()),
+        findStates(deps.db, contact.id),
+      ])
+      const items = [...purposes.values()].flatMap((p) => {
+        const notice = p.current[locale]
+        const status = states.find((s) => s.purpose_key === p.key)?.status
+        return notice
+          ? [
+              {
+                key: p.key,
+                title: notice.title,
+                body: notice.body,
+                checked: status === 'granted',
+                pending: status === 'pending',
+              },
+            ]
+          : []
+      })
+      c.header('Cache-Control', 'no-store')
+      return page(c, site, 'public/preferences', {
+        locale,
+        titleKey: 'preferences.title',
+        data: {
+          action: `/p/${c.req.param('token')}`,
+          purposes: items,
+          saved: c.req.query('saved') === '1',
+          pending: c.req.query('pending') === '1',
+        },
+      })
+    })
+    .post('/:token', async (c) => {
+      const token = c.req.param('token')
+      const contact = await contactFor(token)
+      if (!contact) return invalid(c)
+      const form = await c.req.parseBody({ all: true })
+      const locale = pageLocale(c, typeof form.lang === 'string' ? form.lang : contact.locale)
+      const purposes = await loadPurposes(deps.db, deps.clock.now())
+      const wanted = new Set(
+        form.all === 'off'
+          ? []
+          : [form.purposes]
+              .flat()
+              .filter((k): k is string => typeof k === 'string' && purposes.has(k)),
+      )
+      const states = await findStates(deps.db, contact.id)
+      const active = (k: string) =>
+        ['granted', 'pending'].includes(states.find((s) => s.purpose_key === k)?.status ?? '')
+      const evidence = {
+        ip: deps.clientIp(c),
+        user_agent: c.req.header('user-agent')?.slice(0, 500),
+      }
+
+      const off = [...purposes.keys()].filter((k) => active(k) && !wanted.has(k))
+      if (off.length > 0)
+        await withdraw(deps, contact.id, off, {
+          method: 'preference_center',
+          source: 'preference_center',
+          actor: 'contact',
+          evidence,
+        })
+      const on = [...wanted].filter((k) => !active(k) && purposes.get(k)!.current[locale])
+      let pending = false
+      const email = on.length > 0 ? await contactEmail(deps, contact) : null
+      if (email) {
+        const result = await subscribe(deps, {
+          email,
+          purposes: on,
+          locale,
+          method: 'preference_center',
+          source: 'preference_center',
+          actor: 'contact',
+          evidence: { ...evidence, shown_unticked: true, page_url: `${deps.config.publicUrl}/p/…` },
+        })
+        pending = result.ok && Object.values(result.purposes).includes('pending')
+        c.set('outboxPending', result.ok && result.confirmation === 'sent')
+      }
+      return c.redirect(`/p/${token}?saved=1${pending ? '&pending=1' : ''}&lang=${locale}`, 303)
+    })
+}
