@@ -37,7 +37,9 @@ for (const [key, s] of Object.entries(baselines) as [
 const rounds = Math.round(positive('BENCH_ROUNDS', 3))
 const median = (ms: Measurement[]) =>
   [...ms].sort((a, b) => a.rate - b.rate)[Math.floor(ms.length / 2)]!
-for (const s of scenarios) {
+// BENCH_ONLY=text measures only the scenarios whose name contains it (their baselines still run).
+const only = process.env.BENCH_ONLY
+for (const s of scenarios.filter((x) => !only || x.name.includes(only))) {
   console.error(`scenario  ${s.name} (${rounds} rounds against ${baselines[s.baseline].name}) ...`)
   const mine: Measurement[] = []
   const theirs: Measurement[] = []
