@@ -1,6 +1,8 @@
 /** A real SMTP server on 127.0.0.1 (smtp-server) that parses what it receives (mailparser). */
 import { simpleParser, type ParsedMail } from 'mailparser'
 import { SMTPServer } from 'smtp-server'
+import { afterAll, beforeAll } from 'vitest'
+import { smtpMailTransport } from '../../src/runtime/node/mail.ts'
 
 export interface ReceivedMail {
   envelope: { from: string; to: string[] }
@@ -45,4 +47,24 @@ export function linkIn(text: string, path: string): string {
   const m = text.match(new RegExp(`https?://[^\\s]+${path}[^\\s]+`))
   if (!m) throw new Error(`no ${path} link in:\n${text}`)
   return m[0]
+}
+
+/**
+ * For a test file: a real SMTP server and a pooled smtp transport to it, started before the tests and
+ * closed after them (the transport first: its pooled connections would keep the server open).
+ */
+export function useSmtpServer() {
+  const ctx = {} as {
+    server: Awaited<ReturnType<typeof startSmtpServer>>
+    transport: ReturnType<typeof smtpMailTransport>
+  }
+  beforeAll(async () => {
+    ctx.server = await startSmtpServer()
+    ctx.transport = smtpMailTransport(ctx.server.url)
+  })
+  afterAll(async () => {
+    ctx.transport.close()
+    await ctx.server.close()
+  })
+  return ctx
 }

@@ -1,28 +1,18 @@
 // The double opt-in journey through the real app and a real SMTP server on 127.0.0.1.
 import { compactVerify, createLocalJWKSet, type JSONWebKeySet } from 'jose'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { verifyLedger } from '../../src/domain/checkpoints.ts'
 import { deliverOutbox } from '../../src/domain/outbox.ts'
-import { smtpMailTransport } from '../../src/runtime/node/mail.ts'
 import { api, apiKey } from '../helpers/api.ts'
 import { testApp } from '../helpers/deps.ts'
-import { linkIn, startSmtpServer } from '../helpers/smtp.ts'
+import { linkIn, useSmtpServer } from '../helpers/smtp.ts'
 
-let smtp: Awaited<ReturnType<typeof startSmtpServer>>
-let transport: ReturnType<typeof smtpMailTransport>
-beforeAll(async () => {
-  smtp = await startSmtpServer()
-  transport = smtpMailTransport(smtp.url)
-})
-afterAll(async () => {
-  transport.close() // pooled connections would keep the server open
-  await smtp.close()
-})
+const mailServer = useSmtpServer()
 
 describe('double opt-in, end to end', () => {
   it('subscribe → mail received → GET does not confirm → POST confirms → gate allows → provable', async () => {
     const { app, deps } = await testApp({ ORG_NAME: 'ACME', MAIL_FROM: 'news@acme.test' })
-    deps.mail = transport
+    deps.mail = mailServer.transport
     const client = api(app, await apiKey(deps))
     const email = 'Anne.Dupont+news@Exemple.FR'
 
@@ -49,8 +39,8 @@ describe('double opt-in, end to end', () => {
     ])
 
     expect((await deliverOutbox(deps)).delivered).toBe(1)
-    expect(smtp.received).toHaveLength(1)
-    const mail = smtp.received[0]!
+    expect(mailServer.server.received).toHaveLength(1)
+    const mail = mailServer.server.received[0]!
     expect(mail.envelope.to).toEqual(['anne.dupont+news@exemple.fr'])
     expect(mail.parsed.subject).toContain('ACME')
     expect(mail.parsed.text).toContain('Newsletter')

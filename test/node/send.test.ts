@@ -1,21 +1,11 @@
 // POST /api/v1/send through a real SMTP server: gated, links and RFC 8058 headers in, retried by the outbox.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { deliverOutbox } from '../../src/domain/outbox.ts'
-import { smtpMailTransport } from '../../src/runtime/node/mail.ts'
 import { api, apiKey } from '../helpers/api.ts'
 import { testApp } from '../helpers/deps.ts'
-import { linkIn, startSmtpServer } from '../helpers/smtp.ts'
+import { linkIn, useSmtpServer } from '../helpers/smtp.ts'
 
-let smtp: Awaited<ReturnType<typeof startSmtpServer>>
-let transport: ReturnType<typeof smtpMailTransport>
-beforeAll(async () => {
-  smtp = await startSmtpServer()
-  transport = smtpMailTransport(smtp.url)
-})
-afterAll(async () => {
-  transport.close()
-  await smtp.close()
-})
+const mailServer = useSmtpServer()
 
 /** A contact who confirmed the newsletter by double opt-in, and an API key that may send. */
 async function confirmedSubscriber() {
@@ -24,7 +14,7 @@ async function confirmedSubscriber() {
   await client.post('/api/v1/subscriptions', { email: 'anne@exemple.fr', purposes: ['newsletter'] })
   await deliverOutbox(t.deps)
   await t.app.request(new URL(linkIn(t.mail.sent[0]!.text, '/c/')).pathname, { method: 'POST' })
-  t.deps.mail = transport
+  t.deps.mail = mailServer.transport
   return { ...t, client }
 }
 
@@ -33,7 +23,7 @@ const mail = { purpose: 'newsletter', to: 'anne@exemple.fr', subject: 'NouveautÃ
 describe('POST /api/v1/send', () => {
   it('delivers an allowed mail with the footer in both parts and one List-Unsubscribe header', async () => {
     const { client, deps, app } = await confirmedSubscriber()
-    const before = smtp.received.length
+    const before = mailServer.server.received.length
     const res = await client.post('/api/v1/send', {
       ...mail,
       html: '<html><body><p>Bonjour Anne</p></body></html>',
@@ -42,7 +32,7 @@ describe('POST /api/v1/send', () => {
     expect(res.status).toBe(202)
     expect(res.body).toMatchObject({ status: 'queued', id: expect.any(String) })
     expect((await deliverOutbox(deps)).delivered).toBe(1)
-    const got = smtp.received[before]!
+    const got = mailServer.server.received[before]!
     expect(got.envelope.to).toEqual(['anne@exemple.fr'])
     const lines = got.parsed.headerLines.map((h) => h.line)
     const unsubscribeHeaders = lines.filter((l) => /^list-unsubscribe:/i.test(l))
@@ -78,7 +68,7 @@ describe('POST /api/v1/send', () => {
 
   it('drops a queued mail when the person withdrew before delivery', async () => {
     const { client, deps, app } = await confirmedSubscriber()
-    const before = smtp.received.length
+    const before = mailServer.server.received.length
     await client.post('/api/v1/send', { ...mail, text: 'Bonjour' })
     const { unsubscribeUrl } = await import('../../src/domain/links.ts')
     const row = await deps.db.selectFrom('contacts').select('id').executeTakeFirstOrThrow()
@@ -86,7 +76,7 @@ describe('POST /api/v1/send', () => {
       method: 'POST',
     })
     await deliverOutbox(deps)
-    expect(smtp.received.length).toBe(before)
+    expect(mailServer.server.received.length).toBe(before)
   })
 
   it('keeps the message encrypted in the outbox', async () => {
