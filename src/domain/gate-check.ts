@@ -7,8 +7,7 @@ import {
 } from '../db/repositories/gate.ts'
 import { settle } from '../db/prepared.ts'
 import type { Deps } from '../deps.ts'
-import { blindIndexes } from '../lib/email.ts'
-import { normalizeEmail } from '../lib/email.ts'
+import { blindIndexes, normalizeEmail } from '../lib/email.ts'
 import { decide, type GateDecision, type GateFacts } from './gate.ts'
 import { cachedPurposes, loadPurposes, type Purpose } from './purposes.ts'
 

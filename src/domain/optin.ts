@@ -17,6 +17,7 @@ import {
   hasOtherPending,
   markSentQuery,
   setOptinStatusQuery,
+  type OptinRequestRow,
 } from '../db/repositories/optin-requests.ts'
 import { findNoticesByIds } from '../db/repositories/purposes.ts'
 import type { Deps } from '../deps.ts'
@@ -38,7 +39,9 @@ export type ConfirmOutcome =
 export async function inspectConfirmToken(
   deps: Deps,
   token: string,
-): Promise<ConfirmOutcome | { status: 'ready'; locale: Locale; purposes: string[] }> {
+): Promise<
+  ConfirmOutcome | { status: 'ready'; locale: Locale; purposes: string[]; request: OptinRequestRow }
+> {
   const now = deps.clock.now()
   const verified = await verifyLinkToken(deps.keys, token, 'confirm', now)
   if (verified.status === 'invalid') return { status: 'invalid' }
@@ -48,7 +51,7 @@ export async function inspectConfirmToken(
   if (request.status === 'confirmed') return { status: 'already_confirmed', locale }
   if (verified.status === 'expired' || request.status === 'expired' || request.expires_at < now)
     return { status: 'expired', locale }
-  return { status: 'ready', locale, purposes: JSON.parse(request.purposes) as string[] }
+  return { status: 'ready', locale, purposes: JSON.parse(request.purposes) as string[], request }
 }
 
 /** Confirms every purpose of the request, recording the confirming IP, user agent and time. */
@@ -62,10 +65,7 @@ export async function confirmOptin(
     const checked = await inspectConfirmToken(deps, token)
     if (checked.status !== 'ready') return none(checked)
     const now = deps.clock.now()
-    const claims = (await verifyLinkToken(deps.keys, token, 'confirm', now)) as {
-      claims: { sub: string }
-    }
-    const request = (await findOptinRequest(deps.db, claims.claims.sub))!
+    const { request } = checked
     const contact = await findContactById(deps.db, request.contact_id)
     if (!contact || contact.status !== 'active') return none({ status: 'invalid' })
     const noticeIds = JSON.parse(request.notices) as Record<string, string>

@@ -23,6 +23,7 @@ import {
   buildEventQueries,
   chainHead,
   commitWithChainRetry,
+  GENESIS_HASH,
   type NewConsentEvent,
 } from './ledger.ts'
 import { enqueueQuery } from './outbox.ts'
@@ -134,7 +135,7 @@ export async function subscribe(deps: Deps, input: SubscribeInput): Promise<Subs
     const queries: CompiledQuery[] = [...contact.insert]
     if (!contact.isNew && input.attributes)
       queries.push(await mergeAttributes(deps, contact.row, input.attributes, now))
-    const head = contact.isNew ? { seq: 0, hash: '0'.repeat(64) } : await chainHead(deps, id)
+    const head = contact.isNew ? { seq: 0, hash: GENESIS_HASH } : await chainHead(deps, id)
     const built = await buildEventQueries(deps, { id, dataKey: contact.dataKey }, head, events)
     queries.push(...built.queries)
 

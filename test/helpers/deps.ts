@@ -48,3 +48,12 @@ export async function testApp(env: RawEnv = {}, overrides: Partial<Deps> = {}) {
   const t = await testDeps(env, overrides)
   return { ...t, app: createApp(t.deps) }
 }
+
+/** The parts of a `subscribe()` call that tests rarely vary: add `email` and `purposes`. */
+export const API_CONSENT = {
+  locale: 'fr' as const,
+  method: 'api' as const,
+  source: 'test',
+  actor: 'api:test',
+  evidence: { ip: '192.0.2.1' },
+}

@@ -8,7 +8,7 @@ import { parseConfig } from '../../src/config.ts'
 import { subscribe } from '../../src/domain/subscriptions.ts'
 import { nodeDeps } from '../../src/runtime/node/deps.ts'
 import { openDatabase } from '../../src/runtime/node/server.ts'
-import { TEST_SECRET } from '../helpers/deps.ts'
+import { API_CONSENT, TEST_SECRET } from '../helpers/deps.ts'
 import { spawnBin } from '../helpers/spawn.ts'
 
 describe('consent-gateway verify-ledger', () => {
@@ -23,13 +23,7 @@ describe('consent-gateway verify-ledger', () => {
         config: { ...parseConfig(env), appSecret: TEST_SECRET },
         sqlite,
       })
-      const input = {
-        locale: 'fr' as const,
-        method: 'api' as const,
-        source: 's',
-        actor: 'a',
-        evidence: {},
-      }
+      const input = API_CONSENT
       await subscribe(deps, {
         ...input,
         email: 'a@exemple.fr',

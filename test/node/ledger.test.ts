@@ -2,17 +2,11 @@
 import { describe, expect, it } from 'vitest'
 import { maybeCheckpoint, verifyLedger } from '../../src/domain/checkpoints.ts'
 import { subscribe } from '../../src/domain/subscriptions.ts'
-import { testDeps } from '../helpers/deps.ts'
+import { API_CONSENT, testDeps } from '../helpers/deps.ts'
 
 async function ledgerWithTwoContacts() {
   const t = await testDeps()
-  const input = {
-    locale: 'fr' as const,
-    method: 'api' as const,
-    source: 'test',
-    actor: 'api:test',
-    evidence: { ip: '192.0.2.1' },
-  }
+  const input = API_CONSENT
   const a = await subscribe(t.deps, {
     ...input,
     email: 'a@exemple.fr',
@@ -127,13 +121,7 @@ describe('verify-ledger', () => {
 
   it('a concurrent writer on the same contact retries instead of forking the chain', async () => {
     const t = await testDeps()
-    const input = {
-      locale: 'fr' as const,
-      method: 'api' as const,
-      source: 's',
-      actor: 'a',
-      evidence: {},
-    }
+    const input = API_CONSENT
     await subscribe(t.deps, { ...input, email: 'race@exemple.fr', purposes: ['cookies'] })
     await Promise.all(
       ['geolocation', 'behavioural_tracking', 'targeted_advertising', 'partner_sharing'].map((p) =>
