@@ -7,6 +7,7 @@ import type { OutboxHandlers } from './domain/outbox.ts'
 import type { HmacSha256, Keys, Sha256 } from './lib/keys.ts'
 import type { Logger } from './lib/log.ts'
 import type { MailTransport } from './mail/message.ts'
+import type { MauticApi } from './mautic/types.ts'
 
 export interface Clock {
   /** Epoch milliseconds. Tests pass a fixed clock. */
@@ -39,6 +40,8 @@ export interface Deps {
   logger: Logger
   outboxHandlers: OutboxHandlers
   mail: MailTransport
+  /** The Mautic REST client when MAUTIC_URL is configured; calls go through the outbox, never a request. */
+  mautic?: MauticApi
   /**
    * The client's IP address for evidence and rate limits: the socket address on Node (or the
    * left-most X-Forwarded-For hop when TRUST_PROXY=1), CF-Connecting-IP on Workers.

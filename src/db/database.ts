@@ -106,6 +106,8 @@ export interface WebhookReceiptsTable {
   source: string
   event_type: string
   received_at: number
+  /** 0004: queued, applied, stale, echo, ignored. */
+  outcome: string | null
 }
 
 export interface AuditLogTable {
@@ -205,6 +207,49 @@ export interface MailLogTable {
   message: string
 }
 
+// 0004_mautic.sql
+
+export interface MauticFormFieldsTable {
+  form_id: string
+  field_alias: string
+  purpose_key: string
+  notice_version: number
+  locale: 'fr' | 'en'
+  created_at: number
+}
+
+export interface MauticEmailPurposesTable {
+  kind: 'email' | 'category'
+  ref: string
+  purpose_key: string
+  created_at: number
+}
+
+export interface MauticMirrorTable {
+  mautic_id: string
+  contact_id: string | null
+  own_unsubscribe_at: number | null
+  bounced_at: number | null
+  mirrored_state: string | null
+  mirrored_at: number | null
+  pending_changes: string | null
+  observed_at: number | null
+}
+
+export type FindingKind = 'send_without_consent' | 'unproven_consent_claim' | 'no_proof' | 'bounced'
+
+export interface ComplianceFindingsTable {
+  id: string
+  kind: FindingKind
+  contact_id: string | null
+  mautic_id: string | null
+  purpose_key: string | null
+  details: string
+  created_at: number
+  resolved_at: number | null
+  resolution: string | null
+}
+
 export interface D1MigrationsTable {
   id: Generated<number>
   name: string
@@ -231,6 +276,10 @@ export interface Database {
   signing_keys: SigningKeysTable
   rate_limits: RateLimitsTable
   mail_log: MailLogTable
+  mautic_form_fields: MauticFormFieldsTable
+  mautic_email_purposes: MauticEmailPurposesTable
+  mautic_mirror: MauticMirrorTable
+  compliance_findings: ComplianceFindingsTable
   d1_migrations: D1MigrationsTable
 }
 

@@ -24,6 +24,8 @@ export interface OutboxMessage {
   kind: string
   payload: unknown
   orderingKey?: string
+  /** Not delivered before this time (a grace period, e.g. before erasing an unlinked contact). */
+  notBefore?: number
 }
 
 const insertOutbox = prepared(
@@ -45,7 +47,7 @@ export function enqueueQuery(
     payload: JSON.stringify(msg.payload),
     status: 'pending',
     attempts: 0,
-    next_attempt_at: now,
+    next_attempt_at: Math.max(now, msg.notBefore ?? now),
     created_at: now,
   })
 }

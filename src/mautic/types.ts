@@ -1,0 +1,89 @@
+/**
+ * @module The Mautic REST API as the gateway uses it (research/mautic.md §2). The real client is
+ * `createMauticClient` in ./client.ts (fetch only, so it runs on Node and Workers); tests reach it
+ * through msw. Ids are numbers here whatever Mautic sent (it sends both strings and numbers).
+ */
+
+/** DNC reasons (LeadBundle/Entity/DoNotContact.php): 1 the contact's own unsubscribe, 2 bounce, 3 manual. */
+export type DncReason = 1 | 2 | 3
+
+export interface MauticDnc {
+  channel: string
+  reason: DncReason
+  comments: string | null
+  channelId: number | null
+}
+
+/** A contact as read from `GET /api/contacts/{id}` (REST shape: `fields.all` is a flat map). */
+export interface MauticContact {
+  /** Differs from the id asked for when Mautic merged that contact away (the winner is returned). */
+  id: number
+  email: string | null
+  /** `fields.all`: alias -> value. */
+  fields: Record<string, unknown>
+  tags: string[]
+  doNotContact: MauticDnc[]
+}
+
+export interface MauticField {
+  id: number
+  alias: string
+  type: string
+  object: string
+}
+
+export interface MauticWebhookInput {
+  name: string
+  description: string
+  webhookUrl: string
+  secret: string
+  triggers: string[]
+  isPublished: boolean
+}
+
+/** Every call throws MauticError on failure; `retryable` says whether the outbox should try again. */
+export interface MauticApi {
+  /** null when the contact does not exist (404). Follows merges: compare the returned id. */
+  getContact(id: number): Promise<MauticContact | null>
+  /** Exact match (`where email eq`), not the LIKE of `search=email:`. */
+  findContactsByEmail(email: string): Promise<MauticContact[]>
+  /** One page of contacts, ordered by id, for the initial sync. */
+  listContacts(page: { start: number; limit: number }): Promise<{ total: number; contacts: MauticContact[] }>
+  /** PATCH: fields and tags (a leading `-` removes a tag). Returns the contact as saved. */
+  editContact(id: number, changes: { fields?: Record<string, unknown>; tags?: string[] }): Promise<MauticContact>
+  addDnc(id: number, channel: string, entry: { reason: DncReason; comments: string }): Promise<void>
+  /** true when an entry was removed. Mautic removes whatever the reason: the caller enforces policy. */
+  removeDnc(id: number, channel: string): Promise<boolean>
+  /** false when it was already gone (404). */
+  deleteContact(id: number): Promise<boolean>
+  /** `POST /api/emails/{emailId}/contact/{contactId}/send` with tokens (braces added when missing). */
+  sendEmail(emailId: number, contactId: number, tokens: Record<string, string>): Promise<void>
+  /** For the data-access page (Art. 15): segments, recent activity. */
+  contactSegments(id: number): Promise<{ id: number; name: string }[]>
+  contactActivity(id: number, limit: number): Promise<{ event: string; label: string; timestamp: string }[]>
+  listFields(): Promise<MauticField[]>
+  createField(field: { label: string; alias: string; type: 'boolean' | 'url' | 'text'; group?: string }): Promise<void>
+  listTags(): Promise<string[]>
+  createTag(tag: string): Promise<void>
+  listWebhooks(): Promise<{ id: number; webhookUrl: string; triggers: string[] }[]>
+  createWebhook(hook: MauticWebhookInput): Promise<{ id: number }>
+  /** Cheap authenticated call: throws MauticError when the URL or credentials are wrong. */
+  checkAccess(): Promise<void>
+}
+
+export class MauticError extends Error {
+  constructor(
+    message: string,
+    /** HTTP status, or 0 for a network failure or timeout. */
+    readonly status: number,
+    /** Mautic's error `type` (`invalid_grant`, `api_disabled`…) when it gave one. */
+    readonly type: string | null,
+    readonly retryable: boolean,
+  ) {
+    super(message)
+    this.name = 'MauticError'
+  }
+}
+
+/** What every DNC entry the gateway writes says, so that its echo in a webhook is recognised. */
+export const GATEWAY_DNC_COMMENT = 'consent-gateway: no valid consent for e-mail'
