@@ -14,6 +14,7 @@ import { originCheck } from './middleware/origin-check.ts'
 import { securityHeaders } from './middleware/security-headers.ts'
 import { apiRoutes } from './routes/api/index.ts'
 import { healthRoutes } from './routes/health.ts'
+import { hookRoutes } from './routes/hooks/index.ts'
 import { confirmRoutes } from './routes/public/confirm.ts'
 import { preferenceRoutes } from './routes/public/preferences.ts'
 import { subscribeRoutes } from './routes/public/subscribe.ts'
@@ -62,6 +63,7 @@ export function createApp(deps: Deps) {
 
   app.route('/healthz', healthRoutes(deps))
   app.route('/api/v1', apiRoutes(deps))
+  app.route('/hooks', hookRoutes(deps))
   app.route('/.well-known', wellKnownRoutes(deps))
   app.route('/subscribe', subscribeRoutes(deps))
   app.route('/c', confirmRoutes(deps))

@@ -7,9 +7,11 @@ import { deliverMarketingMail } from './send.ts'
 import type { OutboxHandlers } from './outbox.ts'
 import { signLinkToken } from './tokens.ts'
 import { findNoticesByIds } from '../db/repositories/purposes.ts'
+import { mauticOutboxHandlers } from '../mautic/outbox-handlers.ts'
 
 export function outboxHandlers(deps: Deps): OutboxHandlers {
   return {
+    ...mauticOutboxHandlers(deps),
     /** A marketing mail handed over by POST /api/v1/send, links already in it. */
     'mail.send': (payload) =>
       deliverMarketingMail(deps, payload as Parameters<typeof deliverMarketingMail>[1]),
