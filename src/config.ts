@@ -25,6 +25,11 @@ export interface Config {
     clientSecret?: string
     username?: string
     password?: string
+    /**
+     * MAUTIC_CONFIRM_EMAIL_ID: the Mautic e-mail that MAIL_TRANSPORT=mautic sends as the double
+     * opt-in confirmation, with the token `{consent_confirm_url}`.
+     */
+    confirmEmailId?: number
   }
   mauticWebhookSecret?: string
   mirrorMode: MirrorMode
@@ -94,6 +99,11 @@ export function parseConfig(env: RawEnv): Config {
   const mautic = parseMautic(get, problems)
   if (transport === 'mautic' && !mautic)
     problems.push('MAUTIC_URL is required when MAIL_TRANSPORT=mautic')
+  if (transport === 'mautic' && mautic && mautic.confirmEmailId === undefined)
+    problems.push(
+      'MAUTIC_CONFIRM_EMAIL_ID is required when MAIL_TRANSPORT=mautic: the id of the Mautic e-mail ' +
+        'to send as the double opt-in confirmation, with {consent_confirm_url} in its content',
+    )
   const mirrorMode = oneOf(
     'MIRROR_MODE',
     get('MIRROR_MODE') ?? 'observe',
@@ -160,6 +170,12 @@ function parseMautic(get: (n: string) => string | undefined, problems: string[])
     problems.push('MAUTIC_CLIENT_ID and MAUTIC_CLIENT_SECRET must be set together')
   if ((username === undefined) !== (password === undefined))
     problems.push('MAUTIC_USERNAME and MAUTIC_PASSWORD must be set together')
+  const confirmId = get('MAUTIC_CONFIRM_EMAIL_ID')
+  const confirmEmailId = confirmId === undefined ? undefined : Number(confirmId)
+  if (confirmId !== undefined && !(/^\d+$/.test(confirmId) && confirmEmailId! > 0))
+    problems.push(
+      `MAUTIC_CONFIRM_EMAIL_ID must be the id of a Mautic e-mail (a positive integer), got "${confirmId}"`,
+    )
   if (url === undefined) {
     if (clientId ?? username)
       problems.push('MAUTIC_URL is required when Mautic credentials are set')
@@ -170,7 +186,14 @@ function parseMautic(get: (n: string) => string | undefined, problems: string[])
     problems.push(
       'MAUTIC_URL needs MAUTIC_CLIENT_ID/MAUTIC_CLIENT_SECRET or MAUTIC_USERNAME/MAUTIC_PASSWORD',
     )
-  return { url: url.replace(/\/+$/, ''), clientId, clientSecret, username, password }
+  return {
+    url: url.replace(/\/+$/, ''),
+    clientId,
+    clientSecret,
+    username,
+    password,
+    confirmEmailId,
+  }
 }
 
 function parsePort(name: string, value: string, problems: string[]): number {

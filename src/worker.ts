@@ -11,6 +11,8 @@ import { deliverOutbox } from './domain/outbox.ts'
 import { outboxHandlers } from './domain/outbox-handlers.ts'
 import { runScheduledJobs } from './domain/scheduler.ts'
 import { workerMailTransport } from './mail/worker.ts'
+import { mauticMailTransport } from './mail/mautic.ts'
+import { createMauticClient } from './mautic/client.ts'
 import { deriveKeys, webHmacSha256, webSha256 } from './lib/keys.ts'
 import { jsonLogger } from './lib/log.ts'
 import { d1Atomic, D1Dialect, d1Query, d1QueryOne } from './runtime/worker/d1-dialect.ts'
@@ -37,6 +39,7 @@ async function buildDeps(env: WorkerEnv): Promise<Built> {
   const db = new Kysely<Database>({ dialect: new D1Dialect(env.DB) })
   const keys = await deriveKeys(config.appSecret, config.appSecretPrevious)
   const logger = jsonLogger()
+  const mautic = config.mautic ? createMauticClient(config.mautic) : undefined
   const deps: Deps = {
     config,
     db,
@@ -50,7 +53,11 @@ async function buildDeps(env: WorkerEnv): Promise<Built> {
     logger,
     outboxHandlers: {},
     wakeOutbox: (ctx?: Deferrer) => ctx?.waitUntil(deliverOutbox(deps)),
-    mail: workerMailTransport(config, { db, keys, clock: systemClock, logger }),
+    mail:
+      config.mail.transport === 'mautic' && mautic
+        ? mauticMailTransport(mautic, { confirm: config.mautic?.confirmEmailId })
+        : workerMailTransport(config, { db, keys, clock: systemClock, logger }),
+    mautic,
     // Cloudflare sets it on every request; a client cannot forge it.
     clientIp: (c) => c.req.header('cf-connecting-ip'),
   }

@@ -280,6 +280,7 @@ export interface Database {
   mautic_email_purposes: MauticEmailPurposesTable
   mautic_mirror: MauticMirrorTable
   compliance_findings: ComplianceFindingsTable
+  dsr_requests: DsrRequestsTable
   d1_migrations: D1MigrationsTable
 }
 
@@ -291,3 +292,21 @@ export type DB = Kysely<Database>
  * other's results: ids are generated in code and `ON CONFLICT` gives idempotency.
  */
 export type Atomic = (queries: readonly CompiledQuery[]) => Promise<void>
+
+// 0005_data_rights.sql
+
+export type DsrKind = 'access' | 'export' | 'rectify' | 'erase' | 'object'
+
+export interface DsrRequestsTable {
+  id: string
+  contact_id: string | null
+  kind: DsrKind
+  channel: 'self_service' | 'admin'
+  received_at: number
+  verified_at: number | null
+  due_at: number
+  completed_at: number | null
+  handled_by: string | null
+  /** JSON without personal data. */
+  details: string
+}

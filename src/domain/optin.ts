@@ -19,6 +19,7 @@ import {
   setOptinStatusQuery,
   type OptinRequestRow,
 } from '../db/repositories/optin-requests.ts'
+import { mirrorQueries } from './mirror-queue.ts'
 import { findNoticesByIds } from '../db/repositories/purposes.ts'
 import type { Deps } from '../deps.ts'
 import { blindIndexes, normalizeEmail } from '../lib/email.ts'
@@ -92,6 +93,8 @@ export async function confirmOptin(
     const queries = [...built.queries, setOptinStatusQuery(deps.db, request.id, 'confirmed', now)]
     // A confirmed new subscription is what lifts a suppression (the person's own, proven choice).
     if (contact.email_bidx) queries.push(deleteSuppressionsQuery(deps.db, [contact.email_bidx]))
+    // A fresh confirmed grant is what lifts the DNC in Mautic.
+    queries.push(...(await mirrorQueries(deps, contact.id, now)))
     return {
       queries,
       chains: [built.chain],

@@ -32,13 +32,16 @@ export function outboxHandlers(deps: Deps): OutboxHandlers {
         request.expires_at,
         now,
       )
+      const confirmUrl = `${deps.config.publicUrl}/c/${token}`
       const mail = renderEmail('confirm', request.locale, {
         org: deps.config.org.name,
-        confirmUrl: `${deps.config.publicUrl}/c/${token}`,
+        confirmUrl,
         purposes: notices.map((n) => ({ title: n.title })),
         expiresDays: Math.max(1, Math.round((request.expires_at - now) / 86_400_000)),
       })
-      await deps.mail.send({ from: deps.config.mail.from, to, ...mail })
+      // MAIL_TRANSPORT=mautic sends its own template instead, with the link as a token (CONTRACT.md).
+      const template = { name: 'confirm' as const, tokens: { consent_confirm_url: confirmUrl } }
+      await deps.mail.send({ from: deps.config.mail.from, to, ...mail, template })
     },
   }
 }

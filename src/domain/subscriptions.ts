@@ -26,6 +26,7 @@ import {
   GENESIS_HASH,
   type NewConsentEvent,
 } from './ledger.ts'
+import type { NoticeRow } from '../db/repositories/purposes.ts'
 import { enqueueQuery } from './outbox.ts'
 import { loadPurposes, SENDING_CHANNELS } from './purposes.ts'
 
@@ -42,6 +43,11 @@ export interface SubscribeInput {
   actor: string
   evidence: Record<string, unknown>
   attributes?: Record<string, string>
+  /**
+   * The exact published notice each purpose was shown with, when the caller knows it (a Mautic form
+   * mapped to a notice version): proof must name what was shown, not what is current.
+   */
+  notices?: Record<string, NoticeRow>
 }
 
 export type PurposeOutcome = 'pending' | 'granted'
@@ -75,7 +81,7 @@ export async function subscribe(deps: Deps, input: SubscribeInput): Promise<Subs
   for (const key of keys) {
     const p = purposes.get(key)
     if (!p) return { ok: false, code: 'unknown_purpose', message: `Unknown purpose "${key}"` }
-    if (!p.current[input.locale])
+    if (!input.notices?.[key] && !p.current[input.locale])
       return {
         ok: false,
         code: 'notice_missing',
@@ -95,7 +101,7 @@ export async function subscribe(deps: Deps, input: SubscribeInput): Promise<Subs
 
     for (const key of keys) {
       const purpose = purposes.get(key)!
-      const notice = purpose.current[input.locale]!
+      const notice = input.notices?.[key] ?? purpose.current[input.locale]!
       const state = states.find((s) => s.purpose_key === key)
       const facts = state && {
         status: state.status,
@@ -189,7 +195,7 @@ export async function isThrottled(
   return (await countMailsSince(deps.db, contactId, now - 86_400_000)) >= THROTTLE.dayMax
 }
 
-async function mergeAttributes(
+export async function mergeAttributes(
   deps: Pick<Deps, 'db' | 'keys'>,
   row: { id: string; attributes_enc: string | null },
   attributes: Record<string, string>,

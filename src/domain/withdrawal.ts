@@ -8,6 +8,7 @@ import { findStates } from '../db/repositories/consent.ts'
 import type { Deps } from '../deps.ts'
 import { contactDataKey } from './contacts.ts'
 import { buildEventQueries, chainHead, commitWithChainRetry } from './ledger.ts'
+import { mirrorQueries } from './mirror-queue.ts'
 
 export interface WithdrawalHow {
   /** one_click (RFC 8058), unsubscribe_page, preference_center, mautic, api… */
@@ -54,6 +55,8 @@ export async function withdraw(
       await chainHead(deps, contactId),
       events,
     )
-    return { queries: built.queries, chains: [built.chain], result }
+    // Mirrored into Mautic (DNC reason 1: the contact's own withdrawal) through the outbox.
+    const mirror = await mirrorQueries(deps, contactId, now)
+    return { queries: [...built.queries, ...mirror], chains: [built.chain], result }
   })
 }

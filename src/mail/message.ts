@@ -13,6 +13,12 @@ export interface MailMessage {
    * `oneClick`, `List-Unsubscribe-Post: List-Unsubscribe=One-Click`.
    */
   listUnsubscribe?: { url: string; mailto?: string; oneClick: boolean }
+  /**
+   * What a transport that can only send its own templates needs instead of the rendered content:
+   * MAIL_TRANSPORT=mautic sends the Mautic e-mail configured for `name` with these tokens (without
+   * braces). Other transports ignore it and send subject, html and text.
+   */
+  template?: { name: 'confirm'; tokens: Record<string, string> }
 }
 
 export interface SentMail {

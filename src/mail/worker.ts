@@ -1,4 +1,5 @@
-/** @module Picks the Workers mail transport from MAIL_TRANSPORT: `log` (the D1 mail_log table) or `http`. */
+/** @module Picks the Workers mail transport from MAIL_TRANSPORT: `log` (the D1 mail_log table) or `http`
+ * (`mautic` is built in src/worker.ts, next to the Mautic client). */
 import type { Config } from '../config.ts'
 import { d1LogMailTransport, type D1LogMailDeps } from './d1-log.ts'
 import { httpMailTransport } from './http.ts'
@@ -18,6 +19,7 @@ export function workerMailTransport(config: Config, deps: D1LogMailDeps): MailTr
         'MAIL_TRANSPORT=smtp is not available on Cloudflare Workers: set MAIL_TRANSPORT=http with MAIL_HTTP_URL (or log)',
       )
     case 'mautic':
-      throw new Error('MAIL_TRANSPORT=mautic is not available yet')
+      // Built in src/worker.ts, which holds the Mautic client.
+      throw new Error('MAIL_TRANSPORT=mautic needs the Mautic client: see forEnv in src/worker.ts')
   }
 }

@@ -45,12 +45,23 @@ export interface MauticWebhookInput {
 export interface MauticApi {
   /** null when the contact does not exist (404). Follows merges: compare the returned id. */
   getContact(id: number): Promise<MauticContact | null>
+  /**
+   * `POST /api/contacts/new` with just the e-mail: Mautic deduplicates on it (200 with the existing
+   * contact, 201 for a new one), so this is "find or create". Returns the contact's id.
+   */
+  createContact(email: string): Promise<number>
   /** Exact match (`where email eq`), not the LIKE of `search=email:`. */
   findContactsByEmail(email: string): Promise<MauticContact[]>
   /** One page of contacts, ordered by id, for the initial sync. */
-  listContacts(page: { start: number; limit: number }): Promise<{ total: number; contacts: MauticContact[] }>
+  listContacts(page: {
+    start: number
+    limit: number
+  }): Promise<{ total: number; contacts: MauticContact[] }>
   /** PATCH: fields and tags (a leading `-` removes a tag). Returns the contact as saved. */
-  editContact(id: number, changes: { fields?: Record<string, unknown>; tags?: string[] }): Promise<MauticContact>
+  editContact(
+    id: number,
+    changes: { fields?: Record<string, unknown>; tags?: string[] },
+  ): Promise<MauticContact>
   addDnc(id: number, channel: string, entry: { reason: DncReason; comments: string }): Promise<void>
   /** true when an entry was removed. Mautic removes whatever the reason: the caller enforces policy. */
   removeDnc(id: number, channel: string): Promise<boolean>
@@ -60,9 +71,17 @@ export interface MauticApi {
   sendEmail(emailId: number, contactId: number, tokens: Record<string, string>): Promise<void>
   /** For the data-access page (Art. 15): segments, recent activity. */
   contactSegments(id: number): Promise<{ id: number; name: string }[]>
-  contactActivity(id: number, limit: number): Promise<{ event: string; label: string; timestamp: string }[]>
+  contactActivity(
+    id: number,
+    limit: number,
+  ): Promise<{ event: string; label: string; timestamp: string }[]>
   listFields(): Promise<MauticField[]>
-  createField(field: { label: string; alias: string; type: 'boolean' | 'url' | 'text'; group?: string }): Promise<void>
+  createField(field: {
+    label: string
+    alias: string
+    type: 'boolean' | 'url' | 'text'
+    group?: string
+  }): Promise<void>
   listTags(): Promise<string[]>
   createTag(tag: string): Promise<void>
   listWebhooks(): Promise<{ id: number; webhookUrl: string; triggers: string[] }[]>

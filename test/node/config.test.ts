@@ -115,3 +115,38 @@ describe('parseConfig', () => {
     expect(config.mirrorMode).toBe('enforce')
   })
 })
+
+describe('parseConfig: MAIL_TRANSPORT=mautic', () => {
+  const mautic = {
+    MAIL_TRANSPORT: 'mautic',
+    MAUTIC_URL: 'https://mautic.example.com',
+    MAUTIC_CLIENT_ID: 'id',
+    MAUTIC_CLIENT_SECRET: 'secret',
+  }
+
+  it('reads MAUTIC_CONFIRM_EMAIL_ID as mautic.confirmEmailId', () => {
+    const config = parseConfig({ ...mautic, MAUTIC_CONFIRM_EMAIL_ID: '7' })
+    expect(config.mail.transport).toBe('mautic')
+    expect(config.mautic?.confirmEmailId).toBe(7)
+  })
+
+  it('requires MAUTIC_CONFIRM_EMAIL_ID, saying what it is', () => {
+    const problems = problemsOf(mautic)
+    expect(problems).toEqual([
+      'MAUTIC_CONFIRM_EMAIL_ID is required when MAIL_TRANSPORT=mautic: the id of the Mautic e-mail ' +
+        'to send as the double opt-in confirmation, with {consent_confirm_url} in its content',
+    ])
+  })
+
+  it.each(['0', '-3', '7.5', 'seven'])('refuses MAUTIC_CONFIRM_EMAIL_ID=%s', (value) => {
+    const problems = problemsOf({ ...mautic, MAUTIC_CONFIRM_EMAIL_ID: value })
+    expect(problems).toEqual([
+      `MAUTIC_CONFIRM_EMAIL_ID must be the id of a Mautic e-mail (a positive integer), got "${value}"`,
+    ])
+  })
+
+  it('does not need it for the other transports', () => {
+    const { MAIL_TRANSPORT: _t, ...rest } = mautic
+    expect(parseConfig(rest).mautic?.confirmEmailId).toBeUndefined()
+  })
+})

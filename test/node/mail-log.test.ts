@@ -77,13 +77,14 @@ describe('log mail transport (Node)', () => {
     expect(readdirSync(dir)).toHaveLength(1)
   })
 
-  it('refuses MAIL_TRANSPORT=mautic for now, with a clear message', () => {
+  it('builds the mautic transport when MAIL_TRANSPORT=mautic (tested in mail-mautic.test.ts)', () => {
     const config = parseConfig({
       MAIL_TRANSPORT: 'mautic',
       MAUTIC_URL: 'https://mautic.test',
       MAUTIC_USERNAME: 'u',
       MAUTIC_PASSWORD: 'p',
+      MAUTIC_CONFIRM_EMAIL_ID: '7',
     })
-    expect(() => nodeMailTransport(config)).toThrow('MAIL_TRANSPORT=mautic is not available yet')
+    expect(nodeMailTransport(config).name).toBe('mautic')
   })
 })

@@ -4,6 +4,7 @@ import type { Deps } from '../../deps.ts'
 import { consentRoutes } from './consents.ts'
 import { gateRoutes } from './gate.ts'
 import { openApiRoutes } from './openapi.ts'
+import { findingRoutes, outboxRoutes } from './outbox.ts'
 import { purposeRoutes } from './purposes.ts'
 import { sendRoutes } from './send.ts'
 import { subscriptionRoutes } from './subscriptions.ts'
@@ -15,5 +16,7 @@ export function apiRoutes(deps: Deps) {
     .route('/send', sendRoutes(deps))
     .route('/contacts', consentRoutes(deps))
     .route('/purposes', purposeRoutes(deps))
+    .route('/outbox', outboxRoutes(deps))
+    .route('/findings', findingRoutes(deps))
     .route('/openapi.json', openApiRoutes(deps.config.publicUrl))
 }

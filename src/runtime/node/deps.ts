@@ -12,6 +12,8 @@ import type { OutboxHandlers } from '../../domain/outbox.ts'
 import { deriveKeys, type Aead, type HmacSha256, type Sha256 } from '../../lib/keys.ts'
 import { jsonLogger, type Logger } from '../../lib/log.ts'
 import type { MailTransport } from '../../mail/message.ts'
+import { createMauticClient } from '../../mautic/client.ts'
+import type { MauticApi } from '../../mautic/types.ts'
 import { cachingDatabase, sqliteAtomic, sqliteQuery, sqliteQueryOne } from './sqlite.ts'
 
 /** node:crypto's HMAC is several times faster than WebCrypto's for short inputs, and synchronous. */
@@ -44,6 +46,8 @@ export interface NodeDepsOptions {
   outboxHandlers?: OutboxHandlers
   wakeOutbox?: () => void
   mail?: MailTransport
+  /** Instead of the client made from config.mautic. */
+  mautic?: MauticApi
 }
 
 /** Until a transport is configured, sending fails loudly (and the outbox retries) rather than drops mail. */
@@ -84,6 +88,7 @@ export async function nodeDeps(opts: NodeDepsOptions): Promise<Deps> {
     outboxHandlers: {},
     wakeOutbox: opts.wakeOutbox ?? (() => {}),
     mail: opts.mail ?? noMail,
+    mautic: opts.mautic ?? (config.mautic ? createMauticClient(config.mautic) : undefined),
     clientIp: nodeClientIp(config.trustProxy),
   }
   deps.outboxHandlers = opts.outboxHandlers ?? outboxHandlers(deps)

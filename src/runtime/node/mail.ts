@@ -11,6 +11,9 @@ import { systemClock, type Clock } from '../../deps.ts'
 import type { Logger } from '../../lib/log.ts'
 import { httpMailTransport } from '../../mail/http.ts'
 import { mailtoUri } from '../../mail/headers.ts'
+import { mauticMailTransport } from '../../mail/mautic.ts'
+import { createMauticClient } from '../../mautic/client.ts'
+import type { MauticApi } from '../../mautic/types.ts'
 import type { MailMessage, MailTransport } from '../../mail/message.ts'
 
 /** A transport holding resources (an SMTP pool) that shutdown releases. */
@@ -89,10 +92,13 @@ export function smtpMailTransport(url: string): NodeMailTransport {
   }
 }
 
-/** The Node transport MAIL_TRANSPORT names; `opts.logDir` is where `log` writes (./data/mail/). */
+/**
+ * The Node transport MAIL_TRANSPORT names; `opts.logDir` is where `log` writes (./data/mail/), and
+ * `opts.mautic` the client `mautic` sends through (one is made from config.mautic otherwise).
+ */
 export function nodeMailTransport(
   config: Config,
-  opts: { logDir?: string; clock?: Clock; logger?: Logger } = {},
+  opts: { logDir?: string; clock?: Clock; logger?: Logger; mautic?: MauticApi } = {},
 ): NodeMailTransport {
   const { transport, smtpUrl, httpUrl, httpToken } = config.mail
   switch (transport) {
@@ -104,7 +110,11 @@ export function nodeMailTransport(
     case 'http':
       if (!httpUrl) throw new Error('MAIL_HTTP_URL is required when MAIL_TRANSPORT=http')
       return { ...httpMailTransport({ url: httpUrl, token: httpToken }), close: () => {} }
-    case 'mautic':
-      throw new Error('MAIL_TRANSPORT=mautic is not available yet')
+    case 'mautic': {
+      if (!config.mautic) throw new Error('MAUTIC_URL is required when MAIL_TRANSPORT=mautic')
+      const api = opts.mautic ?? createMauticClient(config.mautic)
+      const transport = mauticMailTransport(api, { confirm: config.mautic.confirmEmailId })
+      return { ...transport, close: () => {} }
+    }
   }
 }

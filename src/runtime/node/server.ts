@@ -12,6 +12,7 @@ import { startRelay } from './relay.ts'
 import { relayOptionsFromEnv } from './relay-config.ts'
 import { loadOrCreateDevSecret } from './secret.ts'
 import { applyMigrations, openSqlite } from './sqlite.ts'
+import { createMauticClient } from '../../mautic/client.ts'
 
 /** A start-up problem with a message meant for the operator (no stack trace). */
 export class StartupError extends Error {}
@@ -44,12 +45,14 @@ export async function startServer(
   const sqlite = openDatabase(config.databasePath)
 
   // The app wakes the loop after a commit; the loop needs the deps the app is built from.
+  // One Mautic client (one OAuth token cache) for the mail transport and everything else.
+  const mautic = config.mautic ? createMauticClient(config.mautic) : undefined
   let mail: NodeMailTransport
   try {
-    mail = nodeMailTransport(config, { logger })
+    mail = nodeMailTransport(config, { logger, mautic })
   } catch (err) {
     sqlite.close()
-    throw new StartupError((err as Error).message) // e.g. MAIL_TRANSPORT=mautic before its issue lands
+    throw new StartupError((err as Error).message)
   }
   const loopRef: { current?: OutboxLoop } = {}
   const deps = await nodeDeps({
@@ -57,6 +60,7 @@ export async function startServer(
     sqlite,
     logger,
     mail,
+    mautic,
     wakeOutbox: () => loopRef.current?.wake(),
   })
   const loop = (loopRef.current = startOutboxLoop(deps))

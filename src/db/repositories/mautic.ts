@@ -1,0 +1,216 @@
+/**
+ * @module Rows of the Mautic connector: links between gateway contacts and Mautic ids (many Mautic
+ * contacts to one gateway contact), webhook receipts (idempotency), the mirror's memory per Mautic
+ * contact, compliance findings, and the form and e-mail mappings. Writes are compiled queries for
+ * atomic units.
+ */
+import type { CompiledQuery, Selectable } from 'kysely'
+import type {
+  ComplianceFindingsTable,
+  DB,
+  FindingKind,
+  MauticFormFieldsTable,
+  MauticMirrorTable,
+} from '../database.ts'
+import { uuidv7 } from '../../lib/ids.ts'
+
+export const MAUTIC = 'mautic'
+
+export type MirrorRow = Selectable<MauticMirrorTable>
+export type FindingRow = Selectable<ComplianceFindingsTable>
+export type FormFieldRow = Selectable<MauticFormFieldsTable>
+
+export async function linkedContactId(db: DB, mauticId: string): Promise<string | undefined> {
+  const row = await db
+    .selectFrom('contact_links')
+    .select('contact_id')
+    .where('system', '=', MAUTIC)
+    .where('external_id', '=', mauticId)
+    .executeTakeFirst()
+  return row?.contact_id
+}
+
+/** Every Mautic id linked to a gateway contact, oldest link first. */
+export async function mauticIdsOf(db: DB, contactId: string): Promise<string[]> {
+  const rows = await db
+    .selectFrom('contact_links')
+    .select('external_id')
+    .where('system', '=', MAUTIC)
+    .where('contact_id', '=', contactId)
+    .orderBy('linked_at')
+    .execute()
+  return rows.map((r) => r.external_id)
+}
+
+/** Links (or re-links, when the Mautic contact's address changed) a Mautic id to a gateway contact. */
+export function linkQuery(db: DB, mauticId: string, contactId: string, now: number): CompiledQuery {
+  return db
+    .insertInto('contact_links')
+    .values({ system: MAUTIC, external_id: mauticId, contact_id: contactId, linked_at: now })
+    .onConflict((oc) =>
+      oc
+        .columns(['system', 'external_id'])
+        .doUpdateSet({ contact_id: contactId, linked_at: now })
+        .where('contact_links.contact_id', '!=', contactId),
+    )
+    .compile()
+}
+
+export function unlinkQuery(db: DB, mauticId: string): CompiledQuery {
+  return db
+    .deleteFrom('contact_links')
+    .where('system', '=', MAUTIC)
+    .where('external_id', '=', mauticId)
+    .compile()
+}
+
+/** The receipt keys among `keys` already recorded. */
+export async function knownReceipts(db: DB, keys: string[]): Promise<Set<string>> {
+  const found = new Set<string>()
+  // D1 binds at most 100 parameters per statement.
+  for (let i = 0; i < keys.length; i += 90) {
+    const rows = await db
+      .selectFrom('webhook_receipts')
+      .select('key')
+      .where('key', 'in', keys.slice(i, i + 90))
+      .execute()
+    for (const r of rows) found.add(r.key)
+  }
+  return found
+}
+
+export function insertReceiptQuery(
+  db: DB,
+  r: { key: string; eventType: string; outcome: string; now: number },
+): CompiledQuery {
+  return db
+    .insertInto('webhook_receipts')
+    .values({
+      key: r.key,
+      source: MAUTIC,
+      event_type: r.eventType,
+      received_at: r.now,
+      outcome: r.outcome,
+    })
+    .onConflict((oc) => oc.column('key').doNothing())
+    .compile()
+}
+
+export function setReceiptOutcomeQuery(db: DB, key: string, outcome: string): CompiledQuery {
+  return db.updateTable('webhook_receipts').set({ outcome }).where('key', '=', key).compile()
+}
+
+export function findMirror(db: DB, mauticId: string): Promise<MirrorRow | undefined> {
+  return db
+    .selectFrom('mautic_mirror')
+    .selectAll()
+    .where('mautic_id', '=', mauticId)
+    .executeTakeFirst()
+}
+
+/** Creates the row when missing and sets the given columns (a null leaves a column as it is). */
+export function upsertMirrorQuery(
+  db: DB,
+  mauticId: string,
+  set: Partial<Omit<MirrorRow, 'mautic_id'>>,
+): CompiledQuery {
+  const values: MirrorRow = {
+    mautic_id: mauticId,
+    contact_id: null,
+    own_unsubscribe_at: null,
+    bounced_at: null,
+    mirrored_state: null,
+    mirrored_at: null,
+    pending_changes: null,
+    observed_at: null,
+    ...set,
+  }
+  return db
+    .insertInto('mautic_mirror')
+    .values(values)
+    .onConflict((oc) =>
+      Object.keys(set).length === 0
+        ? oc.column('mautic_id').doNothing()
+        : oc.column('mautic_id').doUpdateSet(set),
+    )
+    .compile()
+}
+
+/** Keeps the earliest time a block (the contact's own unsubscribe, a staff DNC) was seen. */
+export function noteBlockQuery(db: DB, mauticId: string, at: number): CompiledQuery {
+  return db
+    .insertInto('mautic_mirror')
+    .values({
+      mautic_id: mauticId,
+      contact_id: null,
+      own_unsubscribe_at: at,
+      bounced_at: null,
+      mirrored_state: null,
+      mirrored_at: null,
+      pending_changes: null,
+      observed_at: null,
+    })
+    .onConflict((oc) =>
+      oc.column('mautic_id').doUpdateSet((eb) => ({
+        own_unsubscribe_at: eb.fn.coalesce('mautic_mirror.own_unsubscribe_at', eb.val(at)),
+      })),
+    )
+    .compile()
+}
+
+export function insertFindingQuery(
+  db: DB,
+  f: {
+    kind: FindingKind
+    contactId: string | null
+    mauticId: string | null
+    purposeKey: string | null
+    details: Record<string, unknown>
+    now: number
+  },
+): CompiledQuery {
+  return db
+    .insertInto('compliance_findings')
+    .values({
+      id: uuidv7(f.now),
+      kind: f.kind,
+      contact_id: f.contactId,
+      mautic_id: f.mauticId,
+      purpose_key: f.purposeKey,
+      details: JSON.stringify(f.details),
+      created_at: f.now,
+      resolved_at: null,
+      resolution: null,
+    })
+    .compile()
+}
+
+export function listFindings(db: DB, opts: { open?: boolean; kind?: FindingKind } = {}) {
+  let q = db.selectFrom('compliance_findings').selectAll().orderBy('created_at').orderBy('id')
+  if (opts.open) q = q.where('resolved_at', 'is', null)
+  if (opts.kind) q = q.where('kind', '=', opts.kind)
+  return q.execute()
+}
+
+export function formFieldsOf(db: DB, formId: string): Promise<FormFieldRow[]> {
+  return db.selectFrom('mautic_form_fields').selectAll().where('form_id', '=', formId).execute()
+}
+
+export async function emailPurposeOf(
+  db: DB,
+  emailId: string | null,
+  categoryId: string | null,
+): Promise<string | undefined> {
+  const rows = await db
+    .selectFrom('mautic_email_purposes')
+    .select(['kind', 'purpose_key'])
+    .where((eb) =>
+      eb.or([
+        eb.and([eb('kind', '=', 'email'), eb('ref', '=', emailId ?? '')]),
+        eb.and([eb('kind', '=', 'category'), eb('ref', '=', categoryId ?? '')]),
+      ]),
+    )
+    .execute()
+  // An e-mail's own mapping is more specific than its category's.
+  return (rows.find((r) => r.kind === 'email') ?? rows[0])?.purpose_key
+}

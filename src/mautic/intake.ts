@@ -1,0 +1,220 @@
+/**
+ * @module Webhook intake: every event of a verified body is recorded durably in one atomic write before
+ * Mautic gets its 2xx (Mautic never retries after a response). A withdrawal is applied in that same
+ * write, so the gate refuses the contact the moment Mautic has its answer; everything else (contact
+ * upserts, form consents, send checks, deletions) is processed from the outbox, in order per Mautic
+ * contact, with retries. A body delivered twice changes nothing the second time (receipt keys).
+ */
+import type { CompiledQuery } from 'kysely'
+import { findContactByBlindIndexes } from '../db/repositories/contacts.ts'
+import { findStates } from '../db/repositories/consent.ts'
+import {
+  insertReceiptQuery,
+  knownReceipts,
+  linkedContactId,
+  noteBlockQuery,
+} from '../db/repositories/mautic.ts'
+import type { Deps } from '../deps.ts'
+import { contactDataKey } from '../domain/contacts.ts'
+import {
+  buildEventQueries,
+  chainHead,
+  commitWithChainRetry,
+  type ChainHead,
+} from '../domain/ledger.ts'
+import { enqueueQuery } from '../domain/outbox.ts'
+import { loadPurposes } from '../domain/purposes.ts'
+import { blindIndexes, normalizeEmail } from '../lib/email.ts'
+import type { Bytes } from '../lib/encoding.ts'
+import { encryptField } from '../lib/keys.ts'
+import { isGatewayEntry, purposesOfChannel, withdrawable } from './signals.ts'
+import { receiptKey, type MauticEvent } from './webhook-payload.ts'
+
+/** Processed later from the outbox; any other type is recorded and ignored. */
+const QUEUED = new Set([
+  'mautic.lead_post_save_new',
+  'mautic.lead_post_save_update',
+  'mautic.lead_post_delete',
+  'mautic.form_on_submit',
+  'mautic.email_on_send',
+  'mautic.lead_channel_subscription_changed',
+])
+
+/** Mautic's status words for a DNC entry that stops sending (ChannelSubscriptionChange.php). */
+const BLOCKING = new Set(['unsubscribed', 'manual'])
+
+export type Outcome = 'queued' | 'applied' | 'stale' | 'echo' | 'recorded' | 'ignored'
+
+export interface IntakeResult {
+  received: number
+  duplicates: number
+  outcomes: Partial<Record<Outcome, number>>
+}
+
+export const eventAad = (key: string) => `outbox.mautic-event:${key}`
+export const mauticOrderingKey = (mauticId: string | number) => `mautic:${mauticId}`
+
+export async function acceptWebhook(deps: Deps, events: MauticEvent[]): Promise<IntakeResult> {
+  const keyed = await Promise.all(
+    events.map(async (e) => ({
+      event: e,
+      key: await receiptKey(e, (d) => deps.sha256(d as Bytes)),
+    })),
+  )
+  const known = await knownReceipts(
+    deps.db,
+    keyed.map((k) => k.key),
+  )
+  const seen = new Set<string>()
+  const fresh = keyed.filter(({ key }) => !known.has(key) && !seen.has(key) && seen.add(key))
+  const result: IntakeResult = {
+    received: events.length,
+    duplicates: events.length - fresh.length,
+    outcomes: {},
+  }
+  if (fresh.length === 0) return result
+
+  const now = deps.clock.now()
+  const recordQueries: CompiledQuery[] = []
+  const withdrawals: { event: MauticEvent; key: string }[] = []
+  for (const { event, key } of fresh) {
+    if (!event.known || !QUEUED.has(event.type)) {
+      recordQueries.push(
+        insertReceiptQuery(deps.db, { key, eventType: event.type, outcome: 'ignored', now }),
+      )
+      count(result, 'ignored')
+      continue
+    }
+    const change = event.channelChange
+    if (change && BLOCKING.has(change.newStatus)) {
+      withdrawals.push({ event, key })
+      continue
+    }
+    recordQueries.push(
+      insertReceiptQuery(deps.db, { key, eventType: event.type, outcome: 'queued', now }),
+      enqueueQuery(deps.db, now, {
+        kind: 'mautic.event',
+        payload: {
+          key,
+          type: event.type,
+          element: await encryptField(deps.keys, JSON.stringify(event.raw), eventAad(key)),
+        },
+        orderingKey: event.mauticId === null ? undefined : mauticOrderingKey(event.mauticId),
+      }),
+    )
+    count(result, 'queued')
+  }
+
+  if (withdrawals.length === 0) {
+    await deps.atomic(recordQueries)
+    return result
+  }
+  const outcomes = await commitWithChainRetry(deps, async () => {
+    const queries = [...recordQueries]
+    const batch: Batch = { chains: [], withdrawn: new Map() }
+    const outcomes: Outcome[] = []
+    for (const w of withdrawals) {
+      const built = await withdrawalQueries(deps, w.event, now, batch)
+      queries.push(
+        insertReceiptQuery(deps.db, {
+          key: w.key,
+          eventType: w.event.type,
+          outcome: built.outcome,
+          now,
+        }),
+        ...built.queries,
+      )
+      outcomes.push(built.outcome)
+    }
+    return { queries, chains: batch.chains, result: outcomes }
+  })
+  for (const o of outcomes) count(result, o)
+  return result
+}
+
+function count(result: IntakeResult, outcome: Outcome) {
+  result.outcomes[outcome] = (result.outcomes[outcome] ?? 0) + 1
+}
+
+/** Chain heads and withdrawals built earlier in the same body: two events of one contact chain in turn. */
+interface Batch {
+  chains: ChainHead[]
+  withdrawn: Map<string, Set<string>>
+}
+
+/**
+ * The ledger events for a Mautic unsubscribe (or a staff Do-Not-Contact): every purpose of that channel
+ * granted or pending before the event is withdrawn.
+ */
+async function withdrawalQueries(
+  deps: Deps,
+  event: MauticEvent,
+  now: number,
+  batch: Batch,
+): Promise<{ queries: CompiledQuery[]; outcome: Outcome }> {
+  const change = event.channelChange!
+  const entry = event.contact?.doNotContact.find((d) => d.channel === change.channel)
+  if (entry && isGatewayEntry(entry)) return { queries: [], outcome: 'echo' }
+  const at = event.timestamp ?? now
+  const queries: CompiledQuery[] = []
+  const mauticId = event.mauticId === null ? null : String(event.mauticId)
+  // Remembered so that the mirror lifts this block only after a consent confirmed later.
+  if (mauticId) queries.push(noteBlockQuery(deps.db, mauticId, at))
+
+  const contact = await resolveContact(deps, mauticId, event.contact?.email ?? null)
+  if (!contact || contact.status !== 'active') return { queries, outcome: 'recorded' }
+  const purposes = await loadPurposes(deps.db, now)
+  const states = await findStates(deps.db, contact.id)
+  const done = batch.withdrawn.get(contact.id) ?? new Set<string>()
+  const signal = withdrawable(states, purposesOfChannel(purposes, change.channel), at)
+  const keys = signal.change.filter((k) => !done.has(k))
+  if (keys.length === 0) return { queries, outcome: signal.stale.length > 0 ? 'stale' : 'recorded' }
+
+  const method = change.newStatus === 'manual' ? 'mautic_manual' : 'mautic_unsubscribe'
+  const previous = batch.chains.find((c) => c.contactId === contact.id)
+  const built = await buildEventQueries(
+    deps,
+    { id: contact.id, dataKey: await contactDataKey(deps, contact) },
+    previous ?? (await chainHead(deps, contact.id)),
+    keys.map((purposeKey) => ({
+      purposeKey,
+      action: 'withdrawn' as const,
+      noticeId: null,
+      method,
+      source: `mautic:contact:${mauticId ?? '?'}`,
+      evidence: {
+        mautic_event: event.type,
+        channel: change.channel,
+        old_status: change.oldStatus,
+        new_status: change.newStatus,
+        comment: entry?.comments ?? null,
+        mautic_timestamp: event.timestamp,
+      },
+      actor: 'mautic',
+      occurredAt: Math.min(at, now),
+    })),
+  )
+  if (previous) batch.chains.splice(batch.chains.indexOf(previous), 1)
+  batch.chains.push(built.chain)
+  batch.withdrawn.set(contact.id, new Set([...done, ...keys]))
+  // Tags and fields follow (the DNC entry is Mautic's own already).
+  queries.push(
+    ...built.queries,
+    enqueueQuery(deps.db, now, {
+      kind: 'mautic.mirror',
+      payload: { contactId: contact.id },
+      orderingKey: mauticOrderingKey(contact.id),
+    }),
+  )
+  return { queries, outcome: 'applied' }
+}
+
+/** The gateway contact behind a Mautic id (its link) or, failing that, behind its address. */
+export async function resolveContact(deps: Deps, mauticId: string | null, email: string | null) {
+  const linked = mauticId ? await linkedContactId(deps.db, mauticId) : undefined
+  if (linked)
+    return deps.db.selectFrom('contacts').selectAll().where('id', '=', linked).executeTakeFirst()
+  const normalized = email ? normalizeEmail(email) : null
+  if (!normalized) return undefined
+  return findContactByBlindIndexes(deps.db, await blindIndexes(deps.hmac, deps.keys, normalized))
+}

@@ -1,0 +1,46 @@
+/**
+ * @module POST /hooks/mautic: Mautic's webhook (CONTRACT.md). Signature first, on the raw bytes (401),
+ * then the tolerant parse (400), then one durable write; 200 only after it. Mautic never retries after
+ * a response and waits on us inside its own requests, so the work here is bounded: the rest of each
+ * event is processed from the outbox.
+ */
+import { Hono } from 'hono'
+import type { Deps } from '../../deps.ts'
+import { jsonError } from '../../lib/http-errors.ts'
+import { acceptWebhook } from '../../mautic/intake.ts'
+import { verifyMauticSignature } from '../../mautic/signature.ts'
+import { parseMauticWebhook, WebhookPayloadError } from '../../mautic/webhook-payload.ts'
+
+const decoder = new TextDecoder()
+
+export function mauticWebhookRoutes(deps: Deps) {
+  return new Hono().post('/', async (c) => {
+    const secret = deps.config.mauticWebhookSecret
+    if (!secret)
+      return jsonError(
+        c,
+        503,
+        'not_configured',
+        'MAUTIC_WEBHOOK_SECRET is not set: the gateway cannot verify Mautic webhooks',
+      )
+    const body = new Uint8Array(await c.req.arrayBuffer())
+    if (!(await verifyMauticSignature(deps.hmac, secret, body, c.req.header('webhook-signature'))))
+      return jsonError(
+        c,
+        401,
+        'invalid_signature',
+        'Webhook-Signature is missing or does not match',
+      )
+    let events
+    try {
+      events = parseMauticWebhook(decoder.decode(body))
+    } catch (err) {
+      if (err instanceof WebhookPayloadError)
+        return jsonError(c, 400, 'invalid_payload', err.message)
+      throw err
+    }
+    const result = await acceptWebhook(deps, events)
+    if (result.outcomes.queued || result.outcomes.applied) c.set('outboxPending', true)
+    return c.json(result)
+  })
+}

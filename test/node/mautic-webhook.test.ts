@@ -1,0 +1,423 @@
+// POST /hooks/mautic: signature, limits, parsing, idempotency, withdrawal in the same write, order,
+// echoes, and the effects processed from the outbox. Real app, real SQLite, Mautic's real wire format.
+import { describe, expect, it } from 'vitest'
+import { deliverOutbox } from '../../src/domain/outbox.ts'
+import { UNLINK_GRACE_MS } from '../../src/mautic/process.ts'
+import {
+  channelChanged,
+  contactFixture,
+  emailSent,
+  formSubmitted,
+  leadDeleted,
+  leadSaved,
+  signMautic,
+  webhookBody,
+  type EventFixture,
+} from '../fixtures/mautic-webhooks.ts'
+import { api, apiKey } from '../helpers/api.ts'
+import { confirmedSubscription } from '../helpers/consent.ts'
+import { TEST_NOW, testApp } from '../helpers/deps.ts'
+
+const SECRET = 'b5f1c0e1d2a3948576a8b9c0d1e2f3a4b5c6d7e8f9a0b1c2d3e4f5a6b7c8d9e0'
+
+async function setup() {
+  const t = await testApp({ MAUTIC_WEBHOOK_SECRET: SECRET })
+  const client = api(t.app, await apiKey(t.deps, ['gate', 'consents:read']))
+  const post = async (body: string, signature?: string | null) => {
+    const headers: Record<string, string> = {
+      'Content-Type': 'application/json',
+      'Content-Length': String(Buffer.byteLength(body)),
+    }
+    const sig = signature === undefined ? await signMautic(body, SECRET) : signature
+    if (sig !== null) headers['Webhook-Signature'] = sig
+    const res = await t.app.request('/hooks/mautic', { method: 'POST', body, headers })
+    return { status: res.status, body: (await res.json()) as any }
+  }
+  const send = (...events: EventFixture[]) => post(webhookBody(events))
+  const rows = (sql: string, ...params: unknown[]) => t.sqlite.prepare(sql).all(...params) as any[]
+  const gate = async (purpose: string, email: string) =>
+    (await client.gate(purpose, [{ email }]))[0]!
+  return { ...t, post, send, rows, gate }
+}
+
+const jeanne = (extra: Partial<Parameters<typeof contactFixture>[0]> = {}) =>
+  contactFixture({
+    id: 42,
+    email: 'jeanne.dupont@exemple.fr',
+    firstname: 'Jeanne',
+    lastname: 'Dupont',
+    ...extra,
+  })
+/** Delivers until nothing is due (one message per ordering key per round). */
+async function drain(t: { deps: Parameters<typeof deliverOutbox>[0] }) {
+  while ((await deliverOutbox(t.deps)).delivered > 0);
+}
+const T = (minutes: number) => TEST_NOW + minutes * 60_000
+
+describe('POST /hooks/mautic: authenticity and limits', () => {
+  it('answers 401 without a signature, with a wrong one, or one made with another secret', async () => {
+    const t = await setup()
+    const body = webhookBody([leadSaved('new', jeanne(), T(0))])
+    expect((await t.post(body, null)).status).toBe(401)
+    expect((await t.post(body, 'not-base64')).status).toBe(401)
+    expect((await t.post(body, await signMautic(body, 'another-secret'))).status).toBe(401)
+    // Signed over other bytes: the same JSON with one more space no longer matches.
+    expect((await t.post(body + ' ', await signMautic(body, SECRET))).status).toBe(401)
+    expect(t.rows('SELECT * FROM webhook_receipts')).toEqual([])
+    expect((await t.post(body)).status).toBe(200)
+  })
+
+  it('answers 503 while no webhook secret is configured, and never accepts unsigned events', async () => {
+    const t = await testApp()
+    const res = await t.app.request('/hooks/mautic', { method: 'POST', body: '{}' })
+    expect(res.status).toBe(503)
+    expect(((await res.json()) as any).error.code).toBe('not_configured')
+  })
+
+  it('answers 400 to a signed body that is not a webhook payload', async () => {
+    const t = await setup()
+    for (const body of ['not json', '[1,2]', '"x"']) expect((await t.post(body)).status).toBe(400)
+  })
+
+  it('accepts a 5 MB body (queue mode batches ten full e-mails) and refuses one over the limit with 413', async () => {
+    const t = await setup()
+    const events = Array.from({ length: 10 }, (_, i) =>
+      emailSent({
+        emailId: 3,
+        contact: jeanne({ id: 100 + i, email: `c${i}@exemple.fr` }),
+        timestamp: T(i),
+        bodyBytes: 250_000,
+      }),
+    )
+    const body = webhookBody(events)
+    expect(body.length).toBeGreaterThan(5_000_000)
+    expect((await t.post(body)).status).toBe(200)
+    const element = `{"x":"${'a'.repeat(1024)}"},`
+    const huge = `{"mautic.lead_post_save_update":[${element.repeat(9000)}{}]}`
+    expect(huge.length).toBeGreaterThan(9_000_000)
+    expect((await t.post(huge)).status).toBe(413)
+  })
+})
+
+describe('POST /hooks/mautic: recording and idempotency', () => {
+  it('records each event durably before answering, and the same delivery twice changes nothing', async () => {
+    const t = await setup()
+    const body = webhookBody([
+      leadSaved('new', jeanne(), T(0)),
+      ['mautic.company_post_save', { company: { id: 1 }, timestamp: '2026-11-29T09:00:00+00:00' }],
+    ])
+    const first = await t.post(body)
+    expect(first.status).toBe(200)
+    expect(first.body).toMatchObject({
+      received: 2,
+      duplicates: 0,
+      outcomes: { queued: 1, ignored: 1 },
+    })
+    expect(t.rows('SELECT kind FROM outbox')).toEqual([{ kind: 'mautic.event' }])
+    // The outbox row holds the event encrypted: no address in clear at rest.
+    expect(JSON.stringify(t.rows('SELECT payload FROM outbox'))).not.toContain('jeanne')
+
+    const again = await t.post(body)
+    expect(again.body).toMatchObject({ received: 2, duplicates: 2 })
+    expect(t.rows('SELECT count(*) AS n FROM outbox')[0].n).toBe(1)
+    expect(t.rows('SELECT count(*) AS n FROM webhook_receipts')[0].n).toBe(2)
+  })
+
+  it('creates and links the contact from lead_post_save_new, its personal fields encrypted', async () => {
+    const t = await setup()
+    await t.send(leadSaved('new', jeanne(), T(0)))
+    await drain(t)
+    const [link] = t.rows(
+      "SELECT external_id, contact_id FROM contact_links WHERE system = 'mautic'",
+    )
+    expect(link.external_id).toBe('42')
+    const [contact] = t.rows('SELECT * FROM contacts WHERE id = ?', link.contact_id)
+    expect(JSON.stringify(contact)).not.toMatch(/jeanne|Dupont/i)
+    expect(t.rows('SELECT outcome FROM webhook_receipts')).toEqual([{ outcome: 'recorded' }])
+    // Never a consent: a Mautic contact without proof stays refused by the gate.
+    expect(await t.gate('newsletter', 'jeanne.dupont@exemple.fr')).toMatchObject({
+      allowed: false,
+      reason: 'no_consent',
+    })
+  })
+
+  it('follows an address change: the Mautic id is linked to the contact of the new address', async () => {
+    const t = await setup()
+    await t.send(leadSaved('new', jeanne(), T(0)))
+    await t.send(leadSaved('update', jeanne({ email: 'j.dupont@exemple.fr' }), T(1)))
+    await drain(t)
+    const contacts = t.rows('SELECT id FROM contacts')
+    expect(contacts).toHaveLength(2)
+    const [link] = t.rows("SELECT contact_id FROM contact_links WHERE external_id = '42'")
+    const client = api(t.app, await apiKey(t.deps, ['gate']))
+    const byMautic = (await client.gate('newsletter', [{ mautic_id: 42 }]))[0]
+    expect(byMautic).toMatchObject({ allowed: false })
+    expect(contacts.map((c: any) => c.id)).toContain(link.contact_id)
+  })
+
+  it('records unknown event types and ignores them', async () => {
+    const t = await setup()
+    const r = await t.send([
+      'mautic.something_new',
+      { foo: 1, timestamp: '2026-11-29T09:00:00+00:00' },
+    ])
+    expect(r.body.outcomes).toEqual({ ignored: 1 })
+    expect(t.rows('SELECT event_type, outcome FROM webhook_receipts')).toEqual([
+      { event_type: 'mautic.something_new', outcome: 'ignored' },
+    ])
+  })
+})
+
+describe('POST /hooks/mautic: withdrawals', () => {
+  it('applies an unsubscribe in the same write: the gate refuses the moment Mautic has its answer', async () => {
+    const t = await setup()
+    await confirmedSubscription(t, 'jeanne.dupont@exemple.fr')
+    expect(await t.gate('newsletter', 'jeanne.dupont@exemple.fr')).toMatchObject({ allowed: true })
+    t.clock.advance(60_000)
+    const unsubscribed = jeanne({ dnc: [{ reason: 1, comments: 'User unsubscribed.' }] })
+    const r = await t.send(
+      channelChanged(
+        unsubscribed,
+        { channel: 'email', oldStatus: 'contactable', newStatus: 'unsubscribed' },
+        T(1),
+      ),
+      leadSaved('update', unsubscribed, T(1)),
+    )
+    expect(r.body.outcomes).toMatchObject({ applied: 1, queued: 1 })
+    // No outbox delivery yet: the withdrawal is already in the ledger.
+    expect(await t.gate('newsletter', 'jeanne.dupont@exemple.fr')).toMatchObject({
+      allowed: false,
+      reason: 'withdrawn',
+    })
+    expect(await t.gate('email_marketing', 'jeanne.dupont@exemple.fr')).toMatchObject({
+      reason: 'withdrawn',
+    })
+    const events = t.rows(
+      "SELECT purpose_key, method, actor FROM consent_events WHERE action = 'withdrawn' ORDER BY purpose_key",
+    )
+    expect(events).toEqual([
+      { purpose_key: 'email_marketing', method: 'mautic_unsubscribe', actor: 'mautic' },
+      { purpose_key: 'newsletter', method: 'mautic_unsubscribe', actor: 'mautic' },
+    ])
+    // The accompanying update, processed later, records nothing twice.
+    await drain(t)
+    expect(t.rows("SELECT count(*) AS n FROM consent_events WHERE action = 'withdrawn'")[0].n).toBe(
+      2,
+    )
+  })
+
+  it('does not let a late unsubscribe undo a double opt-in confirmed after it', async () => {
+    const t = await setup()
+    t.clock.advance(2 * 3600_000)
+    await confirmedSubscription(t, 'jeanne.dupont@exemple.fr')
+    // Queue mode delivers, two hours late, an unsubscribe made before the confirmation.
+    const r = await t.send(
+      channelChanged(
+        jeanne({ dnc: [{ reason: 1 }] }),
+        { channel: 'email', oldStatus: 'contactable', newStatus: 'unsubscribed' },
+        T(5),
+      ),
+    )
+    expect(r.body.outcomes).toEqual({ stale: 1 })
+    expect(await t.gate('newsletter', 'jeanne.dupont@exemple.fr')).toMatchObject({ allowed: true })
+    expect(t.rows('SELECT outcome FROM webhook_receipts')).toEqual([{ outcome: 'stale' }])
+  })
+
+  it("recognises the gateway's own DNC coming back and does not act on it", async () => {
+    const t = await setup()
+    await confirmedSubscription(t, 'jeanne.dupont@exemple.fr')
+    const echo = jeanne({
+      dnc: [{ reason: 3, comments: 'consent-gateway: no valid consent for e-mail' }],
+    })
+    const r = await t.send(
+      channelChanged(
+        echo,
+        { channel: 'email', oldStatus: 'contactable', newStatus: 'manual' },
+        T(1),
+      ),
+    )
+    expect(r.body.outcomes).toEqual({ echo: 1 })
+    expect(await t.gate('newsletter', 'jeanne.dupont@exemple.fr')).toMatchObject({ allowed: true })
+  })
+
+  it('withdraws when a consent field is switched off in Mautic, but never grants from one', async () => {
+    const t = await setup()
+    await t.send(leadSaved('new', jeanne({ extraFields: { consent_newsletter: true } }), T(0)))
+    await drain(t)
+    expect(await t.gate('newsletter', 'jeanne.dupont@exemple.fr')).toMatchObject({
+      allowed: false,
+      reason: 'no_consent',
+    })
+    expect(t.rows('SELECT kind, mautic_id, purpose_key FROM compliance_findings')).toEqual([
+      { kind: 'unproven_consent_claim', mautic_id: '42', purpose_key: 'newsletter' },
+    ])
+
+    const other = await setup()
+    t.clock.advance(60_000)
+    await confirmedSubscription(other, 'jeanne.dupont@exemple.fr')
+    other.clock.advance(60_000)
+    await other.send(
+      leadSaved(
+        'update',
+        jeanne({ extraFields: { consent_newsletter: false } }),
+        other.clock.now(),
+      ),
+    )
+    await drain(other)
+    expect(await other.gate('newsletter', 'jeanne.dupont@exemple.fr')).toMatchObject({
+      reason: 'withdrawn',
+    })
+    expect(await other.gate('email_marketing', 'jeanne.dupont@exemple.fr')).toMatchObject({
+      allowed: true,
+    })
+  })
+
+  it('flags a bounce without withdrawing', async () => {
+    const t = await setup()
+    await confirmedSubscription(t, 'jeanne.dupont@exemple.fr')
+    await t.send(
+      channelChanged(
+        jeanne({ dnc: [{ reason: 2 }] }),
+        { channel: 'email', oldStatus: 'contactable', newStatus: 'bounced' },
+        T(1),
+      ),
+    )
+    await drain(t)
+    expect(t.rows('SELECT kind FROM compliance_findings')).toEqual([{ kind: 'bounced' }])
+    expect(await t.gate('newsletter', 'jeanne.dupont@exemple.fr')).toMatchObject({ allowed: true })
+  })
+})
+
+describe('POST /hooks/mautic: forms, sends and deletions', () => {
+  async function mapForm(t: Awaited<ReturnType<typeof setup>>) {
+    t.sqlite
+      .prepare(
+        "INSERT INTO mautic_form_fields VALUES ('7', 'newsletter_optin', 'newsletter', 1, 'fr', 0)",
+      )
+      .run()
+  }
+
+  it('captures a mapped form box as a consent request with its evidence, then the double opt-in mail', async () => {
+    const t = await setup()
+    await mapForm(t)
+    await t.send(
+      formSubmitted({
+        submissionId: 901,
+        formId: 7,
+        formAlias: 'inscription',
+        contact: jeanne(),
+        results: { email: 'jeanne.dupont@exemple.fr', newsletter_optin: '1' },
+        ip: '203.0.113.7',
+        referer: 'https://www.exemple.fr/inscription',
+        timestamp: T(0),
+      }),
+    )
+    await drain(t) // the event, then its confirmation mail
+    expect(await t.gate('newsletter', 'jeanne.dupont@exemple.fr')).toMatchObject({
+      reason: 'pending_confirmation',
+    })
+    expect(t.mail.sent.map((m) => m.to)).toEqual(['jeanne.dupont@exemple.fr'])
+    const [event] = t.rows('SELECT source, method, action FROM consent_events')
+    expect(event).toEqual({ source: 'mautic-form:7', method: 'form', action: 'requested' })
+    const proof = await api(t.app, await apiKey(t.deps, ['consents:read'])).get(
+      '/api/v1/contacts/jeanne.dupont@exemple.fr/consents',
+    )
+    const evidence = JSON.stringify(proof.body)
+    expect(evidence).toContain('203.0.113.7')
+    expect(evidence).toContain('https://www.exemple.fr/inscription')
+    expect(t.rows('SELECT external_id FROM contact_links')).toEqual([{ external_id: '42' }])
+  })
+
+  it('records an unmapped form or an unticked box and asks nothing', async () => {
+    const t = await setup()
+    await mapForm(t)
+    await t.send(
+      formSubmitted({
+        submissionId: 902,
+        formId: 7,
+        formAlias: 'inscription',
+        contact: jeanne(),
+        results: { email: 'jeanne.dupont@exemple.fr', newsletter_optin: '' },
+        ip: '203.0.113.7',
+        referer: 'x',
+        timestamp: T(0),
+      }),
+      formSubmitted({
+        submissionId: 903,
+        formId: 8,
+        formAlias: 'contact',
+        contact: jeanne(),
+        results: { email: 'jeanne.dupont@exemple.fr', newsletter_optin: '1' },
+        ip: '203.0.113.7',
+        referer: 'x',
+        timestamp: T(1),
+      }),
+    )
+    await drain(t)
+    expect(t.rows('SELECT count(*) AS n FROM consent_events')[0].n).toBe(0)
+    expect(t.mail.sent).toEqual([])
+  })
+
+  it('turns a marketing send without consent into a compliance finding', async () => {
+    const t = await setup()
+    await confirmedSubscription(t, 'anne@exemple.fr')
+    const anne = contactFixture({ id: 7, email: 'anne@exemple.fr' })
+    await t.send(
+      emailSent({ emailId: 3, contact: jeanne(), timestamp: T(0) }),
+      emailSent({ emailId: 3, contact: anne, timestamp: T(0) }),
+    )
+    await drain(t)
+    const findings = t.rows('SELECT kind, mautic_id, purpose_key, details FROM compliance_findings')
+    expect(findings).toHaveLength(1)
+    expect(findings[0]).toMatchObject({
+      kind: 'send_without_consent',
+      mautic_id: '42',
+      purpose_key: 'email_marketing',
+    })
+    expect(JSON.parse(findings[0].details)).toMatchObject({
+      email_id: 3,
+      reason: 'unknown_contact',
+    })
+  })
+
+  it('uses the e-mail mapping to find the purpose a send was for', async () => {
+    const t = await setup()
+    await confirmedSubscription(t, 'anne@exemple.fr', ['email_marketing'])
+    t.sqlite
+      .prepare("INSERT INTO mautic_email_purposes VALUES ('email', '5', 'newsletter', 0)")
+      .run()
+    await t.send(
+      emailSent({
+        emailId: 5,
+        contact: contactFixture({ id: 7, email: 'anne@exemple.fr' }),
+        timestamp: T(0),
+      }),
+    )
+    await drain(t)
+    expect(t.rows('SELECT purpose_key FROM compliance_findings')).toEqual([
+      { purpose_key: 'newsletter' },
+    ])
+  })
+
+  it('unlinks a deleted Mautic contact and schedules nothing while another Mautic contact is linked', async () => {
+    const t = await setup()
+    await t.send(leadSaved('new', jeanne(), T(0)), leadSaved('new', jeanne({ id: 43 }), T(0)))
+    await drain(t)
+    expect(t.rows('SELECT external_id FROM contact_links ORDER BY external_id')).toEqual([
+      { external_id: '42' },
+      { external_id: '43' },
+    ])
+    await t.send(leadDeleted(43, undefined, T(1)))
+    await drain(t)
+    expect(t.rows('SELECT external_id FROM contact_links')).toEqual([{ external_id: '42' }])
+    expect(t.rows("SELECT count(*) AS n FROM outbox WHERE kind = 'mautic.orphan'")[0].n).toBe(0)
+    expect(t.rows('SELECT count(*) AS n FROM suppressions')[0].n).toBe(0)
+
+    await t.send(leadDeleted(42, undefined, T(2)))
+    await drain(t)
+    const [orphan] = t.rows(
+      "SELECT next_attempt_at, status FROM outbox WHERE kind = 'mautic.orphan'",
+    )
+    expect(orphan).toEqual({ next_attempt_at: t.clock.now() + UNLINK_GRACE_MS, status: 'pending' })
+  })
+})
