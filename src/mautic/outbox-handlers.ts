@@ -13,6 +13,7 @@ import { findContactById } from '../db/repositories/contacts.ts'
 import { mauticIdsOf } from '../db/repositories/mautic.ts'
 import type { Deps } from '../deps.ts'
 import { attributesAad, contactEmail } from '../domain/contacts.ts'
+import { eraseContact } from '../domain/erasure.ts'
 import { gateBatch } from '../domain/gate-check.ts'
 import { preferencesUrl, unsubscribeUrl } from '../domain/links.ts'
 import type { OutboxHandlers } from '../domain/outbox.ts'
@@ -35,7 +36,28 @@ export function mauticOutboxHandlers(deps: Deps): OutboxHandlers {
       await deps.db.deleteFrom('mautic_mirror').where('mautic_id', '=', mauticId).execute()
     },
     'mautic.send_email': (payload) => sendCampaignEmail(deps, payload as CampaignSend),
+    'mautic.orphan': (payload) => eraseOrphan(deps, (payload as { contactId: string }).contactId),
   }
+}
+
+/**
+ * The grace period after a Mautic deletion is over: if no Mautic contact links to the person again
+ * (a merge re-links at once), the personal data goes. A retention clean-up, not the person's own
+ * request: no suppression, and a later subscription is welcome.
+ */
+async function eraseOrphan(deps: Deps, contactId: string): Promise<void> {
+  if ((await mauticIdsOf(deps.db, contactId)).length > 0) return
+  const result = await eraseContact(deps, contactId, {
+    suppress: null,
+    method: 'retention',
+    source: 'mautic:contact_deleted',
+    actor: 'system',
+    deleteInMautic: false,
+  })
+  if (result.ok && result.status === 'erased')
+    deps.logger.log('info', 'contact erased: no Mautic contact linked after the grace period', {
+      contactId,
+    })
 }
 
 /** Art. 19: a correction reaches every Mautic contact of the person. */

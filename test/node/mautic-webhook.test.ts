@@ -421,3 +421,36 @@ describe('POST /hooks/mautic: forms, sends and deletions', () => {
     expect(orphan).toEqual({ next_attempt_at: t.clock.now() + UNLINK_GRACE_MS, status: 'pending' })
   })
 })
+
+describe('POST /hooks/mautic: a Mautic deletion after the grace period', () => {
+  async function deleted() {
+    const t = await setup()
+    await confirmedSubscription(t, 'jeanne.dupont@exemple.fr')
+    await t.send(leadSaved('update', jeanne(), T(1)))
+    await drain(t)
+    await t.send(leadDeleted(42, undefined, T(2)))
+    await drain(t)
+    return t
+  }
+
+  it('erases the personal data, without a suppression, when nothing re-linked the person', async () => {
+    const t = await deleted()
+    t.clock.advance(UNLINK_GRACE_MS + 1)
+    await drain(t)
+    const [contact] = t.rows('SELECT status, email_enc, data_key_enc FROM contacts')
+    expect(contact).toEqual({ status: 'erased', email_enc: null, data_key_enc: null })
+    expect(t.rows('SELECT count(*) AS n FROM suppressions')[0].n).toBe(0)
+    expect(t.rows("SELECT method FROM consent_events WHERE action = 'erased'")).not.toEqual([])
+  })
+
+  it('keeps the person when a merge re-linked another Mautic contact within the grace period', async () => {
+    const t = await deleted()
+    t.clock.advance(60_000)
+    await t.send(leadSaved('update', jeanne({ id: 77 }), t.clock.now()))
+    await drain(t)
+    t.clock.advance(UNLINK_GRACE_MS)
+    await drain(t)
+    expect(t.rows('SELECT status FROM contacts')).toEqual([{ status: 'active' }])
+    expect(await t.gate('newsletter', 'jeanne.dupont@exemple.fr')).toMatchObject({ allowed: true })
+  })
+})
