@@ -18,6 +18,12 @@ export interface Config {
     from: string
     httpUrl?: string
     httpToken?: string
+    /**
+     * UNSUBSCRIBE_MAILTO: `local@domain` whose sub-addresses (`local+TOKEN@domain`) reach the relay's
+     * SMTP listener; added as the `mailto:` of List-Unsubscribe. Only with the relay: a mailto nobody
+     * reads would lose withdrawals.
+     */
+    unsubscribeMailto?: string
   }
   mautic?: {
     url: string
@@ -124,6 +130,22 @@ export function parseConfig(env: RawEnv): Config {
       relay = { port: parsePort('RELAY_PORT', relayPort, problems), upstreamUrl: relayUpstream }
   }
 
+  const unsubscribeMailto = get('UNSUBSCRIBE_MAILTO')?.toLowerCase()
+  if (unsubscribeMailto !== undefined) {
+    const m = /^([a-z0-9._-]+)@([a-z0-9.-]+\.[a-z]{2,})$/.exec(unsubscribeMailto)
+    if (!m)
+      problems.push(
+        `UNSUBSCRIBE_MAILTO must be a plain local@domain address, got "${unsubscribeMailto}"`,
+      )
+    // local + "+" + the 42-character token must fit in 64 characters (RFC 5321 §4.5.3.1.1).
+    else if (m[1]!.length > 21)
+      problems.push('UNSUBSCRIBE_MAILTO: the part before @ must be at most 21 characters')
+    if (relayPort === undefined)
+      problems.push(
+        'UNSUBSCRIBE_MAILTO needs the SMTP listener (RELAY_PORT): its mail must reach the gateway, or withdrawals would be lost',
+      )
+  }
+
   const privacyUrl = get('ORG_PRIVACY_URL')
   if (privacyUrl !== undefined)
     checkUrl('ORG_PRIVACY_URL', privacyUrl, ['http:', 'https:'], problems)
@@ -152,6 +174,7 @@ export function parseConfig(env: RawEnv): Config {
       from,
       httpUrl,
       httpToken: get('MAIL_HTTP_TOKEN'),
+      unsubscribeMailto,
     },
     mautic,
     mauticWebhookSecret: get('MAUTIC_WEBHOOK_SECRET'),

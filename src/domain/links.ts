@@ -7,6 +7,8 @@
  */
 import type { Deps } from '../deps.ts'
 import { signLinkToken, verifyLinkToken, type VerifiedToken } from './tokens.ts'
+import { mailtoFor } from '../mail/inject.ts'
+import { mailtoToken } from './mailto-token.ts'
 
 const CACHE_MAX = 20_000
 const caches = new WeakMap<object, Map<string, Promise<string>>>()
@@ -72,4 +74,18 @@ export async function readPreferencesToken(
 ): Promise<string | null> {
   const verified = await verifyLinkToken(deps.keys, token, 'preferences', deps.clock.now())
   return verified.status === 'valid' ? verified.claims.sub : null
+}
+
+/**
+ * The `mailto:` for List-Unsubscribe when UNSUBSCRIBE_MAILTO is configured (its mail reaches the
+ * relay's listener, which withdraws): `mailto:unsubscribe+TOKEN@domain?subject=unsubscribe`.
+ */
+export async function unsubscribeMailto(
+  deps: Pick<Deps, 'keys' | 'hmac' | 'sha256' | 'config'>,
+  contactId: string,
+  purpose: string,
+): Promise<string | undefined> {
+  const address = deps.config.mail.unsubscribeMailto
+  if (!address) return undefined
+  return mailtoFor(address, await mailtoToken(deps, contactId, purpose))
 }

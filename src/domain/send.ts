@@ -12,7 +12,7 @@ import { injectLinks, listHeadersFor } from '../mail/inject.ts'
 import type { MailMessage } from '../mail/message.ts'
 import type { GateReason } from './gate.ts'
 import { gateBatch } from './gate-check.ts'
-import { preferencesUrl, unsubscribeUrl } from './links.ts'
+import { preferencesUrl, unsubscribeMailto, unsubscribeUrl } from './links.ts'
 import { enqueueQuery } from './outbox.ts'
 import { findContactByRef } from './proof.ts'
 
@@ -55,6 +55,7 @@ export async function sendMarketingMail(deps: Deps, input: SendInput): Promise<S
   })
   const list = listHeadersFor({
     unsubscribeUrl: unsubscribe,
+    mailto: await unsubscribeMailto(deps, contact.id, input.purpose),
     listId: `${input.purpose}.${new URL(deps.config.publicUrl).hostname}`,
   })
   const message: MailMessage = {

@@ -6,7 +6,7 @@
  */
 import type { Deps } from '../../deps.ts'
 import { gateBatch } from '../../domain/gate-check.ts'
-import { preferencesUrl, unsubscribeUrl } from '../../domain/links.ts'
+import { preferencesUrl, unsubscribeMailto, unsubscribeUrl } from '../../domain/links.ts'
 import { findContactByRef } from '../../domain/proof.ts'
 import { PURPOSE_HEADER, rewriteMessage, rootHeaders } from './relay-rewrite.ts'
 import type { Upstream } from './relay-upstream.ts'
@@ -101,6 +101,7 @@ async function personalise(deps: Deps, raw: Buffer, purpose: string, to: string)
       locale: contact.locale,
       org: deps.config.org.name,
       unsubscribeUrl: unsubscribe,
+      mailto: await unsubscribeMailto(deps, contact.id, purpose),
       preferencesUrl: await preferencesUrl(deps, contact.id),
       listId: `${purpose}.${new URL(deps.config.publicUrl).hostname}`,
     })

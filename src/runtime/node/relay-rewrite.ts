@@ -14,7 +14,11 @@ export const PURPOSE_HEADER = 'X-Consent-Purpose'
 /** Headers the gateway owns: dropped from the original and, for the list headers, written anew. */
 const REPLACED = [PURPOSE_HEADER, 'DKIM-Signature', 'List-Unsubscribe', 'List-Unsubscribe-Post']
 
-export type RewriteInput = Omit<InjectInput, 'html' | 'text'> & { listId: string }
+export type RewriteInput = Omit<InjectInput, 'html' | 'text'> & {
+  listId: string
+  /** The gateway's own `mailto:` (UNSUBSCRIBE_MAILTO): it replaces one the sender put there. */
+  mailto?: string
+}
 
 /** The root header block: everything before the first empty line (the whole input when none). */
 export function rootHeaders(raw: Buffer): Headers {
@@ -37,7 +41,7 @@ export function keptMailto(lines: string[]): string | undefined {
  * purpose header and the DKIM signature the rewrite breaks are removed; the list headers are appended.
  */
 function editRootHeaders(headers: Headers, input: RewriteInput): void {
-  const mailto = keptMailto(headers.get('list-unsubscribe'))
+  const mailto = input.mailto ?? keptMailto(headers.get('list-unsubscribe'))
   for (const key of [...REPLACED, 'List-Id']) headers.remove(key)
   const uris = [input.unsubscribeUrl, ...(mailto ? [mailto] : [])]
   const at = headers.getList().length

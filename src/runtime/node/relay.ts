@@ -15,6 +15,7 @@ import {
   type RelayContext,
   type RelayUser,
 } from './relay-message.ts'
+import { applyMailtoRequests, mailtoRequest, type MailtoRequest } from './relay-unsubscribe.ts'
 import { upstreamTransport, type DkimKey } from './relay-upstream.ts'
 
 export const DEFAULT_RELAY_MAX_SIZE = 25 * 1024 * 1024
@@ -30,6 +31,8 @@ export interface RelayOptions {
   /** STARTTLS only with a certificate; without one AUTH runs in clear (keep the relay on a private network). */
   tls?: { key: string | Buffer; cert: string | Buffer }
 }
+
+type MailtoSession = SMTPServerSession & { mailto?: MailtoRequest[] }
 
 export interface RunningRelay {
   port: number
@@ -74,6 +77,8 @@ export async function startRelay(deps: Deps, options: RelayOptions): Promise<Run
     banner: 'consent-gateway relay',
     logger: false,
     authMethods: ['PLAIN', 'LOGIN'],
+    // Without AUTH only mail to the unsubscribe addresses is taken (UNSUBSCRIBE_MAILTO).
+    authOptional: Boolean(deps.config.mail.unsubscribeMailto),
     allowInsecureAuth: !options.tls,
     ...(options.tls ? { key: options.tls.key, cert: options.tls.cert } : {}),
     disabledCommands: options.tls ? [] : ['STARTTLS'],
@@ -89,6 +94,18 @@ export async function startRelay(deps: Deps, options: RelayOptions): Promise<Run
       )
     },
     onRcptTo(address, session, callback) {
+      if (!session.user) {
+        mailtoRequest(deps, address.address).then(
+          (request) => {
+            if (!request) return callback(smtpError(530, '5.7.0 Authentication required'))
+            const pending = ((session as MailtoSession).mailto ??= [])
+            pending.push(request)
+            callback()
+          },
+          (err: unknown) => callback(reply(err)),
+        )
+        return
+      }
       checkRecipient(deps, userOf(session), address.address).then(
         () => callback(),
         (err: unknown) => callback(reply(err)),
@@ -104,10 +121,23 @@ export async function startRelay(deps: Deps, options: RelayOptions): Promise<Run
       }
       const chunks: Buffer[] = []
       stream.on('data', (chunk: Buffer) => {
-        if (!stream.sizeExceeded) chunks.push(chunk) // past the limit: read on, keep nothing
+        // Past the limit, or an unsubscribe mail (never kept): read on, keep nothing.
+        if (!stream.sizeExceeded && session.user) chunks.push(chunk)
       })
       stream.on('error', (err: Error) => callback(reply(err)))
       stream.on('end', () => {
+        const mailto = (session as MailtoSession).mailto
+        if (!session.user && mailto) {
+          // RFC 2369 mailto: the message itself says nothing more; the address was the request.
+          return applyMailtoRequests(
+            deps,
+            mailto,
+            session.envelope.mailFrom ? session.envelope.mailFrom.address : '',
+          ).then(
+            () => callback(null, 'OK: unsubscribed'),
+            (err: unknown) => callback(reply(err)),
+          )
+        }
         if (stream.sizeExceeded)
           return callback(smtpError(552, `5.3.4 Message larger than ${maxSize} bytes`))
         const envelope = {
