@@ -30,7 +30,7 @@ export default tseslint.config(
   {
     // Shared code runs on Node and Workers: Web-standard APIs only (ARCHITECTURE.md "One app, two runtimes").
     files: ['src/**/*.ts'],
-    ignores: ['src/node.ts', 'src/cli.ts', 'src/runtime/node/**'],
+    ignores: ['src/node.ts', 'src/cli.ts', 'src/cli/**', 'src/runtime/node/**'],
     rules: {
       'no-restricted-imports': [
         'error',

@@ -1,5 +1,6 @@
-/** @module The `consent-gateway` command (package bin): serve, migrate, api-key, verify-ledger; later issues add theirs. */
+/** @module The `consent-gateway` command (package bin): serve, migrate, api-key, verify-ledger, mautic; later issues add theirs. */
 import { parseArgs } from 'node:util'
+import { runMautic } from './cli/mautic.ts'
 import { ConfigError, parseConfig } from './config.ts'
 import type { Deps } from './deps.ts'
 import {
@@ -30,6 +31,11 @@ Commands:
                                            ${API_KEY_CACHE_TTL_MS / 1000} s)
   verify-ledger                            check every consent chain and signed checkpoint; exit 1
                                            and name the first broken link when tampered with
+  mautic connect [--webhook-url URL]       register the gateway in Mautic (webhook, fields, tags);
+                                           prints MAUTIC_WEBHOOK_SECRET=… on standard output
+  mautic sync [--report FILE.csv]          import Mautic's contacts; report those without proof
+  mautic map-form | map-email | mappings   map Mautic forms and e-mails to purposes
+                                           (consent-gateway mautic help: the options)
   help                                     show this text
 
 API key scopes: ${API_KEY_SCOPES.join(', ')}`
@@ -48,6 +54,7 @@ const COMMANDS: Record<string, Command> = {
   migrate,
   'api-key': apiKey,
   'verify-ledger': () => withDeps(verifyLedgerCommand),
+  mautic: (args) => runMautic(args, withDeps),
 }
 
 /**

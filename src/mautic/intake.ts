@@ -27,18 +27,12 @@ import { loadPurposes } from '../domain/purposes.ts'
 import { blindIndexes, normalizeEmail } from '../lib/email.ts'
 import type { Bytes } from '../lib/encoding.ts'
 import { encryptField } from '../lib/keys.ts'
+import { WEBHOOK_TRIGGERS } from './connect.ts'
 import { isGatewayEntry, purposesOfChannel, withdrawable } from './signals.ts'
 import { receiptKey, type MauticEvent } from './webhook-payload.ts'
 
-/** Processed later from the outbox; any other type is recorded and ignored. */
-const QUEUED = new Set([
-  'mautic.lead_post_save_new',
-  'mautic.lead_post_save_update',
-  'mautic.lead_post_delete',
-  'mautic.form_on_submit',
-  'mautic.email_on_send',
-  'mautic.lead_channel_subscription_changed',
-])
+/** Processed later from the outbox (the triggers `mautic connect` registers); others are recorded and ignored. */
+const QUEUED: ReadonlySet<string> = new Set(WEBHOOK_TRIGGERS)
 
 /** Mautic's status words for a DNC entry that stops sending (ChannelSubscriptionChange.php). */
 const BLOCKING = new Set(['unsubscribed', 'manual'])

@@ -29,18 +29,15 @@ import { enqueueQuery } from '../domain/outbox.ts'
 import { loadPurposes, SENDING_CHANNELS } from '../domain/purposes.ts'
 import { mergeAttributes, subscribe } from '../domain/subscriptions.ts'
 import { blindIndexes, normalizeEmail } from '../lib/email.ts'
-import type { Locale } from '../lib/i18n.ts'
 import { decryptField } from '../lib/keys.ts'
 import { eventAad, mauticOrderingKey, resolveContact, type Outcome } from './intake.ts'
 import { consentTag, desiredFor, foreignBlock, planChanges } from './mirror.ts'
 import { purposesOfChannel, withdrawable } from './signals.ts'
+import { mauticAttributes, mauticLocale } from './sync.ts'
 import { parseMauticWebhook, type MauticEvent } from './webhook-payload.ts'
 
 /** A Mautic contact deleted for a merge is re-linked within this time; after it, the data is erased. */
 export const UNLINK_GRACE_MS = 7 * 86_400_000
-
-/** The personal fields kept from Mautic (encrypted); the rest stays in Mautic. */
-const ATTRIBUTES = ['firstname', 'lastname', 'company', 'phone', 'mobile', 'country'] as const
 
 export interface EventMessage {
   key: string
@@ -97,9 +94,6 @@ const finding = (
   },
 ) => insertFindingQuery(deps.db, { kind, now, ...f })
 
-const localeOf = (fields: Record<string, unknown>): Locale =>
-  String(fields.preferred_locale ?? '').startsWith('en') ? 'en' : 'fr'
-
 /**
  * lead_post_save_new/update: the contact upserted and linked (its address may have changed: the link
  * follows the address), personal fields stored encrypted, consent signals read (a DNC withdraws, a
@@ -117,12 +111,11 @@ async function contactSaved(deps: Deps, event: MauticEvent): Promise<Outcome> {
     await deps.atomic([unlinkQuery(deps.db, mauticId), mirrorMessage(deps, now, { mauticId })])
     return 'applied'
   }
-  const attributes: Record<string, string> = {}
-  for (const a of ATTRIBUTES) if (c.fields[a] != null) attributes[a] = String(c.fields[a])
+  const attributes = mauticAttributes(c.fields)
   const purposes = await loadPurposes(deps.db, now)
 
   return commitWithChainRetry(deps, async () => {
-    const ctx = await prepareContact(deps, email, localeOf(c.fields), attributes)
+    const ctx = await prepareContact(deps, email, mauticLocale(c.fields), attributes)
     const id = ctx.row.id
     const queries: CompiledQuery[] = [...ctx.insert, linkQuery(deps.db, mauticId, id, now)]
     if (!ctx.isNew && Object.keys(attributes).length > 0)

@@ -1,0 +1,329 @@
+/**
+ * @module `consent-gateway mautic …`: connect (self-registration), sync (the initial import) and the
+ * form and e-mail mappings. Standard output carries only a command's result (the webhook secret line,
+ * the mappings); everything said to the person goes to standard error (CONTRACT.md, as `api-key`).
+ */
+import { open, rm, type FileHandle } from 'node:fs/promises'
+import { parseArgs } from 'node:util'
+import type { Deps } from '../deps.ts'
+import type { Locale } from '../lib/i18n.ts'
+import {
+  connectMautic,
+  explainMauticError,
+  NOT_CONFIGURED,
+  WEBHOOK_TRIGGERS,
+} from '../mautic/connect.ts'
+import { listMappings, mapEmail, mapFormField } from '../mautic/mappings.ts'
+import { noProofCsv, syncMautic, SYNC_PAGE_SIZE, type SyncCounts } from '../mautic/sync.ts'
+import { MauticError } from '../mautic/types.ts'
+
+export const MAUTIC_USAGE = `Usage: consent-gateway mautic <command> [options]
+
+  connect [--webhook-url URL]        check the API access (MAUTIC_URL and credentials), create the
+                                     fields and tags consent_<purpose> and consent_preferences_url, and
+                                     the webhook (default URL: PUBLIC_URL/hooks/mautic) with a new
+                                     secret, printed alone on standard output as
+                                     MAUTIC_WEBHOOK_SECRET=…; creates nothing that exists already
+  sync [--report FILE.csv]           import every Mautic contact: link it, import its Do-Not-Contact,
+                                     report those with no proof of consent (never treated as
+                                     consenting); --report writes them as CSV (mode 0600; a cell
+                                     starting with = + - @ gets a leading ')
+  map-form --form ID --field ALIAS --purpose KEY --version N --locale fr|en
+                                     a ticked box ALIAS on Mautic form ID is consent to KEY, under
+                                     the published notice version N in that locale
+  map-email (--email ID | --category ID) --purpose KEY
+                                     sends of that Mautic e-mail (or category) are checked against
+                                     KEY (unmapped e-mails: email_marketing)
+  mappings                           list the form and e-mail mappings`
+
+export interface CliIo {
+  /** Standard output: the result alone. */
+  out(text: string): Promise<void>
+  /** Standard error: everything said to the person. */
+  err(text: string): void
+}
+
+export type WithDeps = (fn: (deps: Deps) => Promise<number>) => Promise<number>
+
+const processIo: CliIo = {
+  out: (text) => new Promise<void>((resolve) => process.stdout.write(`${text}\n`, () => resolve())),
+  err: (text) => console.error(text),
+}
+
+class UsageError extends Error {}
+
+/** Runs `mautic <args>`; `withDeps` opens the gateway's database (src/cli.ts). Returns the exit code. */
+export async function runMautic(
+  args: string[],
+  withDeps: WithDeps,
+  io: CliIo = processIo,
+): Promise<number> {
+  const [sub, ...rest] = args
+  try {
+    switch (sub) {
+      case 'connect': {
+        const o = options(rest, ['webhook-url'])
+        const webhookUrl = o['webhook-url'] === undefined ? undefined : httpUrl(o['webhook-url'])
+        return await withDeps((deps) => connectCommand(deps, { webhookUrl }, io))
+      }
+      case 'sync': {
+        const { report } = options(rest, ['report'])
+        if (report === '') throw new UsageError('sync --report needs a file name.')
+        return await withDeps((deps) => syncCommand(deps, { report }, io))
+      }
+      case 'map-form':
+        return await mapFormCommand(rest, withDeps, io)
+      case 'map-email':
+        return await mapEmailCommand(rest, withDeps, io)
+      case 'mappings':
+        options(rest, [])
+        return await withDeps((deps) => mappingsCommand(deps, io))
+      case 'help':
+      case '--help':
+      case '-h':
+        io.err(MAUTIC_USAGE)
+        return 0
+      default:
+        throw new UsageError(
+          sub === undefined
+            ? 'mautic: connect, sync, map-form, map-email or mappings?'
+            : `Unknown command "mautic ${sub}".`,
+        )
+    }
+  } catch (err) {
+    if (!(err instanceof UsageError)) throw err
+    io.err(`${err.message}\n\n${MAUTIC_USAGE}`)
+    return 2
+  }
+}
+
+function options<K extends string>(
+  args: string[],
+  names: readonly K[],
+): Partial<Record<K, string>> {
+  try {
+    const { values } = parseArgs({
+      args,
+      options: Object.fromEntries(names.map((n) => [n, { type: 'string' as const }])),
+      strict: true,
+      allowPositionals: false,
+    })
+    return values as Partial<Record<K, string>>
+  } catch (err) {
+    throw new UsageError((err as Error).message)
+  }
+}
+
+function httpUrl(value: string): string {
+  let url: URL | undefined
+  try {
+    url = new URL(value) // not URL.parse: Node 20 lacks it
+  } catch {
+    url = undefined
+  }
+  if (!url || !/^https?:$/.test(url.protocol))
+    throw new UsageError(`--webhook-url must be an http(s) URL, got "${value}".`)
+  return url.href
+}
+
+export async function connectCommand(
+  deps: Deps,
+  opts: { webhookUrl?: string },
+  io: CliIo,
+): Promise<number> {
+  const r = await connectMautic(deps, opts)
+  if (!r.ok) {
+    io.err(r.error)
+    return 1
+  }
+  const list = (xs: string[]) => (xs.length > 0 ? `created ${xs.join(', ')}` : 'all present')
+  io.err(`Connected to Mautic at ${new URL(deps.config.mautic!.url).origin}.`)
+  io.err(`Contact fields: ${list(r.fieldsCreated)}.`)
+  for (const m of r.fieldTypeMismatches)
+    io.err(
+      `  Warning: the field ${m.alias} is of type ${m.type}, not ${m.expected}: the mirror may fail to write it.`,
+    )
+  io.err(`Tags: ${list(r.tagsCreated)}.`)
+  if (/^https?:\/\/(localhost|127\.|\[::1\])/.test(r.webhookUrl))
+    io.err(
+      `  Warning: ${r.webhookUrl} is local: Mautic must be able to reach it (set PUBLIC_URL or --webhook-url).`,
+    )
+  if (!r.webhook.created) {
+    io.err(
+      `A webhook to ${r.webhookUrl} already exists in Mautic (id ${r.webhook.id}): none created. ` +
+        'Keep its secret in MAUTIC_WEBHOOK_SECRET; if it is lost, delete that webhook in Mautic ' +
+        '(Settings → Webhooks) and run this command again.',
+    )
+    if (r.missingTriggers.length > 0)
+      io.err(`  Warning: it lacks the events ${r.missingTriggers.join(', ')}: add them in Mautic.`)
+    return 0
+  }
+  io.err(
+    `Webhook created in Mautic (id ${r.webhook.id}): ${r.webhookUrl}, events ${WEBHOOK_TRIGGERS.join(', ')}.`,
+  )
+  io.err(
+    "Add the line below to the gateway's environment and restart the gateway: it checks the " +
+      'signature of every delivery with that secret, and refuses them until then.' +
+      (deps.config.mauticWebhookSecret ? ' It replaces the current MAUTIC_WEBHOOK_SECRET.' : ''),
+  )
+  await io.out(`MAUTIC_WEBHOOK_SECRET=${r.webhook.secret}`)
+  return 0
+}
+
+export async function syncCommand(
+  deps: Deps,
+  opts: { report?: string },
+  io: CliIo,
+): Promise<number> {
+  if (!deps.config.mautic || !deps.mautic) {
+    io.err(NOT_CONFIGURED)
+    return 1
+  }
+  // Opened first, so that a wrong path fails before a long import; 0600: it will hold addresses.
+  let file: FileHandle | undefined
+  if (opts.report)
+    try {
+      file = await open(opts.report, 'w', 0o600)
+      await file.chmod(0o600) // an existing file keeps its mode on open
+    } catch (err) {
+      io.err(`Cannot write the report ${opts.report}: ${(err as Error).message}`)
+      return 1
+    }
+  try {
+    const { counts, withoutProof } = await syncMautic(deps, {
+      collect: file !== undefined,
+      onPage: (done, total) => {
+        if (total > SYNC_PAGE_SIZE) io.err(`  ${done} of ${total} Mautic contacts read`)
+      },
+    })
+    if (file) await file.writeFile(noProofCsv(withoutProof))
+    await file?.close()
+    summary(io, counts, deps.config.mirrorMode, opts.report)
+    return 0
+  } catch (err) {
+    await file?.close()
+    if (opts.report) await rm(opts.report, { force: true })
+    if (!(err instanceof MauticError)) throw err
+    io.err(
+      `${explainMauticError(err)}\nThe sync stopped; run it again: what was imported stays, and nothing is duplicated.`,
+    )
+    return 1
+  }
+}
+
+function summary(io: CliIo, c: SyncCounts, mode: string, report: string | undefined) {
+  io.err(
+    [
+      `Mautic sync: ${c.seen} contacts seen; ${c.withoutEmail} without a valid e-mail address and ` +
+        `${c.suppressed} erased or objected were not imported.`,
+      `  Gateway contacts: ${c.created} created, ${c.linked} linked to an existing one, ${c.alreadyLinked} already linked.`,
+      `  With proof of e-mail consent: ${c.withProof}; without proof: ${c.withoutProof} ` +
+        `(${c.findingsAdded} new no_proof findings).`,
+      `  Do-Not-Contact entries imported: ${c.dncImported}.`,
+    ].join('\n'),
+  )
+  if (report)
+    io.err(
+      `The ${c.withoutProof} contacts without proof are in ${report} (mode 0600: it holds e-mail ` +
+        'addresses). Leave out the rows whose dnc is "unsubscribed": those people asked not to be mailed.',
+    )
+  if (mode === 'enforce')
+    io.err(
+      `MIRROR_MODE=enforce: ${c.mirrorsQueued} mirror updates queued; the running gateway writes ` +
+        'the Do-Not-Contact entries, tags and fields to Mautic.',
+    )
+  else
+    io.err(
+      'MIRROR_MODE=observe: nothing was written to Mautic. Contacts without proof are never treated ' +
+        'as consenting' +
+        (report ? '.' : '; list them with --report FILE.csv for a re-permission campaign.'),
+    )
+}
+
+async function mapFormCommand(args: string[], withDeps: WithDeps, io: CliIo): Promise<number> {
+  const o = options(args, ['form', 'field', 'purpose', 'version', 'locale'])
+  const { form, field, purpose, version, locale } = o
+  if (!form || !field || !purpose || !version || !locale)
+    throw new UsageError('map-form needs --form, --field, --purpose, --version and --locale.')
+  if (!/^[1-9]\d*$/.test(version))
+    throw new UsageError(`--version must be a notice version number, got "${version}".`)
+  if (locale !== 'fr' && locale !== 'en')
+    throw new UsageError(`--locale must be fr or en, got "${locale}".`)
+  const lang: Locale = locale
+  return withDeps(async (deps) => {
+    const input = { formId: form, fieldAlias: field, purposeKey: purpose, locale: lang }
+    const r = await mapFormField(deps, { ...input, noticeVersion: Number(version) })
+    if (!r.ok) {
+      io.err(`Cannot map field "${field}" of form ${form}: ${r.error}.`)
+      return 1
+    }
+    io.err(
+      `Form ${form}, field "${field}" → ${purpose}, notice v${version} (${locale})` +
+        `${r.replaced ? ', replacing the previous mapping' : ''}. A ticked box is captured as a ` +
+        'consent request with the submission as evidence (double opt-in where the purpose asks for it).',
+    )
+    if (r.warning) io.err(`  Warning: ${r.warning}.`)
+    return 0
+  })
+}
+
+async function mapEmailCommand(args: string[], withDeps: WithDeps, io: CliIo): Promise<number> {
+  const { email, category, purpose } = options(args, ['email', 'category', 'purpose'])
+  if ((email === undefined) === (category === undefined) || !purpose)
+    throw new UsageError('map-email needs either --email or --category, and --purpose.')
+  const kind = email !== undefined ? 'email' : 'category'
+  const ref = (email ?? category)!
+  return withDeps(async (deps) => {
+    const r = await mapEmail(deps, { kind, ref, purposeKey: purpose })
+    if (!r.ok) {
+      io.err(`Cannot map Mautic ${kind === 'email' ? 'e-mail' : 'category'} ${ref}: ${r.error}.`)
+      return 1
+    }
+    io.err(
+      `Mautic ${kind === 'email' ? 'e-mail' : 'e-mail category'} ${ref} → ${purpose}` +
+        `${r.replaced ? ', replacing the previous mapping' : ''}: its sends are checked against that purpose.`,
+    )
+    return 0
+  })
+}
+
+async function mappingsCommand(deps: Deps, io: CliIo): Promise<number> {
+  const { forms, emails } = await listMappings(deps)
+  if (forms.length === 0 && emails.length === 0) {
+    io.err('No mappings yet: add them with `consent-gateway mautic map-form` and `map-email`.')
+    return 0
+  }
+  const blocks: string[] = []
+  if (forms.length > 0)
+    blocks.push(
+      table([
+        ['FORM', 'FIELD', 'PURPOSE', 'NOTICE', 'LOCALE'],
+        ...forms.map((f) => [
+          f.formId,
+          f.fieldAlias,
+          f.purposeKey,
+          `v${f.noticeVersion}`,
+          f.locale,
+        ]),
+      ]),
+    )
+  if (emails.length > 0)
+    blocks.push(
+      table([['MAUTIC', 'ID', 'PURPOSE'], ...emails.map((e) => [e.kind, e.ref, e.purposeKey])]),
+    )
+  await io.out(blocks.join('\n\n'))
+  io.err('Mautic e-mails with no mapping (by id or category) are checked against email_marketing.')
+  return 0
+}
+
+function table(rows: string[][]): string {
+  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)))
+  return rows
+    .map((r) =>
+      r
+        .map((v, i) => v.padEnd(widths[i]!))
+        .join('  ')
+        .trimEnd(),
+    )
+    .join('\n')
+}
