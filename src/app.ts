@@ -16,7 +16,9 @@ import { apiRoutes } from './routes/api/index.ts'
 import { healthRoutes } from './routes/health.ts'
 import { hookRoutes } from './routes/hooks/index.ts'
 import { confirmRoutes } from './routes/public/confirm.ts'
+import { meRoutes } from './routes/public/me.ts'
 import { preferenceRoutes } from './routes/public/preferences.ts'
+import { privacyRoutes } from './routes/public/privacy.ts'
 import { subscribeRoutes } from './routes/public/subscribe.ts'
 import { unsubscribeRoutes } from './routes/public/unsubscribe.ts'
 import { wellKnownRoutes } from './routes/well-known.ts'
@@ -69,6 +71,8 @@ export function createApp(deps: Deps) {
   app.route('/c', confirmRoutes(deps))
   app.route('/u', unsubscribeRoutes(deps))
   app.route('/p', preferenceRoutes(deps))
+  app.route('/privacy', privacyRoutes(deps))
+  app.route('/me', meRoutes(deps))
   app.route('/', siteRoutes(deps))
 
   app.notFound((c) => errorResponse(c, site, 404, 'not_found', 'No such route'))

@@ -11,6 +11,7 @@ import { deliverOutbox } from './domain/outbox.ts'
 import { outboxHandlers } from './domain/outbox-handlers.ts'
 import { runScheduledJobs } from './domain/scheduler.ts'
 import { workerMailTransport } from './mail/worker.ts'
+import { httpMailTransport } from './mail/http.ts'
 import { mauticMailTransport } from './mail/mautic.ts'
 import { createMauticClient } from './mautic/client.ts'
 import { deriveKeys, webHmacSha256, webSha256 } from './lib/keys.ts'
@@ -55,7 +56,14 @@ async function buildDeps(env: WorkerEnv): Promise<Built> {
     wakeOutbox: (ctx?: Deferrer) => ctx?.waitUntil(deliverOutbox(deps)),
     mail:
       config.mail.transport === 'mautic' && mautic
-        ? mauticMailTransport(mautic, { confirm: config.mautic?.confirmEmailId })
+        ? mauticMailTransport(
+            mautic,
+            { confirm: config.mautic?.confirmEmailId },
+            // Access links and address checks have no Mautic template: MAIL_HTTP_URL carries them.
+            config.mail.httpUrl
+              ? httpMailTransport({ url: config.mail.httpUrl, token: config.mail.httpToken })
+              : undefined,
+          )
         : workerMailTransport(config, { db, keys, clock: systemClock, logger }),
     mautic,
     // Cloudflare sets it on every request; a client cannot forge it.

@@ -93,6 +93,9 @@ export async function confirmOptin(
     const queries = [...built.queries, setOptinStatusQuery(deps.db, request.id, 'confirmed', now)]
     // A confirmed new subscription is what lifts a suppression (the person's own, proven choice).
     if (contact.email_bidx) queries.push(deleteSuppressionsQuery(deps.db, [contact.email_bidx]))
+    // …and an objection (Art. 21): the person's new, proven choice replaces it.
+    if (contact.objected_at !== null)
+      queries.push(updateContactQuery(deps.db, contact.id, { objected_at: null, updated_at: now }))
     // A fresh confirmed grant is what lifts the DNC in Mautic.
     queries.push(...(await mirrorQueries(deps, contact.id, now)))
     return {

@@ -8,10 +8,12 @@ import type { OutboxHandlers } from './outbox.ts'
 import { signLinkToken } from './tokens.ts'
 import { findNoticesByIds } from '../db/repositories/purposes.ts'
 import { mauticOutboxHandlers } from '../mautic/outbox-handlers.ts'
+import { dataRightsOutboxHandlers } from './data-rights-handlers.ts'
 
 export function outboxHandlers(deps: Deps): OutboxHandlers {
   return {
     ...mauticOutboxHandlers(deps),
+    ...dataRightsOutboxHandlers(deps),
     /** A marketing mail handed over by POST /api/v1/send, links already in it. */
     'mail.send': (payload) =>
       deliverMarketingMail(deps, payload as Parameters<typeof deliverMarketingMail>[1]),

@@ -14,17 +14,27 @@ export interface MauticEmails {
   confirm?: number
 }
 
-export function mauticMailTransport(api: MauticApi, emails: MauticEmails): MailTransport {
+/**
+ * `other` carries the gateway's other mails (data-access links, address checks) when SMTP_URL or
+ * MAIL_HTTP_URL is also set; without it they fail loudly (and stay in the outbox) rather than vanish.
+ */
+export function mauticMailTransport(
+  api: MauticApi,
+  emails: MauticEmails,
+  other?: MailTransport,
+): MailTransport {
   return {
     name: 'mautic',
     async send(message: MailMessage): Promise<SentMail> {
       const emailId = message.template ? emails[message.template.name] : undefined
+      if ((!message.template || emailId === undefined) && other) return other.send(message)
       if (!message.template || emailId === undefined)
         throw new Error(
           `MAIL_TRANSPORT=mautic sends only the double opt-in confirmation (the Mautic e-mail ` +
             `MAUTIC_CONFIRM_EMAIL_ID, with {consent_confirm_url}); this message ` +
             `${message.template ? `needs a Mautic e-mail for "${message.template.name}"` : 'has no Mautic template'}. ` +
-            'Send marketing mail through the SMTP relay, or set MAIL_TRANSPORT=smtp or http',
+            "Set SMTP_URL (or MAIL_HTTP_URL) too for the gateway's other mails (access links); " +
+            'send marketing mail through the SMTP relay',
         )
       // Several contacts may share the address: the first (oldest) one. POST /contacts/new
       // deduplicates on e-mail, so creating is safe even if a contact appeared in between.

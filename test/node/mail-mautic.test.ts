@@ -3,6 +3,7 @@
 import type Database from 'better-sqlite3'
 import { describe, expect, it } from 'vitest'
 import { deliverOutbox } from '../../src/domain/outbox.ts'
+import { memoryMailTransport } from '../../src/mail/memory.ts'
 import { mauticMailTransport } from '../../src/mail/mautic.ts'
 import { createMauticClient } from '../../src/mautic/client.ts'
 import { nodeMailTransport } from '../../src/runtime/node/mail.ts'
@@ -112,6 +113,24 @@ describe('MAIL_TRANSPORT=mautic', () => {
     await expect(
       unset.send({ ...mail, template: { name: 'confirm', tokens: { consent_confirm_url: 'x' } } }),
     ).rejects.toThrow('needs a Mautic e-mail for "confirm"')
+    expect(mautic.requests).toEqual([])
+  })
+
+  it('hands the other mails (access links) to the SMTP or HTTP transport when one is set', async () => {
+    const other = memoryMailTransport()
+    const transport = mauticMailTransport(
+      createMauticClient(mautic.connection),
+      { confirm: 7 },
+      other,
+    )
+    await transport.send({
+      from: 'a@acme.test',
+      to: 'anne@exemple.fr',
+      subject: 'Vos données',
+      html: '',
+      text: 'x',
+    })
+    expect(other.sent.map((m) => m.subject)).toEqual(['Vos données'])
     expect(mautic.requests).toEqual([])
   })
 })

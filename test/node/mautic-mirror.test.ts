@@ -24,7 +24,12 @@ async function setup(mode: 'observe' | 'enforce' = 'enforce') {
   // What `consent-gateway mautic connect` creates: Mautic ignores fields that do not exist.
   for (const key of ['email_marketing', 'newsletter', 'push_notifications'])
     mautic.addField({ alias: `consent_${key}`, type: 'boolean', label: key, group: 'core' })
-  mautic.addField({ alias: 'consent_preferences_url', type: 'url', label: 'Preferences', group: 'core' })
+  mautic.addField({
+    alias: 'consent_preferences_url',
+    type: 'url',
+    label: 'Preferences',
+    group: 'core',
+  })
   const drain = async () => {
     while ((await deliverOutbox(t.deps)).delivered > 0);
   }

@@ -265,6 +265,79 @@ export function openApiDocument(serverUrl: string) {
           },
         },
       },
+      '/outbox': {
+        get: {
+          summary: 'Messages to Mautic and mails still pending, or dead-lettered after every retry',
+          ...scoped('admin'),
+          parameters: [
+            { name: 'status', in: 'query', schema: { enum: ['dead', 'pending'], default: 'dead' } },
+          ],
+          responses: {
+            200: json(
+              {
+                type: 'object',
+                properties: {
+                  messages: {
+                    type: 'array',
+                    items: {
+                      type: 'object',
+                      properties: {
+                        id: { type: 'string' },
+                        kind: { type: 'string' },
+                        ordering_key: { type: ['string', 'null'] },
+                        attempts: { type: 'integer' },
+                        last_error: { type: ['string', 'null'] },
+                        next_attempt_at: { type: 'integer' },
+                        created_at: { type: 'integer' },
+                      },
+                    },
+                  },
+                },
+              },
+              'OK',
+            ),
+            ...errors(400, 401, 403),
+          },
+        },
+      },
+      '/outbox/{id}/retry': {
+        post: {
+          summary: 'Put a dead-lettered message back in the queue',
+          ...scoped('admin'),
+          parameters: [{ name: 'id', in: 'path', required: true, schema: { type: 'string' } }],
+          responses: {
+            200: json({ type: 'object', properties: { status: { const: 'pending' } } }, 'OK'),
+            ...errors(401, 403, 404),
+          },
+        },
+      },
+      '/findings': {
+        get: {
+          summary:
+            'Compliance findings: sends without consent, consents claimed in Mautic without proof, contacts without proof, bounces',
+          ...scoped('admin'),
+          parameters: [
+            { name: 'open', in: 'query', schema: { type: 'boolean', default: true } },
+            {
+              name: 'kind',
+              in: 'query',
+              schema: {
+                enum: ['send_without_consent', 'unproven_consent_claim', 'no_proof', 'bounced'],
+              },
+            },
+          ],
+          responses: {
+            200: json(
+              {
+                type: 'object',
+                properties: { findings: { type: 'array', items: { type: 'object' } } },
+              },
+              'OK',
+            ),
+            ...errors(400, 401, 403),
+          },
+        },
+      },
     },
   }
 }

@@ -2,12 +2,14 @@
  * @module The preference center /p/{token}: every purpose with its current wording, ticked only when
  * granted (never pre-ticked otherwise); unticking withdraws at once (GDPR Art. 7(3): as easy as giving),
  * ticking goes through double opt-in where the purpose needs it. The footer link that leads here is
- * forwarded with mails, so this page shows choices only, never personal data.
+ * forwarded with mails, so this page shows choices only, never personal data; its "see my data" button
+ * mails a one-hour access link to the contact's own address (GDPR Art. 15), never to whoever clicks.
  */
 import { Hono, type Context } from 'hono'
 import type { Deps } from '../../deps.ts'
 import { findContactById } from '../../db/repositories/contacts.ts'
 import { findStates } from '../../db/repositories/consent.ts'
+import { requestAccessForContact } from '../../domain/access.ts'
 import { contactEmail } from '../../domain/contacts.ts'
 import { readPreferencesToken } from '../../domain/links.ts'
 import { loadPurposes } from '../../domain/purposes.ts'
@@ -61,8 +63,20 @@ export function preferenceRoutes(deps: Deps) {
           purposes: items,
           saved: c.req.query('saved') === '1',
           pending: c.req.query('pending') === '1',
+          accessAction: `/p/${c.req.param('token')}/access`,
+          accessSent: c.req.query('access') === 'sent',
         },
       })
+    })
+    .post('/:token/access', async (c) => {
+      const token = c.req.param('token')
+      const contact = await contactFor(token)
+      if (!contact) return invalid(c)
+      const form = await c.req.parseBody()
+      const locale = pageLocale(c, typeof form.lang === 'string' ? form.lang : contact.locale)
+      // Rate-limited per address inside; the page says the same either way.
+      if (await requestAccessForContact(deps, contact)) c.set('outboxPending', true)
+      return c.redirect(`/p/${token}?access=sent&lang=${locale}`, 303)
     })
     .post('/:token', async (c) => {
       const token = c.req.param('token')

@@ -113,8 +113,14 @@ export function nodeMailTransport(
     case 'mautic': {
       if (!config.mautic) throw new Error('MAUTIC_URL is required when MAIL_TRANSPORT=mautic')
       const api = opts.mautic ?? createMauticClient(config.mautic)
-      const transport = mauticMailTransport(api, { confirm: config.mautic.confirmEmailId })
-      return { ...transport, close: () => {} }
+      // Access links and address checks have no Mautic template: SMTP or HTTP carries them.
+      const other = smtpUrl
+        ? smtpMailTransport(smtpUrl)
+        : httpUrl
+          ? { ...httpMailTransport({ url: httpUrl, token: httpToken }), close: () => {} }
+          : undefined
+      const transport = mauticMailTransport(api, { confirm: config.mautic.confirmEmailId }, other)
+      return { ...transport, close: () => other?.close() }
     }
   }
 }
