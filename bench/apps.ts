@@ -4,14 +4,24 @@ import { Hono } from 'hono'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { createApp } from '../src/app.ts'
+import { parseConfig } from '../src/config.ts'
 import { jsonLogger } from '../src/lib/log.ts'
-import { startServer } from '../src/runtime/node/server.ts'
+import { memoryMailTransport } from '../src/mail/memory.ts'
+import { nodeDeps } from '../src/runtime/node/deps.ts'
+import { openDatabase, startServer } from '../src/runtime/node/server.ts'
+import { WEBHOOK_SECRET } from './hook-scenarios.ts'
 import { seededApi } from './seeded-app.ts'
 
 export interface RunningApp {
   port: number
   /** Headers every request to this app needs (e.g. the API key a seeded app created). */
   headers?: Record<string, string>
+  /**
+   * Values for `{name}` placeholders in scenario paths that exist only once the app is set up (e.g. a
+   * seeded contact's preference-page token).
+   */
+  pathParams?: Record<string, string>
   close(): Promise<void>
 }
 
@@ -19,18 +29,23 @@ export interface RunningApp {
 export const HOST = '127.0.0.1'
 const BENCH_SECRET = 'bench-secret-0123456789-abcdefghijklmnopqrstuvwxyz'
 
+/** Serves `fetch` on a free loopback port. */
+async function listen(fetch: Parameters<typeof serve>[0]['fetch']) {
+  const server = await new Promise<ReturnType<typeof serve>>((resolve) => {
+    const s = serve({ fetch, port: 0, hostname: HOST }, () => resolve(s))
+  })
+  const address = server.address()
+  return {
+    port: typeof address === 'object' && address ? address.port : 0,
+    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  }
+}
+
 export const apps = {
   /** Baseline: the least a Hono app on @hono/node-server can do. */
   bare: async (): Promise<RunningApp> => {
     const app = new Hono().get('/hello', (c) => c.json({ ok: true }))
-    const server = await new Promise<ReturnType<typeof serve>>((resolve) => {
-      const s = serve({ fetch: app.fetch, port: 0, hostname: HOST }, () => resolve(s))
-    })
-    const address = server.address()
-    return {
-      port: typeof address === 'object' && address ? address.port : 0,
-      close: () => new Promise<void>((resolve) => server.close(() => resolve())),
-    }
+    return listen(app.fetch)
   },
 
   /** The real gateway, started the way `npm start` does, on a fresh database in a temp dir. */
@@ -57,6 +72,36 @@ export const apps = {
   },
   /** The gateway on a seeded database with an API key, without the delivery loop (bench/seeded-app.ts). */
   'gateway-api': seededApi,
+
+  /**
+   * The gateway with MAUTIC_WEBHOOK_SECRET set, on a fresh file database in a temp dir, without the
+   * delivery loop: the webhook target is the intake (signature, parse, durable write), and the events
+   * it queues stay queued.
+   */
+  'gateway-hooks': async (): Promise<RunningApp> => {
+    const dir = mkdtempSync(join(tmpdir(), 'bench-hooks-'))
+    const sqlite = openDatabase(join(dir, 'gateway.db'))
+    const parsed = parseConfig({
+      APP_SECRET: BENCH_SECRET,
+      PUBLIC_URL: `http://${HOST}`,
+      MAUTIC_WEBHOOK_SECRET: WEBHOOK_SECRET,
+    })
+    const deps = await nodeDeps({
+      config: { ...parsed, appSecret: BENCH_SECRET },
+      sqlite,
+      logger: jsonLogger(() => {}),
+      mail: memoryMailTransport(),
+    })
+    const server = await listen(createApp(deps).fetch)
+    return {
+      port: server.port,
+      close: async () => {
+        await server.close()
+        sqlite.close()
+        rmSync(dir, { recursive: true, force: true })
+      },
+    }
+  },
 } satisfies Record<string, () => Promise<RunningApp>>
 
 export type AppName = keyof typeof apps

@@ -9,7 +9,20 @@ declare module 'autocannon' {
     duration?: number
     method?: string
     headers?: Record<string, string>
-    body?: string
+    body?: string | Buffer
+    /**
+     * The requests each connection cycles through. `setupRequest` runs before each one is sent and
+     * returns the request to send (its `body` and `headers` may differ every time); it must be sync.
+     */
+    requests?: { setupRequest?: (request: RequestParams, context: object) => RequestParams }[]
+  }
+
+  /** What `setupRequest` receives and returns: the defaults above, merged with the request's own. */
+  export interface RequestParams {
+    method: string
+    path: string
+    headers: Record<string, string>
+    body?: string | Buffer
   }
 
   export interface Result {

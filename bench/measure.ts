@@ -1,8 +1,9 @@
 /** @module Runs one scenario in its own child process and returns its numbers. */
-import autocannon from 'autocannon'
+import autocannon, { type Options, type RequestParams } from 'autocannon'
 import { HOST } from './apps.ts'
 import { firstLine, startChild, stopChild } from './children.ts'
 import { Histogram, peakRssMb } from './hist.ts'
+import { openLoop } from './open-loop.ts'
 import type { HttpScenario, InprocScenario, Scenario } from './scenarios.ts'
 
 export interface BenchOptions {
@@ -21,46 +22,138 @@ export interface Measurement {
   problems: string[]
 }
 
-export function measure(s: Scenario, opts: BenchOptions): Promise<Measurement> {
-  return s.kind === 'http' ? measureHttp(s, opts) : measureInproc(s, opts)
+/**
+ * `fixedRate` (requests/s, HTTP scenarios only) measures latency at that rate, open loop, instead of
+ * the highest rate the scenario reaches.
+ */
+export function measure(s: Scenario, opts: BenchOptions, fixedRate?: number): Promise<Measurement> {
+  return s.kind === 'http' ? measureHttp(s, opts, fixedRate) : measureInproc(s, opts)
 }
 
-async function measureHttp(s: HttpScenario, opts: BenchOptions): Promise<Measurement> {
+const SETTLE_MS = 500
+
+/** The line bench/server.ts prints once its apps listen. */
+interface ServerInfo {
+  ports: Record<string, number>
+  headers: Record<string, Record<string, string>>
+  pathParams: Record<string, Record<string, string>>
+}
+
+/** `/p/{token}` with the app's `token`; a placeholder the app does not fill is a mistake. */
+function fillPath(path: string, params: Record<string, string> = {}): string {
+  return path.replace(/\{(\w+)\}/g, (_, name: string) => {
+    const value = params[name]
+    if (value === undefined) throw new Error(`No value for {${name}} in ${path} from the app`)
+    return encodeURIComponent(value)
+  })
+}
+
+async function measureHttp(
+  s: HttpScenario,
+  opts: BenchOptions,
+  fixedRate?: number,
+): Promise<Measurement> {
   const server = startChild('./server.ts', [s.app])
   try {
-    const { ports, headers } = JSON.parse(await firstLine(server)) as {
-      ports: Record<string, number>
-      headers: Record<string, Record<string, string>>
-    }
-    const { path, ...request } = s.request
+    const info = JSON.parse(await firstLine(server)) as ServerInfo
+    const { path, next, ...request } = s.request
     const base = {
-      url: `http://${HOST}:${ports[s.app]}${path}`,
+      url: `http://${HOST}:${info.ports[s.app]}${fillPath(path, info.pathParams[s.app])}`,
       connections: opts.connections,
       ...request,
-      headers: { ...headers[s.app], ...request.headers },
+      headers: { ...info.headers[s.app], ...request.headers },
     }
+    // A new body for every request, made as the request is about to be sent.
+    const requests = next && [
+      {
+        setupRequest: (r: RequestParams): RequestParams => {
+          const made = next()
+          return { ...r, body: made.body, headers: { ...r.headers, ...made.headers } }
+        },
+      },
+    ]
+    const closed = { ...base, ...(requests && { requests }) }
     // Warm-up: JIT, connection pools and SQLite's page cache, none of which production starts cold.
-    await autocannon({ ...base, duration: opts.warmupS })
-    // Our own histogram: autocannon's keeps whole milliseconds, too coarse for a fast p50.
-    const hist = new Histogram()
-    const run = autocannon({ ...base, duration: opts.durationS })
-    run.on('response', (_client, _status, _bytes, ms) => hist.record(ms * 1e6))
-    const result = await run
-    const problems = Object.entries({
+    await autocannon({ ...closed, duration: opts.warmupS })
+    // autocannon stops without waiting for its last answers: at a fixed rate, where latency is the
+    // point, the server first works off what the warm-up left it (SETTLE_MS is ample for that).
+    if (fixedRate !== undefined) await new Promise((resolve) => setTimeout(resolve, SETTLE_MS))
+    const m =
+      fixedRate === undefined
+        ? await closedLoop(closed, opts)
+        : await fixedRateLoop({ ...base, next }, opts, fixedRate)
+    // Read before stopping: /proc/<pid> goes with the process.
+    return { ...m, peakRssMb: peakRssMb(server.pid!) }
+  } finally {
+    await stopChild(server)
+  }
+}
+
+const problemsOf = (counts: Record<string, number>) =>
+  Object.entries(counts).flatMap(([what, n]) => (n > 0 ? [`${n} ${what}`] : []))
+
+/** As many requests as `connections` connections get answered, each sent when the last returns. */
+async function closedLoop(
+  options: Options,
+  opts: BenchOptions,
+): Promise<Omit<Measurement, 'peakRssMb'>> {
+  // Our own histogram: autocannon's keeps whole milliseconds, too coarse for a fast p50.
+  const hist = new Histogram()
+  const run = autocannon({ ...options, duration: opts.durationS })
+  run.on('response', (_client, _status, _bytes, ms) => hist.record(ms * 1e6))
+  const result = await run
+  return {
+    rate: result.requests.total / result.duration,
+    unit: 'req/s',
+    p50Ms: hist.percentileMs(50),
+    p99Ms: hist.percentileMs(99),
+    problems: problemsOf({
       errors: result.errors,
       timeouts: result.timeouts,
       'non-2xx': result.non2xx,
-    }).flatMap(([what, n]) => (n > 0 ? [`${n} ${what}`] : []))
-    return {
-      rate: result.requests.total / result.duration,
-      unit: 'req/s',
-      p50Ms: hist.percentileMs(50),
-      p99Ms: hist.percentileMs(99),
-      peakRssMb: peakRssMb(server.pid!), // read before stopping: /proc/<pid> goes with the process
-      problems,
-    }
-  } finally {
-    await stopChild(server)
+    }),
+  }
+}
+
+/**
+ * Latency counts from each request's due time, so a generator that sends late only makes p99 worse;
+ * past this it is the client's latency as much as the server's, and the row says so.
+ */
+const LAG_LIMIT_MS = 5
+
+/** `rate` requests/s on a fixed schedule, whatever the answers do (bench/open-loop.ts). */
+async function fixedRateLoop(
+  o: Options & { next?: HttpScenario['request']['next'] },
+  opts: BenchOptions,
+  rate: number,
+): Promise<Omit<Measurement, 'peakRssMb'>> {
+  const result = await openLoop({
+    url: o.url,
+    method: o.method ?? 'GET',
+    headers: o.headers ?? {},
+    body: o.body,
+    next: o.next,
+    rate,
+    durationS: opts.durationS,
+    connections: opts.connections,
+  })
+  const lagging =
+    result.sendLagP99Ms > LAG_LIMIT_MS
+      ? [`generator lag p99 ${result.sendLagP99Ms.toFixed(1)} ms`]
+      : []
+  return {
+    rate: result.rate,
+    unit: 'req/s',
+    p50Ms: result.hist.percentileMs(50),
+    p99Ms: result.hist.percentileMs(99),
+    problems: [
+      ...problemsOf({
+        errors: result.errors,
+        'non-2xx': result.non2xx,
+        unanswered: result.unanswered,
+      }),
+      ...lagging,
+    ],
   }
 }
 

@@ -1,6 +1,7 @@
 /**
- * @module `npm run bench`: measures both baselines, then every scenario in bench/scenarios.ts, each
- * in a child process of its own, and prints the Markdown table (also written to bench/results.md).
+ * @module `npm run bench`: measures the baselines, then every scenario in bench/scenarios.ts, each
+ * in a child process of its own (and, for a scenario with a latency target at a fixed rate, that
+ * too), and prints the Markdown table (also written to bench/results.md).
  * Progress goes to stderr so stdout holds only the table.
  */
 import { measure, type BenchOptions, type Measurement } from './measure.ts'
@@ -35,8 +36,8 @@ for (const [key, s] of Object.entries(baselines) as [
 // A shared 2-core machine drifts by ±20 % within minutes, so each scenario is measured in ROUNDS
 // alternating with its baseline, and the ratio is taken between the two medians of those rounds.
 const rounds = Math.round(positive('BENCH_ROUNDS', 3))
-const median = (ms: Measurement[]) =>
-  [...ms].sort((a, b) => a.rate - b.rate)[Math.floor(ms.length / 2)]!
+const median = (ms: Measurement[], by: (m: Measurement) => number = (m) => m.rate) =>
+  [...ms].sort((a, b) => by(a) - by(b))[Math.floor(ms.length / 2)]!
 // BENCH_ONLY=text measures only the scenarios whose name contains it (their baselines still run).
 const only = process.env.BENCH_ONLY
 for (const s of scenarios.filter((x) => !only || x.name.includes(only))) {
@@ -50,6 +51,20 @@ for (const s of scenarios.filter((x) => !only || x.name.includes(only))) {
   const base = { name: baselines[s.baseline].name, rate: median(theirs).rate }
   rows.push({ name: s.name, baseline: base, target: s.target, m: median(mine) })
   console.error(`          ${(ratioOf(rows.at(-1)!)! * 100).toFixed(1)} % of ${base.name}`)
+  // A latency target "at N req/s": ROUNDS more runs at that fixed rate, the median p99 reported.
+  if (s.kind === 'http' && s.fixedRate) {
+    const { ofMax, target } = s.fixedRate
+    const rate = ofMax * median(mine).rate
+    console.error(`          p99 at ${Math.round(rate)} req/s, open loop (${rounds} rounds) ...`)
+    const runs: Measurement[] = []
+    for (let r = 0; r < rounds; r++) runs.push(await measure(s, opts, rate))
+    const m = median(runs, (x) => x.p99Ms)
+    const name = `${s.name}, at a fixed rate`
+    rows.push({ name, fixedRate: { rate, ofMax, baseline: base }, target, m })
+    console.error(
+      `          p99 ${m.p99Ms.toFixed(2)} ms (runs: ${runs.map((x) => x.p99Ms.toFixed(2)).join(', ')})`,
+    )
+  }
 }
 
 console.log(table(rows))

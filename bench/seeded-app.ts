@@ -11,6 +11,7 @@ import { createApp } from '../src/app.ts'
 import { parseConfig } from '../src/config.ts'
 import type { Deps } from '../src/deps.ts'
 import { createApiKey } from '../src/domain/api-keys.ts'
+import { preferencesUrl } from '../src/domain/links.ts'
 import { subscribe } from '../src/domain/subscriptions.ts'
 import { jsonLogger } from '../src/lib/log.ts'
 import { memoryMailTransport } from '../src/mail/memory.ts'
@@ -65,11 +66,16 @@ export async function seededDeps(): Promise<{
   }
 }
 
-/** Serves the seeded app; the API key travels to the client as a request header. */
+/**
+ * Serves the seeded app; the API key travels to the client as a request header, and the preference
+ * page token of a seeded contact as the `{preferencesToken}` path parameter.
+ */
 export async function seededApi() {
-  const { deps, close } = await seededDeps()
+  const { deps, ids, close } = await seededDeps()
   const key = await createApiKey(deps, { name: 'bench', scopes: ['gate', 'send'] })
   if (!key.ok) throw new Error(key.error)
+  const preferences = new URL(await preferencesUrl(deps, ids[7]!)).pathname
+  const preferencesToken = preferences.slice(preferences.lastIndexOf('/') + 1)
   const app = createApp(deps)
   const server = await new Promise<ReturnType<typeof serve>>((resolve) => {
     const s = serve({ fetch: app.fetch, port: 0, hostname: '127.0.0.1' }, () => resolve(s))
@@ -78,6 +84,7 @@ export async function seededApi() {
   return {
     port: typeof address === 'object' && address ? address.port : 0,
     headers: { Authorization: `Bearer ${key.key}`, 'Content-Type': 'application/json' },
+    pathParams: { preferencesToken },
     close: async () => {
       await new Promise<void>((resolve) => server.close(() => resolve()))
       close()

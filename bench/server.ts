@@ -1,6 +1,6 @@
 /**
  * @module Child process serving the apps named in argv on 127.0.0.1, each on its own free port, and
- * printing `{"ports":{...}}` as one line on stdout. It runs apart from the autocannon client so that
+ * printing `{"ports":{...},"headers":{...},"pathParams":{...}}` (by app name) as one line on stdout. It runs apart from the autocannon client so that
  * client and server never share an event loop, and so its VmHWM is the server's peak RSS alone.
  */
 import { apps, type AppName, type RunningApp } from './apps.ts'
@@ -29,4 +29,7 @@ process.stdin.on('end', shutdown).on('close', shutdown).resume()
 
 const ports = Object.fromEntries([...running].map(([name, app]) => [name, app.port]))
 const headers = Object.fromEntries([...running].map(([name, app]) => [name, app.headers ?? {}]))
-process.stdout.write(`${JSON.stringify({ ports, headers })}\n`)
+const pathParams = Object.fromEntries(
+  [...running].map(([name, app]) => [name, app.pathParams ?? {}]),
+)
+process.stdout.write(`${JSON.stringify({ ports, headers, pathParams })}\n`)
