@@ -60,7 +60,7 @@ export function createApp(deps: Deps) {
   app.use(originCheck(deps.config.publicUrl))
   app.use(async function wakeOutbox(c, next) {
     await next()
-    if (c.get('outboxPending')) deps.wakeOutbox(executionContext(c))
+    if (c.get('outboxPending')) deps.wakeOutbox(() => executionContext(c))
   })
 
   app.route('/healthz', healthRoutes(deps))

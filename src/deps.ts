@@ -49,7 +49,8 @@ export interface Deps {
   clientIp(c: Context): string | undefined
   /**
    * Called once a request has committed outbox rows. Node wakes its delivery loop; Workers deliver
-   * with `ctx.waitUntil` right after the response (the cron trigger is only the safety net).
+   * with `ctx.waitUntil` right after the response (the cron trigger is only the safety net). The
+   * context comes as a getter: Hono's throws where there is none (Node), and a throw per request is dear.
    */
-  wakeOutbox(ctx?: Deferrer): void
+  wakeOutbox(ctx?: () => Deferrer | undefined): void
 }

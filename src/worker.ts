@@ -6,7 +6,7 @@ import { Kysely } from 'kysely'
 import { createApp, type App } from './app.ts'
 import { parseConfig } from './config.ts'
 import type { Database } from './db/database.ts'
-import { systemClock, type Deferrer, type Deps } from './deps.ts'
+import { systemClock, type Deps } from './deps.ts'
 import { deliverOutbox } from './domain/outbox.ts'
 import { outboxHandlers } from './domain/outbox-handlers.ts'
 import { runScheduledJobs } from './domain/scheduler.ts'
@@ -53,7 +53,7 @@ async function buildDeps(env: WorkerEnv): Promise<Built> {
     clock: systemClock,
     logger,
     outboxHandlers: {},
-    wakeOutbox: (ctx?: Deferrer) => ctx?.waitUntil(deliverOutbox(deps)),
+    wakeOutbox: (ctx) => ctx?.()?.waitUntil(deliverOutbox(deps)),
     mail:
       config.mail.transport === 'mautic' && mautic
         ? mauticMailTransport(

@@ -72,7 +72,7 @@ export async function requestAccessForContact(deps: Deps, contact: ContactRow): 
 
 /** The link the mail carries: contact id and request id, signed, valid ACCESS_TTL_MS from sending. */
 export async function accessUrl(
-  deps: Pick<Deps, 'keys' | 'clock' | 'config'>,
+  deps: Pick<Deps, 'keys' | 'clock' | 'config' | 'hmac'>,
   contactId: string,
   requestId: string,
 ): Promise<string> {
@@ -83,6 +83,7 @@ export async function accessUrl(
     { sub: contactId, r: requestId },
     now + ACCESS_TTL_MS,
     now,
+    deps.hmac,
   )
   return `${deps.config.publicUrl}/me/${token}`
 }
@@ -95,11 +96,11 @@ export type AccessToken =
  * a new address, mailed to an address not yet proven to be the contact's) never open the data pages.
  */
 export async function readAccessToken(
-  deps: Pick<Deps, 'keys' | 'clock'>,
+  deps: Pick<Deps, 'keys' | 'clock' | 'hmac'>,
   token: string,
   act?: string,
 ): Promise<AccessToken & { claims?: Record<string, unknown> }> {
-  const verified = await verifyLinkToken(deps.keys, token, 'access', deps.clock.now())
+  const verified = await verifyLinkToken(deps.keys, token, 'access', deps.clock.now(), deps.hmac)
   if (verified.status === 'invalid') return { status: 'invalid' }
   const { claims } = verified
   if (typeof claims.r !== 'string' || claims.act !== act) return { status: 'invalid' }

@@ -77,14 +77,21 @@ export function openNewEmail(
  * The token comes first in the path, where the logs redact it, as every /me link's does.
  */
 export async function emailChangeUrl(
-  deps: Pick<Deps, 'keys' | 'clock' | 'config'>,
+  deps: Pick<Deps, 'keys' | 'clock' | 'config' | 'hmac'>,
   contactId: string,
   requestId: string,
   emailEnc: string,
 ): Promise<string> {
   const now = deps.clock.now()
   const claims = { sub: contactId, r: requestId, act: 'email', e: emailEnc }
-  const token = await signLinkToken(deps.keys, 'access', claims, now + EMAIL_CHANGE_TTL_MS, now)
+  const token = await signLinkToken(
+    deps.keys,
+    'access',
+    claims,
+    now + EMAIL_CHANGE_TTL_MS,
+    now,
+    deps.hmac,
+  )
   return `${deps.config.publicUrl}/me/${token}/address`
 }
 

@@ -22,7 +22,7 @@ export function monthWindow(now: number): { issuedAt: number; expiresAt: number 
 }
 
 function cachedToken(
-  deps: Pick<Deps, 'keys' | 'clock'>,
+  deps: Pick<Deps, 'keys' | 'clock' | 'hmac'>,
   aud: 'unsubscribe' | 'preferences',
   contactId: string,
   purpose: string | undefined,
@@ -34,7 +34,7 @@ function cachedToken(
   let token = cache.get(key)
   if (!token) {
     const claims = purpose === undefined ? { sub: contactId } : { sub: contactId, p: purpose }
-    token = signLinkToken(deps.keys, aud, claims, expiresAt, issuedAt)
+    token = signLinkToken(deps.keys, aud, claims, expiresAt, issuedAt, deps.hmac)
     cache.set(key, token)
     if (cache.size > CACHE_MAX) cache.delete(cache.keys().next().value!)
   }
@@ -42,7 +42,7 @@ function cachedToken(
 }
 
 export async function unsubscribeUrl(
-  deps: Pick<Deps, 'keys' | 'clock' | 'config'>,
+  deps: Pick<Deps, 'keys' | 'clock' | 'config' | 'hmac'>,
   contactId: string,
   purpose: string,
 ) {
@@ -50,7 +50,7 @@ export async function unsubscribeUrl(
 }
 
 export async function preferencesUrl(
-  deps: Pick<Deps, 'keys' | 'clock' | 'config'>,
+  deps: Pick<Deps, 'keys' | 'clock' | 'config' | 'hmac'>,
   contactId: string,
 ) {
   return `${deps.config.publicUrl}/p/${await cachedToken(deps, 'preferences', contactId, undefined)}`
@@ -58,10 +58,16 @@ export async function preferencesUrl(
 
 /** An unsubscribe token: the contact and the purpose it unsubscribes from. */
 export async function readUnsubscribeToken(
-  deps: Pick<Deps, 'keys' | 'clock'>,
+  deps: Pick<Deps, 'keys' | 'clock' | 'hmac'>,
   token: string,
 ): Promise<VerifiedToken & { purpose?: string }> {
-  const verified = await verifyLinkToken(deps.keys, token, 'unsubscribe', deps.clock.now())
+  const verified = await verifyLinkToken(
+    deps.keys,
+    token,
+    'unsubscribe',
+    deps.clock.now(),
+    deps.hmac,
+  )
   if (verified.status === 'invalid' || typeof verified.claims.p !== 'string')
     return { status: 'invalid' }
   return { ...verified, purpose: verified.claims.p }
@@ -69,10 +75,16 @@ export async function readUnsubscribeToken(
 
 /** A preference-center token: the contact it belongs to. Expired links are not accepted here. */
 export async function readPreferencesToken(
-  deps: Pick<Deps, 'keys' | 'clock'>,
+  deps: Pick<Deps, 'keys' | 'clock' | 'hmac'>,
   token: string,
 ): Promise<string | null> {
-  const verified = await verifyLinkToken(deps.keys, token, 'preferences', deps.clock.now())
+  const verified = await verifyLinkToken(
+    deps.keys,
+    token,
+    'preferences',
+    deps.clock.now(),
+    deps.hmac,
+  )
   return verified.status === 'valid' ? verified.claims.sub : null
 }
 

@@ -33,6 +33,7 @@ export function outboxHandlers(deps: Deps): OutboxHandlers {
         { sub: request.id },
         request.expires_at,
         now,
+        deps.hmac,
       )
       const confirmUrl = `${deps.config.publicUrl}/c/${token}`
       const mail = renderEmail('confirm', request.locale, {

@@ -29,7 +29,7 @@ import type { Bytes } from '../lib/encoding.ts'
 import { encryptField } from '../lib/keys.ts'
 import { WEBHOOK_TRIGGERS } from './connect.ts'
 import { isGatewayEntry, purposesOfChannel, withdrawable } from './signals.ts'
-import { receiptKey, type MauticEvent } from './webhook-payload.ts'
+import { compactEvent, receiptKey, type MauticEvent } from './webhook-payload.ts'
 
 /** Processed later from the outbox (the triggers `mautic connect` registers); others are recorded and ignored. */
 const QUEUED: ReadonlySet<string> = new Set(WEBHOOK_TRIGGERS)
@@ -50,13 +50,15 @@ export const mauticOrderingKey = (mauticId: string | number) => `mautic:${mautic
 
 export async function acceptWebhook(deps: Deps, events: MauticEvent[]): Promise<IntakeResult> {
   const keyed = await Promise.all(
-    events.map(async (e) => ({
-      event: e,
-      key: await receiptKey(e, (d) => deps.sha256(d as Bytes)),
-    })),
+    events.map(async (event) => {
+      // Processed types: the compact event is both what is kept and what the key hashes.
+      const compact = event.known && QUEUED.has(event.type) ? compactEvent(event) : undefined
+      const key = await receiptKey(event, (d) => deps.sha256(d as Bytes), compact)
+      return { event, key, compact }
+    }),
   )
   const known = await knownReceipts(
-    deps.db,
+    deps,
     keyed.map((k) => k.key),
   )
   const seen = new Set<string>()
@@ -71,7 +73,7 @@ export async function acceptWebhook(deps: Deps, events: MauticEvent[]): Promise<
   const now = deps.clock.now()
   const recordQueries: CompiledQuery[] = []
   const withdrawals: { event: MauticEvent; key: string }[] = []
-  for (const { event, key } of fresh) {
+  for (const { event, key, compact } of fresh) {
     if (!event.known || !QUEUED.has(event.type)) {
       recordQueries.push(
         insertReceiptQuery(deps.db, { key, eventType: event.type, outcome: 'ignored', now }),
@@ -91,7 +93,7 @@ export async function acceptWebhook(deps: Deps, events: MauticEvent[]): Promise<
         payload: {
           key,
           type: event.type,
-          element: await encryptField(deps.keys, JSON.stringify(event.raw), eventAad(key)),
+          event: await encryptField(deps.keys, compact!, eventAad(key)),
         },
         orderingKey: event.mauticId === null ? undefined : mauticOrderingKey(event.mauticId),
       }),

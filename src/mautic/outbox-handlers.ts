@@ -1,6 +1,6 @@
 /**
  * @module Outbox handlers for the Mautic connector. Kinds and payloads (other modules enqueue them):
- * - `mautic.event` {key, type, element}: one webhook event, processed in order per Mautic contact.
+ * - `mautic.event` {key, type, event}: one webhook event (compact, encrypted), in order per Mautic contact.
  * - `mautic.mirror` {contactId} or {mauticId}: make Mautic's DNC, tags and fields match the ledger.
  * - `mautic.update` {contactId}: push corrected personal fields (Art. 16, 19).
  * - `mautic.delete` {mauticId}: the person's own erasure (Art. 17) deletes the Mautic contact.

@@ -34,7 +34,7 @@ import { eventAad, mauticOrderingKey, resolveContact, type Outcome } from './int
 import { consentTag, desiredFor, foreignBlock, planChanges } from './mirror.ts'
 import { purposesOfChannel, withdrawable } from './signals.ts'
 import { mauticAttributes, mauticLocale } from './sync.ts'
-import { parseMauticWebhook, type MauticEvent } from './webhook-payload.ts'
+import { parseCompactEvent, type MauticEvent } from './webhook-payload.ts'
 
 /** A Mautic contact deleted for a merge is re-linked within this time; after it, the data is erased. */
 export const UNLINK_GRACE_MS = 7 * 86_400_000
@@ -42,12 +42,12 @@ export const UNLINK_GRACE_MS = 7 * 86_400_000
 export interface EventMessage {
   key: string
   type: string
-  element: string
+  /** The compact event (webhook-payload.ts), encrypted: it holds personal data. */
+  event: string
 }
 
 export async function processMauticEvent(deps: Deps, msg: EventMessage): Promise<Outcome> {
-  const raw = JSON.parse(await decryptField(deps.keys, msg.element, eventAad(msg.key))) as unknown
-  const event = parseMauticWebhook(JSON.stringify({ [msg.type]: [raw] }))[0]!
+  const event = parseCompactEvent(await decryptField(deps.keys, msg.event, eventAad(msg.key)))
   const outcome = await dispatch(deps, event)
   await deps.atomic([setReceiptOutcomeQuery(deps.db, msg.key, outcome)])
   return outcome

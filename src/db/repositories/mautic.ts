@@ -13,6 +13,8 @@ import type {
   MauticMirrorTable,
 } from '../database.ts'
 import { uuidv7 } from '../../lib/ids.ts'
+import type { Deps } from '../../deps.ts'
+import { prepared } from '../prepared.ts'
 
 export const MAUTIC = 'mautic'
 
@@ -64,12 +66,24 @@ export function unlinkQuery(db: DB, mauticId: string): CompiledQuery {
     .compile()
 }
 
-/** The receipt keys among `keys` already recorded. */
-export async function knownReceipts(db: DB, keys: string[]): Promise<Set<string>> {
+const receiptExists = prepared(['key'], (p, db) =>
+  db.selectFrom('webhook_receipts').select('key').where('key', '=', p.key),
+)
+
+/** The receipt keys among `keys` already recorded (one event per body, the usual case, is one prepared look-up). */
+export async function knownReceipts(
+  deps: { db: DB; query: Deps['query'] },
+  keys: string[],
+): Promise<Set<string>> {
   const found = new Set<string>()
+  if (keys.length === 1) {
+    const rows = await deps.query<{ key: string }>(receiptExists({ key: keys[0] }))
+    for (const r of rows) found.add(r.key)
+    return found
+  }
   // D1 binds at most 100 parameters per statement.
   for (let i = 0; i < keys.length; i += 90) {
-    const rows = await db
+    const rows = await deps.db
       .selectFrom('webhook_receipts')
       .select('key')
       .where('key', 'in', keys.slice(i, i + 90))
@@ -79,21 +93,30 @@ export async function knownReceipts(db: DB, keys: string[]): Promise<Set<string>
   return found
 }
 
-export function insertReceiptQuery(
-  db: DB,
-  r: { key: string; eventType: string; outcome: string; now: number },
-): CompiledQuery {
-  return db
+const insertReceipt = prepared(['key', 'source', 'event_type', 'received_at', 'outcome'], (p, db) =>
+  db
     .insertInto('webhook_receipts')
     .values({
-      key: r.key,
-      source: MAUTIC,
-      event_type: r.eventType,
-      received_at: r.now,
-      outcome: r.outcome,
+      key: p.key,
+      source: p.source,
+      event_type: p.event_type,
+      received_at: p.received_at,
+      outcome: p.outcome,
     })
-    .onConflict((oc) => oc.column('key').doNothing())
-    .compile()
+    .onConflict((oc) => oc.column('key').doNothing()),
+)
+
+export function insertReceiptQuery(
+  _db: DB,
+  r: { key: string; eventType: string; outcome: string; now: number },
+): CompiledQuery {
+  return insertReceipt({
+    key: r.key,
+    source: MAUTIC,
+    event_type: r.eventType,
+    received_at: r.now,
+    outcome: r.outcome,
+  })
 }
 
 export function setReceiptOutcomeQuery(db: DB, key: string, outcome: string): CompiledQuery {
