@@ -1,5 +1,5 @@
 /** @module The `consent-gateway` command (package bin): serve, migrate, api-key, verify-ledger, mautic; later issues add theirs. */
-import { parseArgs } from 'node:util'
+import { options, UsageError } from './cli/args.ts'
 import { runMautic } from './cli/mautic.ts'
 import { ConfigError, parseConfig } from './config.ts'
 import type { Deps } from './deps.ts'
@@ -41,7 +41,6 @@ Commands:
 API key scopes: ${API_KEY_SCOPES.join(', ')}`
 
 /** Wrong command line: the message and the usage go to standard error, exit code 2. */
-class UsageError extends Error {}
 
 /** Returns the exit code, or -1 to keep running. */
 type Command = (args: string[]) => Promise<number> | number
@@ -125,24 +124,6 @@ async function withDeps(fn: (deps: Deps) => Promise<number>): Promise<number> {
     return await fn(await nodeDeps({ config, sqlite, logger }))
   } finally {
     sqlite.close()
-  }
-}
-
-/** `--name value` options, all strings; anything else is a usage error. */
-function options<K extends string>(
-  args: string[],
-  names: readonly K[],
-): Partial<Record<K, string>> {
-  try {
-    const { values } = parseArgs({
-      args,
-      options: Object.fromEntries(names.map((n) => [n, { type: 'string' as const }])),
-      strict: true,
-      allowPositionals: false,
-    })
-    return values as Partial<Record<K, string>>
-  } catch (err) {
-    throw new UsageError((err as Error).message)
   }
 }
 

@@ -4,7 +4,7 @@
  * the mappings); everything said to the person goes to standard error (CONTRACT.md, as `api-key`).
  */
 import { open, rm, type FileHandle } from 'node:fs/promises'
-import { parseArgs } from 'node:util'
+import { options, UsageError } from './args.ts'
 import type { Deps } from '../deps.ts'
 import type { Locale } from '../lib/i18n.ts'
 import {
@@ -50,8 +50,6 @@ const processIo: CliIo = {
   err: (text) => console.error(text),
 }
 
-class UsageError extends Error {}
-
 /** Runs `mautic <args>`; `withDeps` opens the gateway's database (src/cli.ts). Returns the exit code. */
 export async function runMautic(
   args: string[],
@@ -94,23 +92,6 @@ export async function runMautic(
     if (!(err instanceof UsageError)) throw err
     io.err(`${err.message}\n\n${MAUTIC_USAGE}`)
     return 2
-  }
-}
-
-function options<K extends string>(
-  args: string[],
-  names: readonly K[],
-): Partial<Record<K, string>> {
-  try {
-    const { values } = parseArgs({
-      args,
-      options: Object.fromEntries(names.map((n) => [n, { type: 'string' as const }])),
-      strict: true,
-      allowPositionals: false,
-    })
-    return values as Partial<Record<K, string>>
-  } catch (err) {
-    throw new UsageError((err as Error).message)
   }
 }
 

@@ -7,13 +7,13 @@
  * (see optin.ts). The Mautic connector reuses this for retention clean-ups, without suppression.
  */
 import type { CompiledQuery } from 'kysely'
-import { findContactById, updateContactQuery } from '../db/repositories/contacts.ts'
+import { findContactById, shredContactQuery } from '../db/repositories/contacts.ts'
 import { findStates } from '../db/repositories/consent.ts'
 import {
   deleteContactLinksQuery,
   expirePendingOptinsQuery,
-  findExternalIds,
 } from '../db/repositories/data-rights.ts'
+import { mauticIdsOf } from '../db/repositories/mautic.ts'
 import type { Deps } from '../deps.ts'
 import { contactDataKey } from './contacts.ts'
 import { buildEventQueries, chainHead, commitWithChainRetry } from './ledger.ts'
@@ -51,7 +51,7 @@ export async function eraseContact(
     const now = deps.clock.now()
     const [states, mauticIds] = await Promise.all([
       findStates(deps.db, contactId),
-      findExternalIds(deps.db, contactId, 'mautic'),
+      mauticIdsOf(deps.db, contactId),
     ])
 
     // Built while the key still exists, committed in the same unit as its destruction.
@@ -73,16 +73,7 @@ export async function eraseContact(
     const queries: CompiledQuery[] = [...built.queries]
     if (how.suppress) queries.push(...(await suppressionQueries(deps, contact, how.suppress, now)))
     queries.push(
-      updateContactQuery(deps.db, contactId, {
-        email_enc: null,
-        email_bidx: null,
-        bidx_kid: null,
-        attributes_enc: null,
-        data_key_enc: null,
-        status: 'erased',
-        erased_at: now,
-        updated_at: now,
-      }),
+      shredContactQuery(deps.db, contactId, now),
       expirePendingOptinsQuery(deps.db, contactId),
     )
     if (how.deleteInMautic)

@@ -4,7 +4,7 @@
  * contact. Read live with a short timeout; when Mautic is slow or down the page says so rather than
  * waiting or failing, and the person can come back.
  */
-import { findExternalIds } from '../db/repositories/data-rights.ts'
+import { mauticIdsOf } from '../db/repositories/mautic.ts'
 import type { Deps } from '../deps.ts'
 
 export const MAUTIC_TIMEOUT_MS = 2_000
@@ -61,7 +61,7 @@ export async function mauticHoldings(
   timeoutMs = MAUTIC_TIMEOUT_MS,
 ): Promise<MauticHoldings> {
   if (!deps.mautic) return { status: 'not_connected' }
-  const ids = (await findExternalIds(deps.db, contactId, 'mautic'))
+  const ids = (await mauticIdsOf(deps.db, contactId))
     .map(Number)
     .filter((n) => Number.isSafeInteger(n) && n > 0)
   if (ids.length === 0) return { status: 'ok', records: [] }

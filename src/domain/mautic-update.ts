@@ -3,13 +3,13 @@
  * through the outbox (the `mautic.update` handler pushes the fields; it does nothing without Mautic).
  */
 import type { CompiledQuery } from 'kysely'
-import { findExternalIds } from '../db/repositories/data-rights.ts'
+import { mauticIdsOf } from '../db/repositories/mautic.ts'
 import type { Deps } from '../deps.ts'
 import { enqueueQuery } from './outbox.ts'
 
 /** Whether any Mautic contact is linked to this contact. */
 export const hasMauticLinks = async (deps: Pick<Deps, 'db'>, contactId: string) =>
-  (await findExternalIds(deps.db, contactId, 'mautic')).length > 0
+  (await mauticIdsOf(deps.db, contactId)).length > 0
 
 /** The outbox row that pushes the contact's corrected fields to every linked Mautic contact. */
 export const mauticUpdateQuery = (

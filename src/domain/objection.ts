@@ -8,11 +8,10 @@
 import type { CompiledQuery } from 'kysely'
 import { findContactById, updateContactQuery } from '../db/repositories/contacts.ts'
 import { findStates } from '../db/repositories/consent.ts'
-import { findExternalIds } from '../db/repositories/data-rights.ts'
 import type { Deps } from '../deps.ts'
 import { contactDataKey } from './contacts.ts'
+import { mirrorQueries } from './mirror-queue.ts'
 import { buildEventQueries, chainHead, commitWithChainRetry } from './ledger.ts'
-import { enqueueQuery } from './outbox.ts'
 import { suppressionQueries } from './suppression.ts'
 
 export interface ObjectionHow {
@@ -68,14 +67,8 @@ export async function objectToMarketing(
       }),
       ...(await suppressionQueries(deps, contact, 'objected', now)),
     ]
-    if ((await findExternalIds(deps.db, contactId, 'mautic')).length > 0)
-      queries.push(
-        enqueueQuery(deps.db, now, {
-          kind: 'mautic.mirror',
-          payload: { contactId },
-          orderingKey: `mautic:${contactId}`,
-        }),
-      )
+    // Mautic brought in step (DNC, tags, fields) when the contact is linked there.
+    queries.push(...(await mirrorQueries(deps, contactId, now)))
     queries.push(...(how.extra ?? []))
     return {
       queries,

@@ -7,6 +7,7 @@ import {
   deleteSuppressionsQuery,
   findContactById,
   findContactByBlindIndexes,
+  shredContactQuery,
   updateContactQuery,
 } from '../db/repositories/contacts.ts'
 import { findStates } from '../db/repositories/consent.ts'
@@ -171,19 +172,7 @@ export async function expireOptinRequests(deps: Deps, limit = 100): Promise<numb
             s.status === 'granted' ||
             (s.status === 'pending' && !stillPending.includes(s.purpose_key)),
         ) || (await hasOtherPending(deps.db, request.contact_id, request.id))
-      if (!keepsSomething)
-        queries.push(
-          updateContactQuery(deps.db, request.contact_id, {
-            email_enc: null,
-            email_bidx: null,
-            bidx_kid: null,
-            attributes_enc: null,
-            data_key_enc: null,
-            status: 'erased',
-            erased_at: now,
-            updated_at: now,
-          }),
-        )
+      if (!keepsSomething) queries.push(shredContactQuery(deps.db, request.contact_id, now))
       return { queries, chains: events.length > 0 ? [built.chain] : [], result: undefined }
     })
     expired++

@@ -16,8 +16,8 @@ const HOW: ObjectionHow = {
   evidence: { ip: '203.0.113.9' },
 }
 
-async function setup() {
-  const t = await testApp({ ORG_NAME: 'ACME' })
+async function setup(env: Record<string, string> = {}) {
+  const t = await testApp({ ORG_NAME: 'ACME', ...env })
 
   const client = api(t.app, await apiKey(t.deps, ['subscribe', 'gate']))
   const r = await subscribe(t.deps, {
@@ -77,7 +77,12 @@ describe('objectToMarketing', () => {
   })
 
   it('tells Mautic through the outbox when the contact is linked, and changes nothing the second time', async () => {
-    const t = await setup()
+    // Mautic configured (nothing is delivered in this test: no request leaves).
+    const t = await setup({
+      MAUTIC_URL: 'https://mautic.test',
+      MAUTIC_USERNAME: 'u',
+      MAUTIC_PASSWORD: 'p',
+    })
     t.sqlite.prepare("INSERT INTO contact_links VALUES ('mautic', '42', ?, 0)").run(t.contactId)
     await objectToMarketing(t.deps, t.contactId, HOW)
     expect(t.all("SELECT payload, ordering_key FROM outbox WHERE kind = 'mautic.mirror'")).toEqual([

@@ -28,6 +28,23 @@ export function updateContactQuery(
   return db.updateTable('contacts').set(changes).where('id', '=', id).compile()
 }
 
+/**
+ * Erases a contact's personal data: the address, its blind index, the attributes and the data key
+ * (destroying the key makes the ledger's evidence unreadable while its hashes still verify).
+ */
+export function shredContactQuery(db: DB, id: string, now: number): CompiledQuery {
+  return updateContactQuery(db, id, {
+    email_enc: null,
+    email_bidx: null,
+    bidx_kid: null,
+    attributes_enc: null,
+    data_key_enc: null,
+    status: 'erased',
+    erased_at: now,
+    updated_at: now,
+  })
+}
+
 /** Is this address (any of its blind indexes) on the suppression list? */
 export async function isSuppressed(db: DB, bidxes: string[]): Promise<boolean> {
   const row = await db

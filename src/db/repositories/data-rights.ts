@@ -29,18 +29,6 @@ export function findSuppressions(db: DB, bidxes: string[]) {
   return db.selectFrom('suppressions').selectAll().where('email_bidx', 'in', bidxes).execute()
 }
 
-// The ids a contact has in another system ('mautic'), oldest link first.
-export async function findExternalIds(db: DB, contactId: string, system: string) {
-  const rows = await db
-    .selectFrom('contact_links')
-    .select('external_id')
-    .where('contact_id', '=', contactId)
-    .where('system', '=', system)
-    .orderBy('linked_at')
-    .execute()
-  return rows.map((r) => r.external_id)
-}
-
 // Forgets every link of a contact to other systems (the ids themselves identify the person there).
 export function deleteContactLinksQuery(db: DB, contactId: string): CompiledQuery {
   return db.deleteFrom('contact_links').where('contact_id', '=', contactId).compile()
