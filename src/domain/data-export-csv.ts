@@ -5,13 +5,14 @@
 import type { NoticeWording, PersonalData } from './data-export.ts'
 
 /**
- * One CSV cell (RFC 4180): quoted when it holds a quote, comma or line break. A cell that a spreadsheet
+ * One CSV cell (RFC 4180): quoted when it holds a quote, comma, semicolon or line break. A cell that a spreadsheet
  * would run as a formula (= + - @, tab, carriage return first) is prefixed with ' (OWASP "CSV injection").
  */
 export function csvCell(value: unknown): string {
   let s = value === null || value === undefined ? '' : String(value)
   if (/^[=+\-@\t\r]/.test(s)) s = `'${s}`
-  return /[",\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s
+  // `;` too: a French spreadsheet splits on it, and the rest of the cell could start a formula.
+  return /[",;\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s
 }
 
 /** The whole export as `section,item,field,value` rows, CRLF-separated, with a BOM for spreadsheets. */

@@ -75,6 +75,12 @@ export async function eraseContact(
     queries.push(
       shredContactQuery(deps.db, contactId, now),
       expirePendingOptinsQuery(deps.db, contactId),
+      // Undelivered messages about the person (Mautic events, mails, mirror calls) hold their data.
+      undeliveredFor(deps, [
+        contactId,
+        `mautic:${contactId}`,
+        ...mauticIds.map((m) => `mautic:${m}`),
+      ]),
     )
     if (how.deleteInMautic)
       for (const mauticId of mauticIds)
@@ -97,4 +103,12 @@ export async function eraseContact(
       },
     }
   })
+}
+
+function undeliveredFor(deps: Pick<Deps, 'db'>, orderingKeys: string[]): CompiledQuery {
+  return deps.db
+    .deleteFrom('outbox')
+    .where('status', '!=', 'done')
+    .where('ordering_key', 'in', orderingKeys)
+    .compile()
 }

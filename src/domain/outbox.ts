@@ -110,6 +110,8 @@ export async function deliverOutbox(
         .updateTable('outbox')
         .set({
           status: 'done',
+          // Nothing kept once delivered (data minimisation, Art. 5(1)(c)): payloads may hold personal data.
+          payload: '{}',
           attempts,
           done_at: clock.now(),
           locked_until: null,

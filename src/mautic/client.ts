@@ -301,7 +301,7 @@ export function createMauticClient(
       return { total: Number(body.total) || 0, contacts: values(body.contacts).map(toContact) }
     },
     async editContact(id, { fields, tags }) {
-      // No `overwriteWithBlank`: Mautic would then blank every field the request leaves out.
+      // Blank values are skipped unless the caller sends `overwriteWithBlank: true` (research §2.3).
       const { body } = await request({
         method: 'PATCH',
         path: `${contactPath(id)}/edit`,

@@ -191,6 +191,8 @@ export async function mirror(deps: Deps, target: MirrorTarget): Promise<Record<s
       await deps.atomic([
         upsertMirrorQuery(deps.db, actualId, {
           contact_id: desired.contactId,
+          // A block lifted is forgotten: a later one counts from its own first sighting.
+          ...(changes.some((ch) => ch.op === 'remove_dnc') ? { own_unsubscribe_at: null } : {}),
           mirrored_at: now,
           mirrored_state: JSON.stringify({
             allowed: [...desired.allowed],

@@ -20,6 +20,8 @@ import type { OutboxHandlers } from '../domain/outbox.ts'
 import { decryptField } from '../lib/keys.ts'
 import { mirror } from './mirror.ts'
 import { processMauticEvent, type EventMessage } from './process.ts'
+import { mauticFields } from './sync.ts'
+import { PROFILE_FIELDS } from '../domain/correction.ts'
 
 export function mauticOutboxHandlers(deps: Deps): OutboxHandlers {
   return {
@@ -67,11 +69,12 @@ async function pushCorrection(deps: Deps, contactId: string): Promise<void> {
   if (!api || !contact || contact.status !== 'active') return
   const ids = await mauticIdsOf(deps.db, contactId)
   if (ids.length === 0) return
-  const fields: Record<string, unknown> = contact.attributes_enc
+  const attributes: Record<string, unknown> = contact.attributes_enc
     ? (JSON.parse(
         await decryptField(deps.keys, contact.attributes_enc, attributesAad(contact.id)),
       ) as Record<string, unknown>)
     : {}
+  const fields = mauticFields(attributes, PROFILE_FIELDS)
   const email = await contactEmail(deps, contact)
   if (email) {
     // Mautic MERGES two contacts when a PATCH gives one the unique address of another

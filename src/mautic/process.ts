@@ -6,7 +6,7 @@
  */
 import type { CompiledQuery } from 'kysely'
 import { findStates } from '../db/repositories/consent.ts'
-import { isSuppressed } from '../db/repositories/contacts.ts'
+import { findContactByBlindIndexes, isSuppressed } from '../db/repositories/contacts.ts'
 import {
   emailPurposeOf,
   findMirror,
@@ -106,8 +106,12 @@ async function contactSaved(deps: Deps, event: MauticEvent): Promise<Outcome> {
   const mauticId = String(event.mauticId)
   const now = deps.clock.now()
   const at = event.timestamp ?? now
-  if (await isSuppressed(deps.db, await blindIndexes(deps.hmac, deps.keys, email))) {
-    // Erased or objected: never re-imported (Art. 17, 21); Mautic is told to leave the address alone.
+  const bidxes = await blindIndexes(deps.hmac, deps.keys, email)
+  const known = await findContactByBlindIndexes(deps.db, bidxes)
+  if (known?.status !== 'active' && (await isSuppressed(deps.db, bidxes))) {
+    // Erased: never re-imported (Art. 17); Mautic is told to leave the address alone. (A contact who
+    // objected is still ours, suppressed but active: it keeps its links, or its erasure, corrections
+    // and data page could no longer reach Mautic.)
     await deps.atomic([unlinkQuery(deps.db, mauticId), mirrorMessage(deps, now, { mauticId })])
     return 'applied'
   }
@@ -130,8 +134,14 @@ async function contactSaved(deps: Deps, event: MauticEvent): Promise<Outcome> {
       for (const k of withdrawable(states, purposesOfChannel(purposes, 'email'), at).change)
         withdraw.add(k)
     }
-    // Before any change: what the gateway itself would have written into each consent field.
+    // Before any change: what the gateway would write, and what it last wrote (enforce mode only).
     const desired = await desiredFor(deps, ctx.isNew ? null : id)
+    const memory = await findMirror(deps.db, mauticId)
+    const wrote = new Set<string>(
+      deps.config.mirrorMode === 'enforce' && memory?.mirrored_state
+        ? (JSON.parse(memory.mirrored_state) as { allowed: string[] }).allowed
+        : [],
+    )
     const claims: string[] = []
     for (const p of purposes.values()) {
       if (!SENDING_CHANNELS.has(p.channel)) continue
@@ -139,10 +149,11 @@ async function contactSaved(deps: Deps, event: MauticEvent): Promise<Outcome> {
       if (v === null || v === undefined) continue
       const claimed = v === true || v === 1 || v === '1' || v === 'true' || v === 'yes'
       const state = states.find((s) => s.purpose_key === p.key)
-      // `false` withdraws only where the gateway would have written `true`: anything else may be the
-      // echo of its own write (a pending double opt-in shows `false` until confirmed).
+      // `false` withdraws only a true → false change made in Mautic: where the gateway wrote `true`
+      // and still would. Anything else may be the field's default, or the echo of the gateway's own
+      // write (a pending double opt-in shows `false` until confirmed); in observe mode it writes none.
       if (!claimed) {
-        if (desired.allowed.has(p.key))
+        if (wrote.has(p.key) && desired.allowed.has(p.key))
           for (const k of withdrawable(states, [p.key], at).change) withdraw.add(k)
       } else if (state?.status !== 'granted') claims.push(p.key)
     }
@@ -185,10 +196,7 @@ async function contactSaved(deps: Deps, event: MauticEvent): Promise<Outcome> {
       chains.push(built.chain)
     }
     // Mautic out of step with the ledger (a DNC lifted by hand, a tag added…): the mirror corrects it.
-    const differs =
-      withdraw.size > 0 ||
-      ctx.isNew ||
-      planChanges(desired, c, await findMirror(deps.db, mauticId)).length > 0
+    const differs = withdraw.size > 0 || ctx.isNew || planChanges(desired, c, memory).length > 0
     if (differs) queries.push(mirrorMessage(deps, now, { contactId: id }))
     return { queries, chains, result: (withdraw.size > 0 ? 'applied' : 'recorded') as Outcome }
   })
@@ -226,7 +234,7 @@ async function contactDeleted(deps: Deps, event: MauticEvent): Promise<Outcome> 
         enqueueQuery(deps.db, now, {
           kind: 'mautic.orphan',
           payload: { contactId: contact.id },
-          orderingKey: mauticOrderingKey(contact.id),
+          // No ordering key: a message due in a week must not hold back the contact's mirror calls.
           notBefore: now + UNLINK_GRACE_MS,
         }),
       )
@@ -308,6 +316,8 @@ async function emailSent(deps: Deps, event: MauticEvent): Promise<Outcome> {
   if (!send || event.mauticId === null) return 'recorded'
   // The gateway's own double opt-in mail (MAIL_TRANSPORT=mautic) is transactional: not a marketing send.
   if (send.emailId !== null && send.emailId === deps.config.mautic?.confirmEmailId) return 'echo'
+  // Transactional mail (no List-Unsubscribe: password resets, receipts) is not a marketing send.
+  if (send.isTransactional === true) return 'recorded'
   const mauticId = String(event.mauticId)
   const purpose =
     (await emailPurposeOf(

@@ -31,15 +31,43 @@ import type { MauticContact } from './types.ts'
 /** Mautic's batch limit (`api_batch_max_limit`): the largest page it serves. */
 export const SYNC_PAGE_SIZE = 200
 
-/** The personal fields kept from Mautic (encrypted), as the webhook path keeps them; the rest stays in Mautic. */
-const ATTRIBUTES = ['firstname', 'lastname', 'company', 'phone', 'mobile', 'country'] as const
+/**
+ * The personal fields kept from Mautic (encrypted), as the webhook path keeps them; the rest stays in
+ * Mautic. Gateway attribute name → Mautic alias: the data pages edit `first_name`, Mautic says `firstname`.
+ */
+export const MAUTIC_ALIASES: Readonly<Record<string, string>> = {
+  first_name: 'firstname',
+  last_name: 'lastname',
+  company: 'company',
+  phone: 'phone',
+  mobile: 'mobile',
+  country: 'country',
+}
 
+/** Mautic's fields as gateway attributes. */
 export function mauticAttributes(fields: Record<string, unknown>): Record<string, string> {
   const out: Record<string, string> = {}
-  for (const a of ATTRIBUTES)
-    if (fields[a] !== null && fields[a] !== undefined && fields[a] !== '')
-      out[a] = String(fields[a])
+  for (const [name, alias] of Object.entries(MAUTIC_ALIASES))
+    if (fields[alias] !== null && fields[alias] !== undefined && fields[alias] !== '')
+      out[name] = String(fields[alias])
   return out
+}
+
+/**
+ * Gateway attributes as a Mautic PATCH body (Art. 16, 19): the mapped fields the gateway holds, and ""
+ * for each of `editable` the person emptied (sent with `overwriteWithBlank`, since Mautic skips blank
+ * values otherwise), so a value removed on the data page is removed in Mautic too. Fields the gateway
+ * never held are left alone, and attributes Mautic has no field for stay in the gateway.
+ */
+export function mauticFields(
+  attributes: Record<string, unknown>,
+  editable: readonly string[],
+): Record<string, unknown> {
+  const out: Record<string, unknown> = {}
+  for (const [name, alias] of Object.entries(MAUTIC_ALIASES))
+    if (attributes[name] != null && attributes[name] !== '') out[alias] = String(attributes[name])
+    else if (editable.includes(name)) out[alias] = ''
+  return { ...out, overwriteWithBlank: true }
 }
 
 export const mauticLocale = (fields: Record<string, unknown>): Locale =>

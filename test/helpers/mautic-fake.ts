@@ -267,11 +267,15 @@ export function mauticFake(baseUrl = 'https://mautic.test', opts: MauticFakeOpti
     }
   }
 
-  /** Known fields only (Mautic drops unknown aliases silently); blanks are skipped, as without overwriteWithBlank. */
+  /**
+   * Known fields only (Mautic drops unknown aliases silently); a blank value given is skipped unless
+   * `overwriteWithBlank` is true, and a field the request leaves out is never touched (PATCH).
+   */
   function setFields(contact: FakeContact, body: Record<string, unknown>) {
     for (const f of fields) {
       const value = body[f.alias]
-      if (value === undefined || value === null || value === '') continue
+      if (value === undefined) continue
+      if ((value === null || value === '') && body.overwriteWithBlank !== true) continue
       contact.fields[f.alias] =
         f.type === 'boolean' && typeof value === 'boolean' ? Number(value) : value
     }

@@ -122,7 +122,14 @@ describe('eraseContact', () => {
     const id = await t.confirmed('anne@exemple.fr')
     for (const mauticId of ['42', '43'])
       t.sqlite.prepare("INSERT INTO contact_links VALUES ('mautic', ?, ?, 0)").run(mauticId, id)
+    // An undelivered webhook event about the person: it holds their data, and goes with them.
+    t.sqlite
+      .prepare(
+        "INSERT INTO outbox (id, kind, ordering_key, payload, status, attempts, next_attempt_at, created_at) VALUES ('e1', 'mautic.event', 'mautic:42', '{\"event\":\"sealed\"}', 'dead', 25, 0, 0)",
+      )
+      .run()
     const result = await eraseContact(t.deps, id, SELF)
+    expect(t.all("SELECT id FROM outbox WHERE kind = 'mautic.event'")).toEqual([])
     expect(result).toMatchObject({ mauticIds: ['42', '43'] })
     expect(
       t.all("SELECT payload, ordering_key FROM outbox WHERE kind = 'mautic.delete' ORDER BY id"),

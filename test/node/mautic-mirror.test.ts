@@ -106,6 +106,19 @@ describe('mirror (MIRROR_MODE=enforce)', () => {
     await confirmedSubscription(t, 'lea@exemple.fr', ['newsletter'])
     await t.drain()
     expect(mautic.contact(m.id)!.dnc).toEqual([])
+    // Lifted, the block is forgotten: a second unsubscribe counts from its own first sighting.
+    const [memory] = t.sqlite.prepare('SELECT own_unsubscribe_at FROM mautic_mirror').all() as any[]
+    expect(memory.own_unsubscribe_at).toBeNull()
+    t.clock.advance(3600_000)
+    mautic.contact(m.id)!.dnc.push({
+      id: 99,
+      channel: 'email',
+      reason: 1,
+      comments: 'User unsubscribed.',
+      channelId: null,
+    })
+    await mirror(t.deps, { contactId: id })
+    expect(mautic.contact(m.id)!.dnc).toMatchObject([{ reason: 1 }])
   })
 
   it('never lifts a bounce', async () => {
@@ -334,6 +347,27 @@ describe('POST /hooks/mautic/campaign', () => {
 })
 
 describe('corrections and erasure reach Mautic', () => {
+  it('pushes corrected fields under Mautic’s aliases, blanking what the person emptied', async () => {
+    const t = await setup()
+    const r = await subscribe(t.deps, {
+      ...API_CONSENT,
+      email: 'anne@exemple.fr',
+      purposes: ['cookies'],
+      attributes: { first_name: 'Anne' },
+    })
+    if (!r.ok) throw new Error(r.message)
+    const m = mautic.addContact({
+      email: 'anne@exemple.fr',
+      fields: { firstname: 'Ane', lastname: 'Old' },
+    })
+    t.link(m.id, r.contactId)
+    await t.deps.outboxHandlers['mautic.update']!({ contactId: r.contactId })
+    const [patch] = mautic.calls('PATCH', `/api/contacts/${m.id}/edit`)
+    expect(patch!.body).toMatchObject({ firstname: 'Anne', lastname: '', overwriteWithBlank: true })
+    expect(patch!.body).not.toHaveProperty('company') // never held by the gateway: left alone
+    expect(mautic.contact(m.id)!.fields).toMatchObject({ firstname: 'Anne', lastname: '' })
+  })
+
   it('pushes corrected fields, but not an address another Mautic contact holds (Mautic would merge them)', async () => {
     const t = await setup()
     const id = await unconsented(t, 'anne@exemple.fr')

@@ -20,8 +20,8 @@ import { TEST_NOW, testApp } from '../helpers/deps.ts'
 
 const SECRET = 'b5f1c0e1d2a3948576a8b9c0d1e2f3a4b5c6d7e8f9a0b1c2d3e4f5a6b7c8d9e0'
 
-async function setup() {
-  const t = await testApp({ MAUTIC_WEBHOOK_SECRET: SECRET })
+async function setup(env: Record<string, string> = {}) {
+  const t = await testApp({ MAUTIC_WEBHOOK_SECRET: SECRET, ...env })
   const client = api(t.app, await apiKey(t.deps, ['gate', 'consents:read']))
   const post = async (body: string, signature?: string | null) => {
     const headers: Record<string, string> = {
@@ -252,9 +252,15 @@ describe('POST /hooks/mautic: withdrawals', () => {
       { kind: 'unproven_consent_claim', mautic_id: '42', purpose_key: 'newsletter' },
     ])
 
-    const other = await setup()
-    t.clock.advance(60_000)
+    // Enforce mode, where the gateway wrote `consent_newsletter = true` into Mautic: someone in Mautic
+    // switching it off is a withdrawal.
+    const other = await setup({ MIRROR_MODE: 'enforce' })
     await confirmedSubscription(other, 'jeanne.dupont@exemple.fr')
+    other.sqlite
+      .prepare(
+        `INSERT INTO mautic_mirror (mautic_id, mirrored_state) VALUES ('42', '{"allowed":["newsletter","email_marketing"],"block":false}')`,
+      )
+      .run()
     other.clock.advance(60_000)
     await other.send(
       leadSaved(
@@ -270,6 +276,38 @@ describe('POST /hooks/mautic: withdrawals', () => {
     expect(await other.gate('email_marketing', 'jeanne.dupont@exemple.fr')).toMatchObject({
       allowed: true,
     })
+  })
+
+  it('does not take a false consent field the gateway never wrote for a withdrawal (observe mode, a default)', async () => {
+    const t = await setup()
+    await confirmedSubscription(t, 'jeanne.dupont@exemple.fr')
+    t.clock.advance(60_000)
+    await t.send(
+      leadSaved('update', jeanne({ extraFields: { consent_newsletter: false } }), t.clock.now()),
+    )
+    await drain(t)
+    expect(await t.gate('newsletter', 'jeanne.dupont@exemple.fr')).toMatchObject({ allowed: true })
+  })
+
+  it('keeps the Mautic link of a contact who objected (still ours, suppressed but active)', async () => {
+    const t = await setup()
+    const id = await confirmedSubscription(t, 'jeanne.dupont@exemple.fr')
+    await t.send(leadSaved('update', jeanne(), T(1)))
+    await drain(t)
+    const { objectToMarketing } = await import('../../src/domain/objection.ts')
+    await objectToMarketing(t.deps, id, {
+      method: 'objection',
+      source: 'test',
+      actor: 'contact',
+      evidence: {},
+    })
+    t.clock.advance(60_000)
+    await t.send(leadSaved('update', jeanne({ firstname: 'Jeanne-Marie' }), t.clock.now()))
+    await drain(t)
+    expect(t.rows('SELECT external_id, contact_id FROM contact_links')).toEqual([
+      { external_id: '42', contact_id: id },
+    ])
+    expect(await t.gate('newsletter', 'jeanne.dupont@exemple.fr')).toMatchObject({ allowed: false })
   })
 
   it('flags a bounce without withdrawing', async () => {
@@ -380,6 +418,13 @@ describe('POST /hooks/mautic: forms, sends and deletions', () => {
     })
   })
 
+  it('does not count a transactional send (no List-Unsubscribe) as a marketing send', async () => {
+    const t = await setup()
+    await t.send(emailSent({ emailId: 9, contact: jeanne(), timestamp: T(0), transactional: true }))
+    await drain(t)
+    expect(t.rows('SELECT * FROM compliance_findings')).toEqual([])
+  })
+
   it('uses the e-mail mapping to find the purpose a send was for', async () => {
     const t = await setup()
     await confirmedSubscription(t, 'anne@exemple.fr', ['email_marketing'])
@@ -416,9 +461,13 @@ describe('POST /hooks/mautic: forms, sends and deletions', () => {
     await t.send(leadDeleted(42, undefined, T(2)))
     await drain(t)
     const [orphan] = t.rows(
-      "SELECT next_attempt_at, status FROM outbox WHERE kind = 'mautic.orphan'",
+      "SELECT next_attempt_at, status, ordering_key FROM outbox WHERE kind = 'mautic.orphan'",
     )
-    expect(orphan).toEqual({ next_attempt_at: t.clock.now() + UNLINK_GRACE_MS, status: 'pending' })
+    expect(orphan).toEqual({
+      next_attempt_at: t.clock.now() + UNLINK_GRACE_MS,
+      status: 'pending',
+      ordering_key: null, // a message due in a week must hold back none of the contact's others
+    })
   })
 })
 

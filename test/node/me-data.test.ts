@@ -197,6 +197,8 @@ describe('downloads (Art. 20)', () => {
         company: '@SUM(1+1)',
         city: '+33 1 23',
         country: '-2',
+        // A French spreadsheet splits on `;`: the rest must not become a formula cell.
+        title: 'x;=1+1',
       },
     )
     const res = await t.app.request(`${t.link}/export.csv`)
@@ -215,6 +217,7 @@ describe('downloads (Art. 20)', () => {
     expect(lines).toContain("attribute,,company,'@SUM(1+1)")
     expect(lines).toContain("attribute,,city,'+33 1 23")
     expect(lines).toContain("attribute,,country,'-2")
+    expect(lines).toContain('attribute,,title,"x;=1+1"')
     expect(lines).toContain('consent,newsletter,status,granted')
     expect(lines).toContain('event,3,action,confirmed')
   })

@@ -27,6 +27,8 @@ describe('outbox delivery', () => {
     expect(seen).toEqual([{ a: 1 }])
     const row = await deps.db.selectFrom('outbox').selectAll().executeTakeFirstOrThrow()
     expect(row).toMatchObject({ status: 'done', attempts: 1, done_at: clock.now() })
+    // Nothing kept once delivered: payloads may hold personal data.
+    expect(row.payload).toBe('{}')
   })
 
   it('retries with growing backoff, keeps order per key, and dead-letters after the maximum', async () => {

@@ -131,7 +131,7 @@ export function findMirror(db: DB, mauticId: string): Promise<MirrorRow | undefi
     .executeTakeFirst()
 }
 
-/** Creates the row when missing and sets the given columns (a null leaves a column as it is). */
+/** Creates the row when missing and sets the given columns (those left out keep their value). */
 export function upsertMirrorQuery(
   db: DB,
   mauticId: string,
