@@ -49,7 +49,7 @@ const addressLimit = (deps: Deps, normalizedEmail: string) =>
 /**
  * From /privacy: mails an access link when the (normalised) address belongs to an active contact. The
  * caller answers the same whatever this returns. An unknown address writes nothing but its rate-limit
- * counter, which holds a keyed hash, as a known one's does.
+ * counter, which holds a keyed hash, as a known one's does, and spends a write's round trip.
  */
 export async function requestAccessByEmail(deps: Deps, normalizedEmail: string): Promise<boolean> {
   const [bidxes, limited] = await Promise.all([
@@ -57,10 +57,18 @@ export async function requestAccessByEmail(deps: Deps, normalizedEmail: string):
     addressLimit(deps, normalizedEmail),
   ])
   const contact = await findContactByBlindIndexes(deps.db, bidxes)
-  if (!limited.allowed || !contact || contact.status !== 'active') return false
+  if (!limited.allowed || !contact || contact.status !== 'active') {
+    // The same atomic round trip as a known address's write (one D1 batch takes milliseconds), so the
+    // answer's timing does not tell whether the address is known; it changes nothing.
+    await deps.atomic([sameCostAsAWrite(deps)])
+    return false
+  }
   await deps.atomic(accessRequestQueries(deps, contact.id, 'privacy_form'))
   return true
 }
+
+const sameCostAsAWrite = (deps: Pick<Deps, 'db'>): CompiledQuery =>
+  deps.db.updateTable('rate_limits').set({ count: 0 }).where('key', '=', '').compile()
 
 /** From the preference center: the same mail, to the contact's own address. */
 export async function requestAccessForContact(deps: Deps, contact: ContactRow): Promise<boolean> {
