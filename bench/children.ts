@@ -1,5 +1,6 @@
 /** @module Starting bench child processes and making sure none outlives the run. */
 import { spawn, type ChildProcess } from 'node:child_process'
+import { basename, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url))
@@ -13,16 +14,35 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const)
     process.exit(signal === 'SIGINT' ? 130 : 143)
   })
 
+let profiled = 0
+
+/**
+ * BENCH_CPU_PROF=<dir>: each child writes V8 CPU profiles when it exits (open them in Chrome
+ * DevTools' Performance tab) into a folder of dir named after its script and first argument, e.g.
+ * `mail-server-relay-3/`: one file per thread, the largest being the main thread's (tsx's loader
+ * runs in a thread of its own). NODE_OPTIONS refuses --cpu-prof, hence this.
+ */
+function profiling(script: string, args: string[]): string[] {
+  const dir = process.env.BENCH_CPU_PROF
+  if (!dir) return []
+  const what = [basename(script, '.ts'), ...args.slice(0, 1)].join('-').replace(/[^\w.-]+/g, '_')
+  return ['--cpu-prof', `--cpu-prof-dir=${join(dir, `${what}-${++profiled}`)}`]
+}
+
 /**
  * `node --import tsx bench/<script>`: process.execPath rather than `npx tsx`, so the pid we hold is
  * the process doing the work and its /proc status is the one we want.
  */
 export function startChild(script: string, args: string[]): ChildProcess {
   const path = fileURLToPath(new URL(script, import.meta.url))
-  const child = spawn(process.execPath, ['--import', 'tsx', path, ...args], {
-    cwd: ROOT,
-    stdio: ['pipe', 'pipe', 'inherit'],
-  })
+  const child = spawn(
+    process.execPath,
+    [...profiling(script, args), '--import', 'tsx', path, ...args],
+    {
+      cwd: ROOT,
+      stdio: ['pipe', 'pipe', 'inherit'],
+    },
+  )
   live.add(child)
   child.once('exit', () => live.delete(child))
   return child

@@ -3,18 +3,23 @@ import autocannon, { type Options, type RequestParams } from 'autocannon'
 import { HOST } from './apps.ts'
 import { firstLine, startChild, stopChild } from './children.ts'
 import { Histogram, peakRssMb } from './hist.ts'
+import { mailLoad } from './mail-load.ts'
+import { marketingMail } from './mail-message.ts'
 import { openLoop } from './open-loop.ts'
-import type { HttpScenario, InprocScenario, Scenario } from './scenarios.ts'
+import type { HttpScenario, InprocScenario, Scenario, SmtpScenario } from './scenarios.ts'
+import { seededEmail, SEEDED_CONTACTS } from './seeded-app.ts'
 
 export interface BenchOptions {
   durationS: number
   warmupS: number
   connections: number
+  /** Concurrent senders (one SMTP connection each) of the SMTP scenarios. */
+  smtpConnections: number
 }
 
 export interface Measurement {
   rate: number
-  unit: 'req/s' | 'ops/s' | 'items/s'
+  unit: 'req/s' | 'ops/s' | 'items/s' | 'msg/s'
   p50Ms: number
   p99Ms: number
   peakRssMb: number
@@ -27,7 +32,14 @@ export interface Measurement {
  * the highest rate the scenario reaches.
  */
 export function measure(s: Scenario, opts: BenchOptions, fixedRate?: number): Promise<Measurement> {
-  return s.kind === 'http' ? measureHttp(s, opts, fixedRate) : measureInproc(s, opts)
+  switch (s.kind) {
+    case 'http':
+      return measureHttp(s, opts, fixedRate)
+    case 'inproc':
+      return measureInproc(s, opts)
+    case 'smtp':
+      return measureSmtp(s, opts)
+  }
 }
 
 const SETTLE_MS = 500
@@ -165,5 +177,56 @@ async function measureInproc(s: InprocScenario, opts: BenchOptions): Promise<Mea
     return s.itemsPerOp ? { ...m, rate: m.rate * s.itemsPerOp, unit: 'items/s' } : m
   } finally {
     await stopChild(child)
+  }
+}
+
+/** Composed once per run, in the load generator (this process). */
+let mail: ReturnType<typeof marketingMail> | undefined
+
+/**
+ * A fresh sink and a fresh server in two child processes (the server's peak RSS is its own), the
+ * generator here: the same layout for the baseline and the relay.
+ */
+async function measureSmtp(s: SmtpScenario, opts: BenchOptions): Promise<Measurement> {
+  const { message } = await (mail ??= marketingMail())
+  const sink = startChild('./mail-server.ts', ['smtp-sink'])
+  try {
+    const { port: sinkPort } = JSON.parse(await firstLine(sink)) as { port: number }
+    const server = startChild('./mail-server.ts', [s.app, `smtp://${HOST}:${sinkPort}`])
+    try {
+      const info = JSON.parse(await firstLine(server)) as {
+        port: number
+        auth: { user: string; pass: string }
+      }
+      const result = await mailLoad({
+        port: info.port,
+        auth: info.auth,
+        connections: opts.smtpConnections,
+        warmupS: opts.warmupS,
+        durationS: opts.durationS,
+        // Each message to the next seeded contact (bench/seeded-app.ts), as a campaign goes.
+        next: (n) => message(n, seededEmail(n % SEEDED_CONTACTS)),
+        expectReply: s.expectReply,
+      })
+      const problems = problemsOf({
+        refused: result.refused,
+        'unexpected replies': result.unexpected,
+      })
+      return {
+        rate: result.rate,
+        unit: 'msg/s',
+        p50Ms: result.hist.percentileMs(50),
+        p99Ms: result.hist.percentileMs(99),
+        peakRssMb: peakRssMb(server.pid!),
+        // Kept short and free of `|`: it ends up in a Markdown table cell.
+        problems: result.firstProblem
+          ? [...problems, `first: ${result.firstProblem.replace(/[|\s]+/g, ' ').slice(0, 120)}`]
+          : problems,
+      }
+    } finally {
+      await stopChild(server)
+    }
+  } finally {
+    await stopChild(sink)
   }
 }

@@ -94,7 +94,8 @@ export function header(opts: BenchOptions): string {
   return (
     `Run ${new Date().toISOString()} · Node ${process.version} · ${cpu.length} CPUs` +
     ` (${cpu[0]?.model.trim() ?? 'unknown'}) · ${opts.durationS} s per scenario after` +
-    ` ${opts.warmupS} s warm-up · ${opts.connections} HTTP connections`
+    ` ${opts.warmupS} s warm-up · ${opts.connections} HTTP connections` +
+    ` · ${opts.smtpConnections} SMTP connections`
   )
 }
 
@@ -108,7 +109,10 @@ export function writeResults(head: string, opts: BenchOptions, rows: Row[]): voi
     table(rows),
     '',
     'Written by `npm run bench` (bench/run.ts). HTTP scenarios are compared with the bare Hono',
-    'endpoint, in-process ones with the raw better-sqlite3 primary-key lookup or insert transaction.',
+    'endpoint, in-process ones with the raw better-sqlite3 primary-key lookup or insert transaction,',
+    'SMTP ones with a plain smtp-server that forwards each message through nodemailer, unchanged, to',
+    'the same sink smtp-server the relay forwards to (bench/mail-apps.ts); their rate counts messages',
+    'answered 250, which comes only once the sink has taken them.',
     'A "fixed rate, open loop" row is the scenario above it sent at a fixed share of the highest rate',
     'it reached, each request due at its time whatever the answers do, latency counted from that due',
     'time (bench/open-loop.ts): its target is on p99.',

@@ -19,6 +19,7 @@ const opts: BenchOptions = {
   durationS: positive('BENCH_DURATION', 3),
   warmupS: positive('BENCH_WARMUP', 1),
   connections: Math.round(positive('BENCH_CONNECTIONS', 50)),
+  smtpConnections: Math.round(positive('BENCH_SMTP_CONNECTIONS', 16)),
 }
 
 const head = header(opts)

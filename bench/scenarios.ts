@@ -1,15 +1,17 @@
 /**
  * @module What `npm run bench` measures. To add a scenario, append one entry to `scenarios`: an HTTP
  * one names an app from bench/apps.ts and a request; an in-process one gives a `setup` returning the
- * operation to loop over. Each is reported with its ratio to its kind's baseline.
+ * operation to loop over; an SMTP one names a server from bench/mail-apps.ts, put in front of a sink.
+ * Each is reported with its ratio to its kind's baseline.
  */
 import type { AppName } from './apps.ts'
+import type { MailAppName } from './mail-apps.ts'
 import { gateBatchByEmail, gateById, recordEvent } from './consent-scenarios.ts'
 import { nextWebhook, SAME_BODY, WEBHOOK_HEADERS } from './hook-scenarios.ts'
 import { seededEmail } from './seeded-app.ts'
 import { sqliteInsertTxn, sqlitePkLookup } from './sqlite-baseline.ts'
 
-export type BaselineName = 'hono-bare' | 'sqlite-pk' | 'sqlite-insert'
+export type BaselineName = 'hono-bare' | 'sqlite-pk' | 'sqlite-insert' | 'smtp-pass-through'
 
 /** What a row must show to pass; a row may have either or both. */
 export interface Target {
@@ -61,7 +63,21 @@ export interface InprocScenario extends Common {
   itemsPerOp?: number
 }
 
-export type Scenario = HttpScenario | InprocScenario
+/**
+ * An SMTP server (bench/mail-apps.ts) in its own process, forwarding to a sink in another, loaded by
+ * BENCH_SMTP_CONNECTIONS senders on pooled connections (bench/mail-load.ts), each sending the
+ * ~50 KB newsletter of bench/mail-message.ts to the seeded recipients in turn. Rate: messages/s
+ * answered 250, which these servers answer once the sink took the message.
+ */
+export interface SmtpScenario extends Common {
+  kind: 'smtp'
+  baseline?: 'smtp-pass-through'
+  app: Exclude<MailAppName, 'smtp-sink'>
+  /** Text every 250 must hold (that the server did its work, not something else). */
+  expectReply?: string
+}
+
+export type Scenario = HttpScenario | InprocScenario | SmtpScenario
 
 /** Measured in every run, first, so ratios compare numbers taken on the same machine minutes apart. */
 export const baselines: Record<BaselineName, Scenario> = {
@@ -76,6 +92,12 @@ export const baselines: Record<BaselineName, Scenario> = {
     name: 'better-sqlite3 1-row insert txn',
     kind: 'inproc',
     setup: sqliteInsertTxn,
+  },
+  'smtp-pass-through': {
+    name: 'smtp-server → smtp-server pass-through, 50 KB HTML mail',
+    kind: 'smtp',
+    app: 'smtp-pass-through',
+    expectReply: 'OK: passed',
   },
 }
 
@@ -183,6 +205,17 @@ export const scenarios: (Scenario & { baseline: BaselineName })[] = [
       headers: { Accept: 'text/html', 'Accept-Language': 'fr-FR,fr;q=0.9,en;q=0.8' },
     },
     target: { minRatio: 0.2 },
+  },
+  // Sending issue: "Relay with 50 KB HTML mails: >= 50 % of the messages/s of a plain smtp-server →
+  // smtp-server pass-through". The real relay on the seeded database, logged in as `newsletter`: the
+  // gate at RCPT TO and again after DATA, the contact's links, the MIME rewrite, then the upstream.
+  {
+    name: 'SMTP relay, 50 KB HTML mail, one recipient each',
+    kind: 'smtp',
+    baseline: 'smtp-pass-through',
+    app: 'relay',
+    expectReply: 'OK: forwarded to 1 recipient',
+    target: { minRatio: 0.5 },
   },
 ]
 

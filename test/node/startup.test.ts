@@ -23,6 +23,10 @@ describe('first run with no configuration', () => {
     const [, url] = await s.waitFor(/running on (http:\/\/127\.0\.0\.1:\d+)/)
     expect(s.output()).toContain('WARNING: APP_SECRET is not set')
     expect(s.output()).toMatch(/Health check:\s+http:\/\/localhost:0\/healthz/)
+    // Where to go next (CONTRACT.md): the hosted form, Mautic's webhook, the data-access page.
+    expect(s.output()).toMatch(/Hosted form:\s+http:\/\/localhost:0\/subscribe\/default/)
+    expect(s.output()).toMatch(/Mautic webhook:\s+http:\/\/localhost:0\/hooks\/mautic/)
+    expect(s.output()).toMatch(/Data access:\s+http:\/\/localhost:0\/privacy/)
     const secretFile = join(cwd, 'data', 'app-secret')
     expect(statSync(secretFile).mode & 0o777).toBe(0o600)
     expect(readFileSync(secretFile, 'utf8').trim().length).toBeGreaterThanOrEqual(32)

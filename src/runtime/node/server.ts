@@ -131,7 +131,10 @@ export function banner(running: RunningServer): string {
     `  Database:         ${config.databasePath}`,
     `  Mail transport:   ${config.mail.transport}${config.mail.transport === 'log' ? ' (e-mails are written to ./data/mail/)' : ''}`,
     `  SMTP relay:       ${running.relayPort !== undefined ? `${config.host}:${running.relayPort} → ${new URL(config.relay!.upstreamUrl).host}` : 'off (set RELAY_PORT and RELAY_UPSTREAM_URL)'}`,
-    `  Mautic mirror:    ${config.mautic ? `${config.mautic.url} (${config.mirrorMode})` : 'not configured (set MAUTIC_URL)'}`,
+    `  Mautic mirror:    ${config.mautic ? `${config.mautic.url} (${config.mirrorMode})` : 'not configured (set MAUTIC_URL, then: npx consent-gateway mautic connect)'}`,
+    `  Mautic webhook:   ${pub}/hooks/mautic${config.mauticWebhookSecret ? '' : '   (set MAUTIC_WEBHOOK_SECRET; `mautic connect` makes one)'}`,
+    `  Campaign gate:    ${pub}/hooks/mautic/campaign?purpose=newsletter   (Mautic "Send a webhook", X-Gateway-Key)`,
+    `  Data access:      ${pub}/privacy`,
     'Next: create an API key for your site: npx consent-gateway api-key create --name website --scopes subscribe,gate,consents:read',
     '      then read README.md ("Collecting and proving consent", "Configuration"). Stop with Ctrl+C.',
   ]
