@@ -52,6 +52,8 @@ for (const s of scenarios.filter((x) => !only || x.name.includes(only))) {
   const base = { name: baselines[s.baseline].name, rate: median(theirs).rate }
   rows.push({ name: s.name, baseline: base, target: s.target, m: median(mine) })
   console.error(`          ${(ratioOf(rows.at(-1)!)! * 100).toFixed(1)} % of ${base.name}`)
+  const rates = (ms: Measurement[]) => ms.map((m) => Math.round(m.rate)).join(', ')
+  console.error(`          rounds: ${rates(mine)} against ${rates(theirs)} ${median(mine).unit}`)
   // A latency target "at N req/s": ROUNDS more runs at that fixed rate, the median p99 reported.
   if (s.kind === 'http' && s.fixedRate) {
     const { ofMax, target } = s.fixedRate
