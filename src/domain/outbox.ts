@@ -161,3 +161,26 @@ export async function retryDead(db: DB, id: string, now: number): Promise<boolea
     .executeTakeFirst()
   return res.numUpdatedRows > 0n
 }
+
+/** Delivered rows are kept this long (for the admin's view), then deleted; their payloads are already empty. */
+export const OUTBOX_DONE_RETENTION_MS = 30 * 86_400_000
+
+/** Deletes delivered rows past their retention, at most `limit` per run. */
+export async function purgeDeliveredOutbox(
+  deps: { db: DB; clock: Clock },
+  limit = 1000,
+): Promise<number> {
+  const before = deps.clock.now() - OUTBOX_DONE_RETENTION_MS
+  const res = await deps.db
+    .deleteFrom('outbox')
+    .where('id', 'in', (eb) =>
+      eb
+        .selectFrom('outbox')
+        .select('id')
+        .where('status', '=', 'done')
+        .where('done_at', '<', before)
+        .limit(limit),
+    )
+    .executeTakeFirst()
+  return Number(res.numDeletedRows)
+}

@@ -2,6 +2,7 @@
 import type { Deps } from '../deps.ts'
 import { maybeCheckpoint } from './checkpoints.ts'
 import { expireOptinRequests } from './optin.ts'
+import { purgeDeliveredOutbox } from './outbox.ts'
 import { purgeRateLimits } from './rate-limit.ts'
 
 export async function runScheduledJobs(deps: Deps): Promise<void> {
@@ -9,6 +10,7 @@ export async function runScheduledJobs(deps: Deps): Promise<void> {
     ['expire opt-in requests', () => expireOptinRequests(deps)],
     ['purge rate limits', () => purgeRateLimits(deps, deps.clock.now())],
     ['ledger checkpoint', () => maybeCheckpoint(deps)],
+    ['purge delivered outbox rows', () => purgeDeliveredOutbox(deps)],
   ]
   // One failing job must not stop the others; each is retried on the next run.
   for (const [name, job] of jobs)

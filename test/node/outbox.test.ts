@@ -4,6 +4,8 @@ import {
   deliverOutbox,
   enqueueQuery,
   OUTBOX_MAX_ATTEMPTS,
+  OUTBOX_DONE_RETENTION_MS,
+  purgeDeliveredOutbox,
   retryDead,
 } from '../../src/domain/outbox.ts'
 import { startOutboxLoop } from '../../src/runtime/node/outbox-loop.ts'
@@ -142,5 +144,28 @@ describe('Node delivery loop', () => {
     await loop.stop()
     expect(seen).toEqual([{ woke: true }])
     expect(Date.now() - t0).toBeLessThan(1000)
+  })
+})
+
+describe('outbox retention', () => {
+  it('deletes delivered rows after 30 days, and never a pending or dead one', async () => {
+    const { deps, clock } = await setup(async () => {})
+    await deps.atomic([
+      enqueueQuery(deps.db, clock.now(), { kind: 'test.call', payload: {} }),
+      enqueueQuery(deps.db, clock.now(), { kind: 'test.call', payload: {}, orderingKey: 'k' }),
+    ])
+    await deliverOutbox(deps)
+    await deps.atomic([enqueueQuery(deps.db, clock.now(), { kind: 'test.call', payload: {} })])
+    await deps.db
+      .updateTable('outbox')
+      .set({ status: 'dead' })
+      .where('status', '=', 'pending')
+      .execute()
+    clock.advance(OUTBOX_DONE_RETENTION_MS - 1)
+    expect(await purgeDeliveredOutbox(deps)).toBe(0)
+    clock.advance(2)
+    expect(await purgeDeliveredOutbox(deps)).toBe(2)
+    const left = await deps.db.selectFrom('outbox').select('status').execute()
+    expect(left).toEqual([{ status: 'dead' }])
   })
 })
