@@ -102,6 +102,9 @@ export async function openEvidence(
   dataKey: Bytes,
   sealed: string,
   aad: string,
-): Promise<unknown> {
-  return JSON.parse(fromUtf8(await openBytes(keys.aead, dataKey, sealed, aad)))
+): Promise<Record<string, unknown>> {
+  return JSON.parse(fromUtf8(await openBytes(keys.aead, dataKey, sealed, aad))) as Record<
+    string,
+    unknown
+  >
 }

@@ -10,9 +10,12 @@ import type { Deps } from '../deps.ts'
 import { contactEmail } from './contacts.ts'
 import { contactAttributes } from './correction.ts'
 import { contactRequests, type DsrView } from './dsr.ts'
-import { consentProof } from './proof.ts'
+import { consentProof, proofNotice, type ProofNotice } from './proof.ts'
 
 const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString())
+
+/** The proof's wording without its privacy URL (the export names the controller's once). */
+const wording = ({ privacy_url: _, ...w }: ProofNotice): NoticeWording => w
 
 export interface NoticeWording {
   id: string
@@ -94,54 +97,22 @@ export async function collectPersonalData(deps: Deps, contact: ContactRow): Prom
         status: s.status,
         granted_at: iso(s.granted_at),
         changed_at: iso(s.changed_at)!,
-        notice: n
-          ? {
-              id: n.id,
-              version: n.version,
-              locale: n.locale,
-              title: n.title,
-              text: n.body,
-              content_hash: n.content_hash,
-            }
-          : null,
+        notice: n ? wording(proofNotice(n)) : null,
       }
     }),
-    history: ((proof?.proof.history ?? []) as ProofEvent[]).map((e) => ({
+    history: (proof?.proof.history ?? []).map((e) => ({
       seq: e.seq,
       purpose: e.purpose,
       action: e.action,
       method: e.method,
       source: e.source,
       actor: e.actor,
-      occurred_at: e.occurred_at,
-      notice: e.notice
-        ? {
-            id: e.notice.id,
-            version: e.notice.version,
-            locale: e.notice.locale,
-            title: e.notice.title,
-            text: e.notice.text,
-            content_hash: e.notice.content_hash,
-          }
-        : null,
+      occurred_at: e.occurred_at!,
+      notice: e.notice ? wording(e.notice) : null,
       evidence: e.evidence,
       evidence_erased: e.evidence_erased,
     })),
     requests,
     consent_receipt: proof?.receipt ?? null,
   }
-}
-
-/** An event as proof.ts writes it into the proof's history. */
-interface ProofEvent {
-  seq: number
-  purpose: string
-  action: string
-  method: string
-  source: string
-  actor: string
-  occurred_at: string
-  notice: (NoticeWording & { privacy_url: string }) | null
-  evidence: Record<string, unknown> | null
-  evidence_erased: boolean
 }

@@ -5,7 +5,7 @@
  */
 import { findContactByBlindIndexes, findContactById } from '../db/repositories/contacts.ts'
 import { findEvents, findStates } from '../db/repositories/consent.ts'
-import { findNoticesByIds } from '../db/repositories/purposes.ts'
+import { findNoticesByIds, type NoticeRow } from '../db/repositories/purposes.ts'
 import type { Deps } from '../deps.ts'
 import { blindIndexes, normalizeEmail } from '../lib/email.ts'
 import { contactDataKey, openEvidence } from './contacts.ts'
@@ -20,8 +20,46 @@ export interface ConsentProof {
     string,
     { status: string; notice_id: string | null; granted_at: string | null; changed_at: string }
   >
-  history: unknown[]
+  history: ProofEvent[]
 }
+
+/** The exact wording an event refers to (Art. 7(1)): what was shown, under which privacy policy. */
+export interface ProofNotice {
+  id: string
+  version: number
+  locale: string
+  title: string
+  text: string
+  privacy_url: string
+  content_hash: string
+}
+
+export interface ProofEvent {
+  id: string
+  seq: number
+  purpose: string
+  action: string
+  method: string
+  source: string
+  actor: string
+  occurred_at: string | null
+  recorded_at: string | null
+  notice: ProofNotice | null
+  evidence: Record<string, unknown> | null
+  evidence_erased: boolean
+  prev_hash: string
+  hash: string
+}
+
+export const proofNotice = (n: NoticeRow): ProofNotice => ({
+  id: n.id,
+  version: n.version,
+  locale: n.locale,
+  title: n.title,
+  text: n.body,
+  privacy_url: n.privacy_url,
+  content_hash: n.content_hash,
+})
 
 const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString())
 
@@ -50,7 +88,7 @@ export async function consentProof(
   const notices = new Map((await findNoticesByIds(deps.db, noticeIds)).map((n) => [n.id, n]))
   const dataKey = await contactDataKey(deps, contact)
 
-  const history = []
+  const history: ProofEvent[] = []
   for (const e of events) {
     const n = e.notice_id ? notices.get(e.notice_id) : undefined
     history.push({
@@ -63,17 +101,7 @@ export async function consentProof(
       actor: e.actor,
       occurred_at: iso(e.occurred_at),
       recorded_at: iso(e.recorded_at),
-      notice: n
-        ? {
-            id: n.id,
-            version: n.version,
-            locale: n.locale,
-            title: n.title,
-            text: n.body,
-            privacy_url: n.privacy_url,
-            content_hash: n.content_hash,
-          }
-        : null,
+      notice: n ? proofNotice(n) : null,
       // After erasure the contact's key is gone: the evidence is unreadable, the event stays (accountability).
       evidence:
         e.evidence_enc && dataKey

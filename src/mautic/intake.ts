@@ -6,7 +6,7 @@
  * contact, with retries. A body delivered twice changes nothing the second time (receipt keys).
  */
 import type { CompiledQuery } from 'kysely'
-import { findContactByBlindIndexes } from '../db/repositories/contacts.ts'
+import { findContactByBlindIndexes, findContactById } from '../db/repositories/contacts.ts'
 import { findStates } from '../db/repositories/consent.ts'
 import {
   insertReceiptQuery,
@@ -208,8 +208,7 @@ async function withdrawalQueries(
 /** The gateway contact behind a Mautic id (its link) or, failing that, behind its address. */
 export async function resolveContact(deps: Deps, mauticId: string | null, email: string | null) {
   const linked = mauticId ? await linkedContactId(deps.db, mauticId) : undefined
-  if (linked)
-    return deps.db.selectFrom('contacts').selectAll().where('id', '=', linked).executeTakeFirst()
+  if (linked) return findContactById(deps.db, linked)
   const normalized = email ? normalizeEmail(email) : null
   if (!normalized) return undefined
   return findContactByBlindIndexes(deps.db, await blindIndexes(deps.hmac, deps.keys, normalized))

@@ -19,7 +19,7 @@ import {
   unlinkQuery,
   upsertMirrorQuery,
 } from '../db/repositories/mautic.ts'
-import type { NoticeRow } from '../db/repositories/purposes.ts'
+import { findPublishedNotice, type NoticeRow } from '../db/repositories/purposes.ts'
 import type { FindingKind } from '../db/database.ts'
 import type { Deps } from '../deps.ts'
 import { prepareContact } from '../domain/contacts.ts'
@@ -260,14 +260,7 @@ async function formSubmitted(deps: Deps, event: MauticEvent): Promise<Outcome> {
   if (ticked.length === 0 || !email) return 'recorded'
   const notices: Record<string, NoticeRow> = {}
   for (const m of ticked) {
-    const notice = await deps.db
-      .selectFrom('notices')
-      .selectAll()
-      .where('purpose_key', '=', m.purpose_key)
-      .where('locale', '=', m.locale)
-      .where('version', '=', m.notice_version)
-      .where('published_at', 'is not', null)
-      .executeTakeFirst()
+    const notice = await findPublishedNotice(deps.db, m.purpose_key, m.locale, m.notice_version)
     if (!notice)
       throw new Error(
         `form ${s.formId}: notice ${m.purpose_key} v${m.notice_version} (${m.locale}) is not published`,

@@ -7,6 +7,7 @@ import { nodeDeps } from '../../src/runtime/node/deps.ts'
 import { applyMigrations, openSqlite } from '../../src/runtime/node/sqlite.ts'
 import { createApp } from '../../src/app.ts'
 import { memoryMailTransport } from '../../src/mail/memory.ts'
+import { deliverOutbox } from '../../src/domain/outbox.ts'
 
 export const TEST_SECRET = 'test-secret-0123456789-abcdefghijklmnopqrstuvwxyz'
 export const TEST_NOW = Date.UTC(2026, 10, 29, 9, 0, 0)
@@ -56,4 +57,9 @@ export const API_CONSENT = {
   source: 'test',
   actor: 'api:test',
   evidence: { ip: '192.0.2.1' },
+}
+
+/** Delivers outbox messages until nothing is due (one message per ordering key per round). */
+export async function drainOutbox(deps: Parameters<typeof deliverOutbox>[0]): Promise<void> {
+  while ((await deliverOutbox(deps)).delivered > 0);
 }

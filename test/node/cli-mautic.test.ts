@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
 import { runMautic } from '../../src/cli/mautic.ts'
-import { deliverOutbox } from '../../src/domain/outbox.ts'
+import { mauticCli } from '../helpers/cli.ts'
 import { createPurpose } from '../../src/domain/purpose-admin.ts'
 import { createMauticClient } from '../../src/mautic/client.ts'
 import { WEBHOOK_TRIGGERS } from '../../src/mautic/connect.ts'
@@ -18,7 +18,7 @@ import {
   webhookBody,
 } from '../fixtures/mautic-webhooks.ts'
 import { api, apiKey } from '../helpers/api.ts'
-import { TEST_NOW, TEST_SECRET, testApp } from '../helpers/deps.ts'
+import { drainOutbox, TEST_NOW, TEST_SECRET, testApp } from '../helpers/deps.ts'
 import { useMautic } from '../helpers/mautic-fake.ts'
 import { spawnBin, type Spawned } from '../helpers/spawn.ts'
 
@@ -29,13 +29,7 @@ async function setup(env: Record<string, string> = {}, client?: MauticApi) {
     { ...mautic.env, ...env },
     { mautic: client ?? createMauticClient(mautic.connection, { sleep: async () => {} }) },
   )
-  const run = async (...args: string[]) => {
-    const out: string[] = []
-    const err: string[] = []
-    const io = { out: async (s: string) => void out.push(s), err: (s: string) => void err.push(s) }
-    const code = await runMautic(args, (fn) => fn(t.deps), io)
-    return { code, stdout: out.join('\n'), stderr: err.join('\n') }
-  }
+  const run = mauticCli(t.deps)
   const rows = (sql: string, ...params: unknown[]) => t.sqlite.prepare(sql).all(...params) as any[]
   return { ...t, run, rows }
 }
@@ -243,7 +237,7 @@ describe('consent-gateway mautic map-form, map-email, mappings', () => {
       },
     })
     expect(res.status).toBe(200)
-    while ((await deliverOutbox(t.deps)).delivered > 0);
+    await drainOutbox(t.deps)
     expect(t.rows('SELECT purpose_key, action, source FROM consent_events')).toEqual([
       { purpose_key: 'newsletter', action: 'requested', source: 'mautic-form:7' },
     ])

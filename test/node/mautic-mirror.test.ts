@@ -7,7 +7,7 @@ import { createMauticClient } from '../../src/mautic/client.ts'
 import { mirror } from '../../src/mautic/mirror.ts'
 import { api, apiKey } from '../helpers/api.ts'
 import { confirmedSubscription } from '../helpers/consent.ts'
-import { API_CONSENT, testApp } from '../helpers/deps.ts'
+import { API_CONSENT, drainOutbox, testApp } from '../helpers/deps.ts'
 import { useMautic } from '../helpers/mautic-fake.ts'
 
 const mautic = useMautic('https://mautic.test', { emails: [12] })
@@ -30,17 +30,19 @@ async function setup(mode: 'observe' | 'enforce' = 'enforce') {
     label: 'Preferences',
     group: 'core',
   })
-  const drain = async () => {
-    while ((await deliverOutbox(t.deps)).delivered > 0);
-  }
+  const drain = () => drainOutbox(t.deps)
   const writes = () =>
     mautic.requests.filter((r) => r.method !== 'GET' && r.path.startsWith('/api/'))
   return { ...t, link, drain, writes }
 }
 
 /** A contact the gateway knows without any consent (e.g. imported from Mautic). */
-async function unconsented(t: Awaited<ReturnType<typeof setup>>, email: string) {
-  const r = await subscribe(t.deps, { ...API_CONSENT, email, purposes: ['cookies'] })
+async function unconsented(
+  t: Awaited<ReturnType<typeof setup>>,
+  email: string,
+  attributes?: Record<string, string>,
+) {
+  const r = await subscribe(t.deps, { ...API_CONSENT, email, purposes: ['cookies'], attributes })
   if (!r.ok) throw new Error(r.message)
   return r.contactId
 }
@@ -349,19 +351,13 @@ describe('POST /hooks/mautic/campaign', () => {
 describe('corrections and erasure reach Mautic', () => {
   it('pushes corrected fields under Mautic’s aliases, blanking what the person emptied', async () => {
     const t = await setup()
-    const r = await subscribe(t.deps, {
-      ...API_CONSENT,
-      email: 'anne@exemple.fr',
-      purposes: ['cookies'],
-      attributes: { first_name: 'Anne' },
-    })
-    if (!r.ok) throw new Error(r.message)
+    const id = await unconsented(t, 'anne@exemple.fr', { first_name: 'Anne' })
     const m = mautic.addContact({
       email: 'anne@exemple.fr',
       fields: { firstname: 'Ane', lastname: 'Old' },
     })
-    t.link(m.id, r.contactId)
-    await t.deps.outboxHandlers['mautic.update']!({ contactId: r.contactId })
+    t.link(m.id, id)
+    await t.deps.outboxHandlers['mautic.update']!({ contactId: id })
     const [patch] = mautic.calls('PATCH', `/api/contacts/${m.id}/edit`)
     expect(patch!.body).toMatchObject({ firstname: 'Anne', lastname: '', overwriteWithBlank: true })
     expect(patch!.body).not.toHaveProperty('company') // never held by the gateway: left alone

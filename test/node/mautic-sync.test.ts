@@ -5,15 +5,14 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { http, HttpResponse } from 'msw'
 import { describe, expect, it } from 'vitest'
-import { runMautic } from '../../src/cli/mautic.ts'
-import { deliverOutbox } from '../../src/domain/outbox.ts'
+import { mauticCli } from '../helpers/cli.ts'
 import { subscribe } from '../../src/domain/subscriptions.ts'
 import { blindIndexes } from '../../src/lib/email.ts'
 import { createMauticClient } from '../../src/mautic/client.ts'
 import { csvCell } from '../../src/mautic/sync.ts'
 import { api, apiKey } from '../helpers/api.ts'
 import { confirmedSubscription } from '../helpers/consent.ts'
-import { API_CONSENT, TEST_NOW, testApp } from '../helpers/deps.ts'
+import { API_CONSENT, drainOutbox, TEST_NOW, testApp } from '../helpers/deps.ts'
 import { useMautic } from '../helpers/mautic-fake.ts'
 
 const mautic = useMautic('https://mautic.test')
@@ -28,17 +27,9 @@ async function setup(mode: 'observe' | 'enforce' = 'observe') {
   for (const key of ['email_marketing', 'newsletter', 'push_notifications'])
     mautic.addField({ alias: `consent_${key}`, type: 'boolean' })
   mautic.addField({ alias: 'consent_preferences_url', type: 'url' })
-  const run = async (...args: string[]) => {
-    const out: string[] = []
-    const err: string[] = []
-    const io = { out: async (s: string) => void out.push(s), err: (s: string) => void err.push(s) }
-    const code = await runMautic(args, (fn) => fn(t.deps), io)
-    return { code, stdout: out.join('\n'), stderr: err.join('\n') }
-  }
+  const run = mauticCli(t.deps)
   const rows = (sql: string, ...params: unknown[]) => t.sqlite.prepare(sql).all(...params) as any[]
-  const drain = async () => {
-    while ((await deliverOutbox(t.deps)).delivered > 0);
-  }
+  const drain = () => drainOutbox(t.deps)
   const links = () =>
     rows('SELECT external_id AS m, contact_id AS c FROM contact_links ORDER BY CAST(m AS INTEGER)')
   const findings = () =>

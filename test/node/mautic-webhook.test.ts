@@ -1,7 +1,6 @@
 // POST /hooks/mautic: signature, limits, parsing, idempotency, withdrawal in the same write, order,
 // echoes, and the effects processed from the outbox. Real app, real SQLite, Mautic's real wire format.
 import { describe, expect, it } from 'vitest'
-import { deliverOutbox } from '../../src/domain/outbox.ts'
 import { UNLINK_GRACE_MS } from '../../src/mautic/process.ts'
 import {
   channelChanged,
@@ -16,7 +15,7 @@ import {
 } from '../fixtures/mautic-webhooks.ts'
 import { api, apiKey } from '../helpers/api.ts'
 import { confirmedSubscription } from '../helpers/consent.ts'
-import { TEST_NOW, testApp } from '../helpers/deps.ts'
+import { drainOutbox, TEST_NOW, testApp } from '../helpers/deps.ts'
 
 const SECRET = 'b5f1c0e1d2a3948576a8b9c0d1e2f3a4b5c6d7e8f9a0b1c2d3e4f5a6b7c8d9e0'
 
@@ -48,10 +47,7 @@ const jeanne = (extra: Partial<Parameters<typeof contactFixture>[0]> = {}) =>
     lastname: 'Dupont',
     ...extra,
   })
-/** Delivers until nothing is due (one message per ordering key per round). */
-async function drain(t: { deps: Parameters<typeof deliverOutbox>[0] }) {
-  while ((await deliverOutbox(t.deps)).delivered > 0);
-}
+const drain = (t: { deps: Parameters<typeof drainOutbox>[0] }) => drainOutbox(t.deps)
 const T = (minutes: number) => TEST_NOW + minutes * 60_000
 
 describe('POST /hooks/mautic: authenticity and limits', () => {

@@ -38,3 +38,20 @@ export async function findFormPurposes(db: DB, key: string): Promise<string[] | 
     .executeTakeFirst()
   return row ? (JSON.parse(row.purposes) as string[]) : undefined
 }
+
+/** A published notice by purpose, locale and version (what a mapped Mautic form shows). */
+export function findPublishedNotice(
+  db: DB,
+  purposeKey: string,
+  locale: 'fr' | 'en',
+  version: number,
+): Promise<NoticeRow | undefined> {
+  return db
+    .selectFrom('notices')
+    .selectAll()
+    .where('purpose_key', '=', purposeKey)
+    .where('locale', '=', locale)
+    .where('version', '=', version)
+    .where('published_at', 'is not', null)
+    .executeTakeFirst()
+}
