@@ -1,14 +1,15 @@
 /** @module The HTTP apps bench/server.ts can serve, by name. Add one here when a scenario needs it. */
-import { serve } from '@hono/node-server'
+import { serve, type ServerType } from '@hono/node-server'
 import { Hono } from 'hono'
 import { mkdtempSync, rmSync } from 'node:fs'
+import type { AddressInfo } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { createApp } from '../src/app.ts'
 import { parseConfig } from '../src/config.ts'
 import { jsonLogger } from '../src/lib/log.ts'
 import { memoryMailTransport } from '../src/mail/memory.ts'
 import { nodeDeps } from '../src/runtime/node/deps.ts'
+import { serveGateway } from '../src/runtime/node/edge.ts'
 import { openDatabase, startServer } from '../src/runtime/node/server.ts'
 import { WEBHOOK_SECRET } from './hook-scenarios.ts'
 import { seededApi } from './seeded-app.ts'
@@ -92,11 +93,13 @@ export const apps = {
       logger: jsonLogger(() => {}),
       mail: memoryMailTransport(),
     })
-    const server = await listen(createApp(deps).fetch)
+    const server = await new Promise<ServerType>((resolve) => {
+      const s = serveGateway(deps, { port: 0, hostname: HOST }, () => resolve(s))
+    })
     return {
-      port: server.port,
+      port: (server.address() as AddressInfo).port,
       close: async () => {
-        await server.close()
+        await new Promise<void>((resolve) => server.close(() => resolve()))
         sqlite.close()
         rmSync(dir, { recursive: true, force: true })
       },

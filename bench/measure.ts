@@ -2,7 +2,7 @@
 import autocannon, { type Options, type RequestParams } from 'autocannon'
 import { HOST } from './apps.ts'
 import { firstLine, startChild, stopChild } from './children.ts'
-import { Histogram, peakRssMb } from './hist.ts'
+import { cpuSeconds, Histogram, peakRssMb } from './hist.ts'
 import { mailLoad } from './mail-load.ts'
 import { marketingMail } from './mail-message.ts'
 import { openLoop } from './open-loop.ts'
@@ -25,6 +25,8 @@ export interface Measurement {
   peakRssMb: number
   /** Anything that makes the numbers suspect: errors, non-2xx answers, timeouts. */
   problems: string[]
+  /** HTTP scenarios: the server process's CPU time per answered request, in microseconds. */
+  cpuUsPerReq?: number
 }
 
 /**
@@ -90,12 +92,14 @@ async function measureHttp(
     // autocannon stops without waiting for its last answers: at a fixed rate, where latency is the
     // point, the server first works off what the warm-up left it (SETTLE_MS is ample for that).
     if (fixedRate !== undefined) await new Promise((resolve) => setTimeout(resolve, SETTLE_MS))
+    const cpuBefore = cpuSeconds(server.pid!)
     const m =
       fixedRate === undefined
         ? await closedLoop(closed, opts)
         : await fixedRateLoop({ ...base, next }, opts, fixedRate)
+    const cpuUsPerReq = ((cpuSeconds(server.pid!) - cpuBefore) * 1e6) / (m.rate * opts.durationS)
     // Read before stopping: /proc/<pid> goes with the process.
-    return { ...m, peakRssMb: peakRssMb(server.pid!) }
+    return { ...m, cpuUsPerReq, peakRssMb: peakRssMb(server.pid!) }
   } finally {
     await stopChild(server)
   }

@@ -54,6 +54,9 @@ for (const s of scenarios.filter((x) => !only || x.name.includes(only))) {
   console.error(`          ${(ratioOf(rows.at(-1)!)! * 100).toFixed(1)} % of ${base.name}`)
   const rates = (ms: Measurement[]) => ms.map((m) => Math.round(m.rate)).join(', ')
   console.error(`          rounds: ${rates(mine)} against ${rates(theirs)} ${median(mine).unit}`)
+  const cpu = (ms: Measurement[]) => ms.map((m) => Math.round(m.cpuUsPerReq ?? NaN)).join(', ')
+  if (s.kind === 'http')
+    console.error(`          server CPU µs/req: ${cpu(mine)} against ${cpu(theirs)}`)
   // A latency target "at N req/s": ROUNDS more runs at that fixed rate, the median p99 reported.
   if (s.kind === 'http' && s.fixedRate) {
     const { ofMax, target } = s.fixedRate

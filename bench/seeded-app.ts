@@ -3,11 +3,10 @@
  * the delivery loop: the sending scenarios measure the request path (gate, links, queueing) and
  * exclude the transport, as the sending issue's targets ask.
  */
-import { serve } from '@hono/node-server'
+import type { ServerType } from '@hono/node-server'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { createApp } from '../src/app.ts'
 import { parseConfig } from '../src/config.ts'
 import type { Deps } from '../src/deps.ts'
 import { createApiKey } from '../src/domain/api-keys.ts'
@@ -16,6 +15,7 @@ import { subscribe } from '../src/domain/subscriptions.ts'
 import { jsonLogger } from '../src/lib/log.ts'
 import { memoryMailTransport } from '../src/mail/memory.ts'
 import { nodeDeps } from '../src/runtime/node/deps.ts'
+import { serveGateway } from '../src/runtime/node/edge.ts'
 import { applyMigrations, openSqlite } from '../src/runtime/node/sqlite.ts'
 
 export const SEEDED_CONTACTS = 2_000
@@ -76,9 +76,8 @@ export async function seededApi() {
   if (!key.ok) throw new Error(key.error)
   const preferences = new URL(await preferencesUrl(deps, ids[7]!)).pathname
   const preferencesToken = preferences.slice(preferences.lastIndexOf('/') + 1)
-  const app = createApp(deps)
-  const server = await new Promise<ReturnType<typeof serve>>((resolve) => {
-    const s = serve({ fetch: app.fetch, port: 0, hostname: '127.0.0.1' }, () => resolve(s))
+  const server = await new Promise<ServerType>((resolve) => {
+    const s = serveGateway(deps, { port: 0, hostname: '127.0.0.1' }, () => resolve(s))
   })
   const address = server.address()
   return {

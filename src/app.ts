@@ -11,7 +11,7 @@ import { siteInfo } from './lib/site.ts'
 import { accessLog } from './middleware/access-log.ts'
 import { bodySize } from './middleware/body-size.ts'
 import { originCheck } from './middleware/origin-check.ts'
-import { securityHeaders } from './middleware/security-headers.ts'
+import { securityHeaders, type SecurityHeadersOptions } from './middleware/security-headers.ts'
 import { apiRoutes } from './routes/api/index.ts'
 import { healthRoutes } from './routes/health.ts'
 import { hookRoutes } from './routes/hooks/index.ts'
@@ -36,18 +36,34 @@ declare module 'hono' {
   }
 }
 
-export function createApp(deps: Deps) {
+/**
+ * What a runtime's listener already does for every request (src/runtime/node/edge.ts): the static
+ * security headers, the request id and the access log. Without one, the app does them itself.
+ */
+export interface AppEdge {
+  /** The id the listener gave this request. */
+  requestId(c: Context): string | undefined
+}
+
+export interface AppOptions {
+  edge?: AppEdge
+}
+
+export function createApp(deps: Deps, options: AppOptions = {}) {
   const app = new Hono()
   const site = siteInfo(deps.config)
 
-  app.use(requestId())
-  app.use(accessLog(deps.logger))
-  app.use(
-    securityHeaders({
-      imageOrigin: deps.config.org.logoUrl ? new URL(deps.config.org.logoUrl).origin : undefined,
-      hsts: deps.config.publicUrl.startsWith('https://'),
-    }),
-  )
+  const edge = options.edge
+  if (edge) {
+    app.use((c, next) => {
+      c.set('requestId', edge.requestId(c) ?? crypto.randomUUID())
+      return next()
+    })
+  } else {
+    app.use(requestId())
+    app.use(accessLog(deps.logger))
+    app.use(securityHeaders(securityHeaderOptions(deps)))
+  }
   const tooLarge = (c: Context) =>
     errorResponse(c, site, 413, 'payload_too_large', 'The request body is too large')
   const pageLimit = bodySize(BODY_LIMIT, tooLarge)
@@ -107,6 +123,13 @@ export function createApp(deps: Deps) {
 }
 
 export type App = ReturnType<typeof createApp>
+
+export function securityHeaderOptions(deps: Pick<Deps, 'config'>): SecurityHeadersOptions {
+  return {
+    imageOrigin: deps.config.org.logoUrl ? new URL(deps.config.org.logoUrl).origin : undefined,
+    hsts: deps.config.publicUrl.startsWith('https://'),
+  }
+}
 
 function executionContext(c: { executionCtx: Deferrer }): Deferrer | undefined {
   try {

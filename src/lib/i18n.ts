@@ -20,6 +20,8 @@ export const isLocale = (v: unknown): v is Locale => v === 'fr' || v === 'en'
 /** Translates `key`, filling `{name}` placeholders; an unknown key shows as itself (visible in tests). */
 export function t(locale: Locale, key: string, params: Record<string, unknown> = {}): string {
   const template = dictionaries[locale][key] ?? dictionaries[DEFAULT_LOCALE][key] ?? key
+  // Most strings have no placeholder: pages call this a few dozen times each.
+  if (!template.includes('{')) return template
   return template.replace(/\{(\w+)\}/g, (m, name: string) =>
     name in params ? String(params[name]) : m,
   )

@@ -1,15 +1,15 @@
 /** @module Renders a page with the shared envelope (locale, site, language switch). */
 import type { Context } from 'hono'
 import type { ContentfulStatusCode } from 'hono/utils/http-status'
-import { pickLocale, t, type Locale } from './i18n.ts'
+import { isLocale, pickLocale, t, type Locale } from './i18n.ts'
 import { renderPage, type SiteInfo } from './views.ts'
 
 export function pageLocale(c: Context, contactLocale?: string | null): Locale {
-  return pickLocale({
-    explicit: c.req.query('lang'),
-    contact: contactLocale,
-    acceptLanguage: c.req.header('accept-language'),
-  })
+  const explicit = c.req.query('lang')
+  // Headers are read only when needed: on Node, the first read builds a Headers object.
+  if (isLocale(explicit) || isLocale(contactLocale))
+    return pickLocale({ explicit, contact: contactLocale })
+  return pickLocale({ acceptLanguage: c.req.header('accept-language') })
 }
 
 /** The same URL with `lang` set to the other locale, for the header's language switch. */

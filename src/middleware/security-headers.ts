@@ -1,7 +1,8 @@
 /**
- * @module Strict security headers on every response. Set before the handler runs (not after, as
- * hono/secure-headers does), so they travel in the Response's init: rewriting a finished Response's
- * headers costs more than the rest of a /healthz request on Node.
+ * @module Strict security headers on every response, and `Cache-Control: no-store` unless a route says
+ * otherwise (our pages and answers carry tokens and personal data: no shared cache may keep them).
+ * `securityHeaderList` is the one list; the Node listener sends it from the socket (src/runtime/node/
+ * edge.ts), and this middleware adds it inside the app on other runtimes and in `app.request` tests.
  */
 import type { MiddlewareHandler } from 'hono'
 
@@ -12,7 +13,7 @@ export interface SecurityHeadersOptions {
   hsts: boolean
 }
 
-export function securityHeaders(opts: SecurityHeadersOptions): MiddlewareHandler {
+export function securityHeaderList(opts: SecurityHeadersOptions): readonly [string, string][] {
   const csp = [
     "default-src 'none'",
     "style-src 'self'",
@@ -21,7 +22,7 @@ export function securityHeaders(opts: SecurityHeadersOptions): MiddlewareHandler
     "frame-ancestors 'none'",
     "base-uri 'none'",
   ].join('; ')
-  const headers: [string, string][] = [
+  return [
     ['Content-Security-Policy', csp],
     ['X-Content-Type-Options', 'nosniff'],
     ['X-Frame-Options', 'DENY'],
@@ -30,12 +31,20 @@ export function securityHeaders(opts: SecurityHeadersOptions): MiddlewareHandler
     ['Cross-Origin-Opener-Policy', 'same-origin'],
     ['Cross-Origin-Resource-Policy', 'same-origin'],
     ['Permissions-Policy', 'camera=(), microphone=(), geolocation=(), interest-cohort=()'],
+    // The default; the stylesheet, the OpenAPI document and the JWKS set their own.
+    ['Cache-Control', 'no-store'],
     ...(opts.hsts
       ? [['Strict-Transport-Security', 'max-age=31536000; includeSubDomains'] as [string, string]]
       : []),
   ]
+}
+
+/** Adds each header the route did not set itself (a route's own Cache-Control wins). */
+export function securityHeaders(opts: SecurityHeadersOptions): MiddlewareHandler {
+  const headers = securityHeaderList(opts)
   return async function securityHeaders(c, next) {
-    for (const [name, value] of headers) c.header(name, value)
     await next()
+    const own = c.res.headers
+    for (const [name, value] of headers) if (!own.has(name)) own.set(name, value)
   }
 }

@@ -1,14 +1,13 @@
 // Accessibility of every public page, in French and English: axe-core injected into real Chromium,
 // no serious or critical violation. The pages forbid inline script (CSP), so the scan's own context
 // bypasses the CSP; the pages themselves need no JavaScript (the other e2e tests run them without).
-import { serve, type ServerType } from '@hono/node-server'
+import type { ServerType } from '@hono/node-server'
 import { mkdtempSync, readFileSync } from 'node:fs'
 import { createRequire } from 'node:module'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { Browser, BrowserContext } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { createApp } from '../../src/app.ts'
 import { parseConfig } from '../../src/config.ts'
 import type { Deps } from '../../src/deps.ts'
 import { accessUrl } from '../../src/domain/access.ts'
@@ -21,6 +20,7 @@ import { findContactById } from '../../src/db/repositories/contacts.ts'
 import { jsonLogger } from '../../src/lib/log.ts'
 import { memoryMailTransport } from '../../src/mail/memory.ts'
 import { nodeDeps } from '../../src/runtime/node/deps.ts'
+import { serveGateway } from '../../src/runtime/node/edge.ts'
 import { openDatabase } from '../../src/runtime/node/server.ts'
 import { chromiumPath, launchBrowser } from '../helpers/browser.ts'
 import { API_CONSENT, TEST_SECRET } from '../helpers/deps.ts'
@@ -58,9 +58,7 @@ describe.skipIf(!chromiumPath)('accessibility of the public pages (axe-core)', (
       logger: jsonLogger(() => {}),
     })
     server = await new Promise<ServerType>((resolve) => {
-      const s = serve({ fetch: createApp(deps).fetch, port: 0, hostname: '127.0.0.1' }, () =>
-        resolve(s),
-      )
+      const s = serveGateway(deps, { port: 0, hostname: '127.0.0.1' }, () => resolve(s))
     })
     url = `http://127.0.0.1:${(server.address() as { port: number }).port}`
 

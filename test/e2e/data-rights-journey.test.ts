@@ -2,14 +2,13 @@
 // on Node, every mail through a real SMTP server: hosted form → confirmation → preference change →
 // unsubscribe → access request by e-mail → data page and downloads → correction → erasure → the address
 // blocked until a new subscription is confirmed by double opt-in. Screenshots go to test-artifacts/.
-import { serve, type ServerType } from '@hono/node-server'
+import type { ServerType } from '@hono/node-server'
 import { mkdirSync, mkdtempSync, readFileSync } from 'node:fs'
 import { createServer, type AddressInfo } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { Browser, BrowserContext, Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { createApp } from '../../src/app.ts'
 import { parseConfig } from '../../src/config.ts'
 import type { Deps } from '../../src/deps.ts'
 import { createApiKey } from '../../src/domain/api-keys.ts'
@@ -17,6 +16,7 @@ import { jsonLogger } from '../../src/lib/log.ts'
 import { nodeDeps } from '../../src/runtime/node/deps.ts'
 import { smtpMailTransport } from '../../src/runtime/node/mail.ts'
 import { startOutboxLoop } from '../../src/runtime/node/outbox-loop.ts'
+import { serveGateway } from '../../src/runtime/node/edge.ts'
 import { openDatabase } from '../../src/runtime/node/server.ts'
 import { chromiumPath, launchBrowser } from '../helpers/browser.ts'
 import { TEST_SECRET } from '../helpers/deps.ts'
@@ -55,7 +55,7 @@ async function startGateway(smtpUrl: string) {
   })
   loopRef.current = startOutboxLoop(deps, 200)
   const server = await new Promise<ServerType>((resolve) => {
-    const s = serve({ fetch: createApp(deps).fetch, port, hostname: '127.0.0.1' }, () => resolve(s))
+    const s = serveGateway(deps, { port, hostname: '127.0.0.1' }, () => resolve(s))
   })
   return {
     url,

@@ -10,7 +10,6 @@ export function consentRoutes(deps: Deps) {
     const ref = decodeURIComponent(c.req.param('ref'))
     const found = ref.length <= 254 ? await consentProof(deps, ref) : null
     if (!found) return jsonError(c, 404, 'contact_not_found', 'No contact with that address or id')
-    c.header('Cache-Control', 'no-store')
     return c.json({ ...found.proof, receipt: found.receipt })
   })
 }

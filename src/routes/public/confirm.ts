@@ -17,7 +17,6 @@ export function confirmRoutes(deps: Deps) {
 
   function outcomePage(c: Context, outcome: ConfirmOutcome) {
     const locale = pageLocale(c, 'locale' in outcome ? outcome.locale : null)
-    c.header('Cache-Control', 'no-store')
     switch (outcome.status) {
       case 'confirmed':
         return messagePage(c, site, 200, 'confirm.done.title', 'confirm.done.body', { locale })
@@ -57,7 +56,6 @@ export function confirmRoutes(deps: Deps) {
       const checked = await inspectConfirmToken(deps, token)
       if (checked.status !== 'ready') return outcomePage(c, checked)
       const locale = pageLocale(c, checked.locale)
-      c.header('Cache-Control', 'no-store')
       return page(c, site, 'public/confirm', {
         locale,
         titleKey: 'confirm.title',

@@ -19,7 +19,6 @@ export function meEmailRoutes(deps: Deps) {
   const site = siteInfo(deps.config)
 
   function outcomePage(c: Context, outcome: EmailChangeOutcome) {
-    c.header('Cache-Control', 'no-store')
     if (!('locale' in outcome)) return accessInvalidPage(c, site, outcome.status)
     const locale = pageLocale(c, outcome.locale)
     const key = `email.${outcome.status}`
@@ -36,7 +35,6 @@ export function meEmailRoutes(deps: Deps) {
           check.status === 'already' ? { status: 'already', locale: check.contact.locale } : check,
         )
       const locale = pageLocale(c, check.contact.locale)
-      c.header('Cache-Control', 'no-store')
       return page(c, site, 'public/me-email', {
         locale,
         titleKey: 'email.title',

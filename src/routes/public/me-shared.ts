@@ -27,7 +27,6 @@ export function accessInvalidPage(
   contactLocale?: string | null,
 ) {
   const locale = pageLocale(c, contactLocale)
-  c.header('Cache-Control', 'no-store')
   return page(c, site, 'public/access-invalid', {
     locale,
     titleKey: `me.${reason}.title`,
@@ -48,7 +47,6 @@ export async function withAccess(
   const contact = await findContactById(deps.db, read.contactId)
   if (!contact) return accessInvalidPage(c, site, 'invalid')
   if (contact.status !== 'active') return accessInvalidPage(c, site, 'erased')
-  c.header('Cache-Control', 'no-store')
   return { contact, requestId: read.requestId, token, base: `/me/${token}` }
 }
 

@@ -9,6 +9,7 @@ import { Hono, type Context } from 'hono'
 import type { Deps } from '../../deps.ts'
 import { findContactById } from '../../db/repositories/contacts.ts'
 import { findStates } from '../../db/repositories/consent.ts'
+import { readPreferenceFacts } from '../../db/repositories/preference-facts.ts'
 import { requestAccessForContact } from '../../domain/access.ts'
 import { contactEmail } from '../../domain/contacts.ts'
 import { readPreferencesToken } from '../../domain/links.ts'
@@ -32,16 +33,14 @@ export function preferenceRoutes(deps: Deps) {
 
   return new Hono()
     .get('/:token', async (c) => {
-      const contact = await contactFor(c.req.param('token'))
-      if (!contact) return invalid(c)
-      const locale = pageLocale(c, contact.locale)
-      const [purposes, states] = await Promise.all([
-        loadPurposes(deps.db, deps.clock.now()),
-        findStates(deps.db, contact.id),
-      ])
+      const id = await readPreferencesToken(deps, c.req.param('token'))
+      const facts = id ? await readPreferenceFacts(deps, id) : undefined
+      if (facts?.status !== 'active') return invalid(c)
+      const locale = pageLocale(c, facts.locale)
+      const purposes = await loadPurposes(deps.db, deps.clock.now())
       const items = [...purposes.values()].flatMap((p) => {
         const notice = p.current[locale]
-        const status = states.find((s) => s.purpose_key === p.key)?.status
+        const status = facts.states.get(p.key)
         return notice
           ? [
               {
@@ -54,7 +53,6 @@ export function preferenceRoutes(deps: Deps) {
             ]
           : []
       })
-      c.header('Cache-Control', 'no-store')
       return page(c, site, 'public/preferences', {
         locale,
         titleKey: 'preferences.title',

@@ -68,7 +68,6 @@ export function privacyRoutes(deps: Deps) {
       return c.redirect(`/privacy/sent?lang=${locale}`, 303)
     })
     .get('/sent', (c) => {
-      c.header('Cache-Control', 'no-store')
       return messagePage(c, site, 200, 'privacy.sent.title', 'privacy.sent.body')
     })
     .get('/erased', (c) => messagePage(c, site, 200, 'erase.done.title', 'erase.done.body'))

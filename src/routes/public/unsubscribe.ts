@@ -27,7 +27,6 @@ export function unsubscribeRoutes(deps: Deps) {
     ...extra,
   })
   const invalid = (c: Context) => {
-    c.header('Cache-Control', 'no-store')
     return messagePage(c, site, 404, 'unsubscribe.invalid.title', 'unsubscribe.invalid.body')
   }
 
@@ -70,7 +69,6 @@ export function unsubscribeRoutes(deps: Deps) {
     const contact = await findContactById(deps.db, token.claims.sub)
     const locale = pageLocale(c, contact?.locale)
     const purposes = await loadPurposes(deps.db, deps.clock.now())
-    c.header('Cache-Control', 'no-store')
     return page(c, site, 'public/unsubscribe', {
       locale,
       titleKey: 'unsubscribe.title',

@@ -1,11 +1,11 @@
 /** @module `serve` on Node: config, secret, SQLite, migrations, HTTP listener, delivery loop, shutdown. */
-import { serve, type ServerType } from '@hono/node-server'
+import type { ServerType } from '@hono/node-server'
 import type Database from 'better-sqlite3'
-import { createApp } from '../../app.ts'
 import { parseConfig, type Config, type RawEnv } from '../../config.ts'
 import type { Logger } from '../../lib/log.ts'
 import { jsonLogger } from '../../lib/log.ts'
 import { nodeDeps } from './deps.ts'
+import { serveGateway } from './edge.ts'
 import { nodeMailTransport, type NodeMailTransport } from './mail.ts'
 import { startJobTimer, startOutboxLoop, type OutboxLoop } from './outbox-loop.ts'
 import { startRelay } from './relay.ts'
@@ -65,7 +65,6 @@ export async function startServer(
   })
   const loop = (loopRef.current = startOutboxLoop(deps))
   const jobs = startJobTimer(deps)
-  const app = createApp(deps)
   const relay = relayOptions
     ? await startRelay(deps, relayOptions).catch(async (err: Error) => {
         await Promise.all([loop.stop(), jobs.stop()])
@@ -78,9 +77,7 @@ export async function startServer(
     : undefined
 
   const server = await new Promise<ServerType>((resolve, reject) => {
-    const s = serve({ fetch: app.fetch, port: config.port, hostname: config.host }, () =>
-      resolve(s),
-    )
+    const s = serveGateway(deps, { port: config.port, hostname: config.host }, () => resolve(s))
     s.once('error', (err: NodeJS.ErrnoException) =>
       reject(
         new StartupError(
