@@ -15,7 +15,26 @@ export function toHex(bytes: Uint8Array): string {
   return out
 }
 
+/**
+ * Node's Buffer where the runtime has one (Node; workerd with nodejs_compat): its native base64url is
+ * ten times faster than btoa, which Node implements in JavaScript, on the KB-sized sealed fields.
+ */
+const NodeBuffer = (
+  globalThis as {
+    Buffer?: {
+      from(b: ArrayBuffer, offset: number, length: number): { toString(enc: 'base64url'): string }
+      from(s: string, enc: 'base64url'): Uint8Array
+    }
+  }
+).Buffer
+
 export function toBase64Url(bytes: Uint8Array): string {
+  if (NodeBuffer)
+    return NodeBuffer.from(
+      bytes.buffer as ArrayBuffer,
+      bytes.byteOffset,
+      bytes.byteLength,
+    ).toString('base64url')
   // A binary string in chunks (one char at a time is slow for the KB-sized sealed fields).
   let bin = ''
   for (let i = 0; i < bytes.length; i += 0x2000)
@@ -24,12 +43,20 @@ export function toBase64Url(bytes: Uint8Array): string {
 }
 
 export function fromBase64Url(s: string): Bytes {
+  if (NodeBuffer && s.length % 4 !== 1 && B64URL_ONLY.test(s)) {
+    const decoded = NodeBuffer.from(s, 'base64url')
+    // A copy on a plain ArrayBuffer of its own (Buffers share a pool), as WebCrypto wants.
+    return new Uint8Array(decoded) as Bytes
+  }
   const b64 = s.replace(/-/g, '+').replace(/_/g, '/')
   const bin = atob(b64 + '='.repeat((4 - (b64.length % 4)) % 4))
   const out = new Uint8Array(bin.length)
   for (let i = 0; i < bin.length; i++) out[i] = bin.charCodeAt(i)
   return out
 }
+
+/** Buffer's decoder skips characters outside the alphabet and a dangling last one; atob refuses both. */
+const B64URL_ONLY = /^[A-Za-z0-9_-]*$/
 
 /** Compares two byte strings in time independent of where they differ. */
 export function timingSafeEqual(a: Uint8Array, b: Uint8Array): boolean {
