@@ -46,6 +46,9 @@ export function renderPage<D>(name: string, envelope: PageEnvelope<D>): string {
   return renderView(name, { csrfToken: undefined, ...envelope, site })
 }
 
+/** The escaping `{{ }}` applies in templates, for text put into rendered HTML afterwards. */
+export const escapeExpression = (text: string): string => hb.Utils.escapeExpression(text)
+
 export function asset(name: string): string | undefined {
   return (assets as Record<string, string>)[name]
 }

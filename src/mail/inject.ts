@@ -5,7 +5,7 @@
  * Web-standard APIs only (Node and Workers). Also the list headers (RFC 2369, 2919, 8058).
  */
 import { t, type Locale } from '../lib/i18n.ts'
-import { renderView } from '../lib/views.ts'
+import { escapeExpression, renderView } from '../lib/views.ts'
 import { escapeAttribute, footerIndex, withoutComments } from './inject-html.ts'
 import {
   assertLinkUrl,
@@ -68,7 +68,7 @@ function injectHtml(html: string, input: InjectInput): string {
   )
   if (!missing) return filled
   // The opening comment also closes a comment the original left open, so the footer stays visible.
-  const footer = `${HTML_FOOTER_START}\n${renderView('email/footer.html', footerContext(input, missing))}${HTML_FOOTER_END}\n`
+  const footer = `${HTML_FOOTER_START}\n${footerFor('html', input, missing)}${HTML_FOOTER_END}\n`
   const at = footerIndex(filled)
   return filled.slice(0, at) + footer + filled.slice(at)
 }
@@ -80,7 +80,7 @@ function injectText(text: string, input: InjectInput): string {
   const filled = fillPlaceholders(text, input, (url) => url)
   const missing = missingLinks(input, (url) => containsUrl(filled, url))
   if (!missing) return filled
-  const footer = unescapeText(renderView('email/footer.text', footerContext(input, missing)))
+  const footer = footerFor('text', input, missing)
   const eol = text.includes('\r\n') ? '\r\n' : '\n'
   const gap = filled === '' ? '' : filled.endsWith('\n') ? eol : eol + eol
   // RFC 3676 §4.3 sig separator, unless the mail already has a signature (then the footer joins it).
@@ -89,11 +89,45 @@ function injectText(text: string, input: InjectInput): string {
   return filled + gap + separator + body
 }
 
-// Strict templates need every key present, even when a link is left out.
-const footerContext = (input: InjectInput, links: Missing) => ({
-  locale: input.locale,
-  data: { org: input.org, ...links },
-})
+/** Stand-ins for the two URLs while a footer is rendered once per language, sender and link set. */
+const SLOT = {
+  unsubscribeUrl: 'https://consent-gateway.invalid/unsubscribe-url',
+  preferencesUrl: 'https://consent-gateway.invalid/preferences-url',
+}
+const FOOTERS_MAX = 256
+const footers = new Map<string, string>()
+
+/**
+ * The footer with the links still missing. Rendering it costs more than the rest of an injection,
+ * and only its URLs change from one contact to the next, so it is rendered with stand-ins, kept, and
+ * the URLs put in their place (HTML-escaped in HTML, exactly as the template escapes them).
+ */
+function footerFor(kind: 'html' | 'text', input: InjectInput, links: Missing): string {
+  const key = `${kind}|${input.locale}|${links.unsubscribeUrl ? 1 : 0}${links.preferencesUrl ? 1 : 0}|${input.org}`
+  let footer = footers.get(key)
+  if (footer === undefined) {
+    // Strict templates need every key present, even when a link is left out.
+    const context = {
+      locale: input.locale,
+      data: {
+        org: input.org,
+        unsubscribeUrl: links.unsubscribeUrl && SLOT.unsubscribeUrl,
+        preferencesUrl: links.preferencesUrl && SLOT.preferencesUrl,
+      },
+    }
+    footer =
+      kind === 'html'
+        ? renderView('email/footer.html', context)
+        : unescapeText(renderView('email/footer.text', context))
+    if (footers.size >= FOOTERS_MAX) footers.delete(footers.keys().next().value!)
+    footers.set(key, footer)
+  }
+  const encode = kind === 'html' ? escapeExpression : (url: string) => url
+  // Function replacements: `$` is legal in a URL.
+  return footer
+    .replaceAll(SLOT.unsubscribeUrl, () => encode(links.unsubscribeUrl ?? ''))
+    .replaceAll(SLOT.preferencesUrl, () => encode(links.preferencesUrl ?? ''))
+}
 
 /**
  * What the message needs for its list headers: `listUnsubscribe` (the transports write RFC 8058's

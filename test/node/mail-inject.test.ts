@@ -82,6 +82,29 @@ describe('injectLinks: HTML part', () => {
     expect(en).toContain('>Unsubscribe</a>')
     expect(en).toContain('>Manage my preferences</a>')
   })
+  it('renders each mail with its own links, sender and language (footers are reused, URLs are not)', () => {
+    const other = {
+      unsubscribeUrl: 'https://gateway.test/u/other',
+      preferencesUrl: 'https://gateway.test/p/other',
+    }
+    const first = inject({ html: '<body></body>', text: 'x' })
+    const second = inject({
+      html: '<body></body>',
+      text: 'x',
+      ...other,
+      org: 'Zeta & Co',
+      locale: 'en',
+    })
+    const third = inject({ html: '<body></body>', text: 'x' })
+    expect(hrefs(second.html!)).toEqual([other.unsubscribeUrl, other.preferencesUrl])
+    expect(second.html).toContain('Zeta &amp; Co')
+    expect(second.text).toContain('Zeta & Co')
+    expect(second.text).toContain(other.unsubscribeUrl)
+    expect(second.html + second.text).not.toContain('eyJ')
+    expect(third).toEqual(first)
+    expect(first.html + first.text).not.toContain('other')
+    expect(first.html + first.text + second.html + second.text).not.toContain('.invalid')
+  })
 })
 
 describe('injectLinks: text part', () => {
