@@ -100,10 +100,10 @@ describe('injectLinks: HTML part', () => {
     expect(second.html).toContain('Zeta &amp; Co')
     expect(second.text).toContain('Zeta & Co')
     expect(second.text).toContain(other.unsubscribeUrl)
-    expect(second.html + second.text).not.toContain('eyJ')
+    expect(second.html! + second.text!).not.toContain('eyJ')
     expect(third).toEqual(first)
-    expect(first.html + first.text).not.toContain('other')
-    expect(first.html + first.text + second.html + second.text).not.toContain('.invalid')
+    expect(first.html! + first.text!).not.toContain('other')
+    expect(first.html! + first.text! + second.html! + second.text!).not.toContain('.invalid')
   })
 })
 
