@@ -3,13 +3,15 @@
  * Mautic gets its 2xx (Mautic never retries after a response). A withdrawal is applied in that same
  * write, so the gate refuses the contact the moment Mautic has its answer; everything else (contact
  * upserts, form consents, send checks, deletions) is processed from the outbox, in order per Mautic
- * contact, with retries. A body delivered twice changes nothing the second time (receipt keys).
+ * contact, with retries. A body delivered twice changes nothing the second time (receipt keys), even
+ * when both copies are written at once (Node commits concurrent requests together; D1 isolates race).
  */
 import type { CompiledQuery } from 'kysely'
 import { findContactByBlindIndexes, findContactById } from '../db/repositories/contacts.ts'
 import { findStates } from '../db/repositories/consent.ts'
 import {
   insertReceiptQuery,
+  isReceiptRace,
   knownReceipts,
   linkedContactId,
   noteBlockQuery,
@@ -25,7 +27,6 @@ import {
 import { enqueueQuery } from '../domain/outbox.ts'
 import { loadPurposes } from '../domain/purposes.ts'
 import { blindIndexes, normalizeEmail } from '../lib/email.ts'
-import type { Bytes } from '../lib/encoding.ts'
 import { encryptField } from '../lib/keys.ts'
 import { WEBHOOK_TRIGGERS } from './connect.ts'
 import { isGatewayEntry, purposesOfChannel, withdrawable } from './signals.ts'
@@ -48,15 +49,36 @@ export interface IntakeResult {
 export const eventAad = (key: string) => `outbox.mautic-event:${key}`
 export const mauticOrderingKey = (mauticId: string | number) => `mautic:${mauticId}`
 
+/** Enough for any real race: the retry that follows a lost one finds every key of the winner. */
+const MAX_ATTEMPTS = 3
+
 export async function acceptWebhook(deps: Deps, events: MauticEvent[]): Promise<IntakeResult> {
-  const keyed = await Promise.all(
-    events.map(async (event) => {
-      // Processed types: the compact event is both what is kept and what the key hashes.
-      const compact = event.known && QUEUED.has(event.type) ? compactEvent(event) : undefined
-      const key = await receiptKey(event, (d) => deps.sha256(d as Bytes), compact)
-      return { event, key, compact }
-    }),
-  )
+  const keyed = await Promise.all(events.map((event) => keyEvent(deps, event)))
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await recordEvents(deps, keyed)
+    } catch (err) {
+      // A copy of the same event committed between our look-up and our write: take the body again,
+      // and that event is now a duplicate (nothing was written: the write is one atomic unit).
+      if (!isReceiptRace(err) || attempt >= MAX_ATTEMPTS) throw err
+    }
+  }
+}
+
+interface Keyed {
+  event: MauticEvent
+  key: string
+  /** The compact event, for the types processed from the outbox. */
+  compact: string | undefined
+}
+
+/** Processed types: the compact event is both what is kept and what the key hashes. */
+async function keyEvent(deps: Deps, event: MauticEvent): Promise<Keyed> {
+  const compact = event.known && QUEUED.has(event.type) ? compactEvent(event) : undefined
+  return { event, key: await receiptKey(event, deps.sha256, compact), compact }
+}
+
+async function recordEvents(deps: Deps, keyed: Keyed[]): Promise<IntakeResult> {
   const known = await knownReceipts(
     deps,
     keyed.map((k) => k.key),
@@ -64,8 +86,8 @@ export async function acceptWebhook(deps: Deps, events: MauticEvent[]): Promise<
   const seen = new Set<string>()
   const fresh = keyed.filter(({ key }) => !known.has(key) && !seen.has(key) && seen.add(key))
   const result: IntakeResult = {
-    received: events.length,
-    duplicates: events.length - fresh.length,
+    received: keyed.length,
+    duplicates: keyed.length - fresh.length,
     outcomes: {},
   }
   if (fresh.length === 0) return result

@@ -4,7 +4,7 @@
  * (the route parses every body, and its throughput target is a share of a bare Hono endpoint's).
  * Pure code: no I/O, no runtime APIs, so it runs on Node and Workers alike.
  */
-import { toHex, utf8 } from '../lib/encoding.ts'
+import { toHex, utf8, type Bytes } from '../lib/encoding.ts'
 import type { MauticDnc } from './types.ts'
 
 /** The body is not JSON, or not a JSON object: the route answers 400. */
@@ -371,13 +371,6 @@ function parseElement(type: string, el: Obj, index: number): MauticEvent {
 }
 
 /**
- * `{ "<type>": [element, …], "<other type>": […] }`: one body can hold several types (queue mode
- * sends up to 10 events per POST, grouped by type). A key whose value is not a list is skipped:
- * that is the top-level `timestamp` of Mautic's "Send test payload", or a shape we do not know.
- * @throws WebhookPayloadError when the body is not JSON or not a JSON object.
- * @example const events = parseMauticWebhook(await c.req.text())
- */
-/**
  * The event as the gateway uses it, without `raw` (and its place in the body): about a sixth of the
  * element's size, so it is what the outbox keeps (encrypted) and what the receipt key hashes for the
  * types the gateway processes — every field, tag, DNC entry and value is in it.
@@ -392,6 +385,13 @@ export function parseCompactEvent(json: string): MauticEvent {
   return { ...(JSON.parse(json) as Omit<MauticEvent, 'raw' | 'index'>), raw: null, index: 0 }
 }
 
+/**
+ * `{ "<type>": [element, …], "<other type>": […] }`: one body can hold several types (queue mode
+ * sends up to 10 events per POST, grouped by type). A key whose value is not a list is skipped:
+ * that is the top-level `timestamp` of Mautic's "Send test payload", or a shape we do not know.
+ * @throws WebhookPayloadError when the body is not JSON or not a JSON object.
+ * @example const events = parseMauticWebhook(await c.req.text())
+ */
 export function parseMauticWebhook(body: string): MauticEvent[] {
   let doc: unknown
   try {
@@ -436,7 +436,7 @@ const MAX_KEY = 80
  */
 export async function receiptKey(
   event: MauticEvent,
-  sha256: (data: Uint8Array) => Uint8Array | Promise<Uint8Array>,
+  sha256: (data: Bytes) => Uint8Array | Promise<Uint8Array>,
   /** What to hash instead of `JSON.stringify(raw)`, when the caller already serialised the element. */
   serialized?: string,
 ): Promise<string> {

@@ -1,7 +1,10 @@
 // POST /hooks/mautic: signature, limits, parsing, idempotency, withdrawal in the same write, order,
 // echoes, and the effects processed from the outbox. Real app, real SQLite, Mautic's real wire format.
 import { describe, expect, it } from 'vitest'
+import { decryptField } from '../../src/lib/keys.ts'
+import { eventAad } from '../../src/mautic/intake.ts'
 import { UNLINK_GRACE_MS } from '../../src/mautic/process.ts'
+import { compactEvent, parseMauticWebhook } from '../../src/mautic/webhook-payload.ts'
 import {
   channelChanged,
   contactFixture,
@@ -149,6 +152,59 @@ describe('POST /hooks/mautic: recording and idempotency', () => {
     const byMautic = (await client.gate('newsletter', [{ mautic_id: 42 }]))[0]
     expect(byMautic).toMatchObject({ allowed: false })
     expect(contacts.map((c: any) => c.id)).toContain(link.contact_id)
+  })
+
+  it('records each event of a queue-mode batch, and knows each one again in another batch', async () => {
+    const t = await setup()
+    const anne = contactFixture({ id: 43, email: 'anne@exemple.fr', firstname: 'Anne' })
+    const paul = contactFixture({ id: 44, email: 'paul@exemple.fr', firstname: 'Paul' })
+    const events = [
+      leadSaved('update', jeanne(), T(0)),
+      leadSaved('update', anne, T(0)),
+      leadSaved('new', paul, T(1)),
+    ]
+    expect((await t.send(...events)).body).toEqual({
+      received: 3,
+      duplicates: 0,
+      outcomes: { queued: 3 },
+    })
+    const rows = t.rows('SELECT ordering_key, payload FROM outbox ORDER BY id')
+    expect(rows.map((r) => r.ordering_key)).toEqual(['mautic:42', 'mautic:43', 'mautic:44'])
+    // Each row holds its own event, encrypted under its receipt key, exactly as parsed.
+    const parsed = parseMauticWebhook(webhookBody(events))
+    for (const [i, row] of rows.entries()) {
+      const { key, event } = JSON.parse(row.payload)
+      const plain = await decryptField(t.deps.keys, event, eventAad(key))
+      expect(plain).toBe(compactEvent(parsed[i]!))
+      expect(t.rows('SELECT outcome FROM webhook_receipts WHERE key = ?', key)).toEqual([
+        { outcome: 'queued' },
+      ])
+    }
+    // Mautic re-batches a failed queue: the same events with a new one, in another order.
+    const again = await t.send(events[2]!, leadSaved('update', anne, T(2)), events[0]!)
+    expect(again.body).toEqual({ received: 3, duplicates: 2, outcomes: { queued: 1 } })
+    expect(t.rows('SELECT count(*) AS n FROM outbox')[0].n).toBe(4)
+  })
+
+  it('queues an event once when two copies are written at the same moment', async () => {
+    const t = await setup()
+    const body = webhookBody([leadSaved('update', jeanne(), T(0))])
+    // Both requests look the receipt up before either writes (as in one group commit on Node, or
+    // two isolates on D1): the second write must fail whole and be answered as a duplicate.
+    const atomic = t.deps.atomic
+    let arrived = 0
+    let release!: () => void
+    const bothLookedUp = new Promise<void>((resolve) => (release = resolve))
+    t.deps.atomic = async (queries) => {
+      if (++arrived === 2) release()
+      await bothLookedUp
+      return atomic(queries)
+    }
+    const answers = await Promise.all([t.post(body), t.post(body)])
+    expect(answers.map((a) => a.status)).toEqual([200, 200])
+    expect(answers.map((a) => a.body.duplicates).sort()).toEqual([0, 1])
+    expect(t.rows('SELECT count(*) AS n FROM outbox')[0].n).toBe(1)
+    expect(t.rows('SELECT count(*) AS n FROM webhook_receipts')[0].n).toBe(1)
   })
 
   it('records unknown event types and ignores them', async () => {

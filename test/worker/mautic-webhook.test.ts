@@ -203,6 +203,33 @@ describe('POST /hooks/mautic on D1: recording and idempotency', () => {
   })
 })
 
+describe('POST /hooks/mautic on D1: two copies at once', () => {
+  it('queues the event once when both copies looked the receipt up before either wrote', async () => {
+    const t = await setup()
+    const body = webhookBody([leadSaved('update', person(4302, 'w.race@exemple.fr'), Date.now())])
+    // Two isolates can race like this: D1 must refuse the second receipt, and the intake take the
+    // body again as a duplicate (the error text is what tells that race apart).
+    const atomic = t.deps.atomic
+    let arrived = 0
+    let release!: () => void
+    const bothLookedUp = new Promise<void>((resolve) => (release = resolve))
+    t.deps.atomic = async (queries) => {
+      if (++arrived === 2) release()
+      await bothLookedUp
+      return atomic(queries)
+    }
+    try {
+      const answers = await Promise.all([t.post(body), t.post(body)])
+      expect(answers.map((a) => a.status)).toEqual([200, 200])
+      expect(answers.map((a) => a.body.duplicates).sort()).toEqual([0, 1])
+    } finally {
+      t.deps.atomic = atomic
+    }
+    expect(await outboxOf(4302)).toHaveLength(1)
+    expect(await receiptsOf(4302)).toHaveLength(1)
+  })
+})
+
 describe('POST /hooks/mautic on D1: withdrawals', () => {
   const unsubscribe = (id: number, email: string, at: number, comments = 'User unsubscribed.') =>
     channelChanged(

@@ -93,18 +93,24 @@ export async function knownReceipts(
   return found
 }
 
+/**
+ * No ON CONFLICT: a receipt already there means a copy of the event committed after our look-up (two
+ * requests in one group commit on Node, two isolates on D1), and the whole unit must fail with it —
+ * its outbox row included — so that the event is not queued twice (see isReceiptRace).
+ */
 const insertReceipt = prepared(['key', 'source', 'event_type', 'received_at', 'outcome'], (p, db) =>
-  db
-    .insertInto('webhook_receipts')
-    .values({
-      key: p.key,
-      source: p.source,
-      event_type: p.event_type,
-      received_at: p.received_at,
-      outcome: p.outcome,
-    })
-    .onConflict((oc) => oc.column('key').doNothing()),
+  db.insertInto('webhook_receipts').values({
+    key: p.key,
+    source: p.source,
+    event_type: p.event_type,
+    received_at: p.received_at,
+    outcome: p.outcome,
+  }),
 )
+
+/** The error of an atomic unit that lost the race for a receipt key (SQLite's message, on D1 too). */
+export const isReceiptRace = (err: unknown): boolean =>
+  /UNIQUE constraint failed: webhook_receipts\.key/.test(String((err as Error)?.message))
 
 export function insertReceiptQuery(
   _db: DB,
