@@ -9,6 +9,7 @@ import { parseConfig } from '../src/config.ts'
 import { jsonLogger } from '../src/lib/log.ts'
 import { memoryMailTransport } from '../src/mail/memory.ts'
 import { nodeDeps } from '../src/runtime/node/deps.ts'
+import { startCheckpointer } from '../src/runtime/node/checkpointer.ts'
 import { serveGateway } from '../src/runtime/node/edge.ts'
 import { openDatabase, startServer } from '../src/runtime/node/server.ts'
 import { WEBHOOK_SECRET } from './hook-scenarios.ts'
@@ -93,6 +94,8 @@ export const apps = {
       logger: jsonLogger(() => {}),
       mail: memoryMailTransport(),
     })
+    // As `npm start` does: WAL checkpoints in a worker thread, not inside a commit.
+    const checkpoints = startCheckpointer(sqlite, (m) => console.error(`checkpoint: ${m}`))
     const server = await new Promise<ServerType>((resolve) => {
       const s = serveGateway(deps, { port: 0, hostname: HOST }, () => resolve(s))
     })
@@ -100,6 +103,7 @@ export const apps = {
       port: (server.address() as AddressInfo).port,
       close: async () => {
         await new Promise<void>((resolve) => server.close(() => resolve()))
+        await checkpoints?.stop()
         sqlite.close()
         rmSync(dir, { recursive: true, force: true })
       },

@@ -8,6 +8,7 @@ import { nodeDeps } from './deps.ts'
 import { serveGateway } from './edge.ts'
 import { nodeMailTransport, type NodeMailTransport } from './mail.ts'
 import { startJobTimer, startOutboxLoop, type OutboxLoop } from './outbox-loop.ts'
+import { startCheckpointer } from './checkpointer.ts'
 import { startRelay } from './relay.ts'
 import { relayOptionsFromEnv } from './relay-config.ts'
 import { loadOrCreateDevSecret } from './secret.ts'
@@ -65,9 +66,12 @@ export async function startServer(
   })
   const loop = (loopRef.current = startOutboxLoop(deps))
   const jobs = startJobTimer(deps)
+  const checkpoints = startCheckpointer(sqlite, (message) =>
+    logger.log('warn', 'WAL checkpoint failed', { message }),
+  )
   const relay = relayOptions
     ? await startRelay(deps, relayOptions).catch(async (err: Error) => {
-        await Promise.all([loop.stop(), jobs.stop()])
+        await Promise.all([loop.stop(), jobs.stop(), checkpoints?.stop()])
         mail.close()
         sqlite.close()
         throw new StartupError(
@@ -88,7 +92,7 @@ export async function startServer(
       ),
     )
   }).catch(async (err) => {
-    await Promise.all([loop.stop(), jobs.stop(), relay?.close()])
+    await Promise.all([loop.stop(), jobs.stop(), relay?.close(), checkpoints?.stop()])
     mail.close()
     sqlite.close()
     throw err
@@ -108,7 +112,7 @@ export async function startServer(
           server.close(() => resolve())
           if ('closeIdleConnections' in server) server.closeIdleConnections()
         })
-        await Promise.all([loop.stop(), jobs.stop(), relay?.close()])
+        await Promise.all([loop.stop(), jobs.stop(), relay?.close(), checkpoints?.stop()])
         mail.close()
         sqlite.close()
       })()),
