@@ -5,6 +5,7 @@ import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import type { CompiledQuery } from 'kysely'
 import type { Atomic } from '../../db/database.ts'
+import { groupCommit } from './group-commit.ts'
 
 export const MIGRATIONS_DIR = fileURLToPath(new URL('../../../migrations', import.meta.url))
 
@@ -56,39 +57,80 @@ export function applyMigrations(
   return pending
 }
 
+/** Bounded map lookup-or-create; the oldest entry goes first when full (Map order is insertion order). */
+function cachedIn<V>(cache: Map<string, V>, max: number, key: string, make: () => V): V {
+  let value = cache.get(key)
+  if (value === undefined) {
+    if (cache.size >= max) cache.delete(cache.keys().next().value!)
+    cache.set(key, (value = make()))
+  }
+  return value
+}
+
 /**
  * The better-sqlite3 handle Kysely gets, with a bounded prepared-statement cache: Kysely prepares every
- * query anew, and preparing costs as much as running a primary-key lookup.
+ * query anew, and preparing costs as much as running a primary-key lookup. `reader` serves the read
+ * ports (`deps.query`), from statements of their own (raw mode would break Kysely's).
  */
 export function cachingDatabase(db: Database.Database, max = 500) {
-  const cache = new Map<string, Database.Statement>()
+  const statements = new Map<string, Database.Statement>()
+  const readers = new Map<string, RowReader>()
   return {
     close: () => db.close(),
-    prepare(sql: string) {
-      let stmt = cache.get(sql)
-      if (!stmt) {
-        if (cache.size >= max) cache.delete(cache.keys().next().value!)
-        cache.set(sql, (stmt = db.prepare(sql)))
-      }
-      return stmt
+    prepare: (sql: string) => cachedIn(statements, max, sql, () => db.prepare(sql)),
+    reader: (sql: string) => cachedIn(readers, max, sql, () => rowReader(db.prepare(sql))),
+  }
+}
+
+interface RowReader {
+  get(params: readonly unknown[]): unknown
+  all(params: readonly unknown[]): unknown[]
+}
+
+/**
+ * Rows as plain objects, built in JS from raw-mode arrays: better-sqlite3 builds each row object in C++,
+ * internalising every column name on every row, which costs several times what the look-up itself
+ * does on a hot read (the gate). The objects are the same: own properties in column order, a later
+ * duplicate name winning. Statements that return no data keep better-sqlite3's own behaviour.
+ */
+function rowReader(stmt: Database.Statement): RowReader {
+  if (!stmt.reader) return { get: (p) => stmt.get(...p), all: (p) => stmt.all(...p) }
+  let names = stmt.columns().map((c) => c.name)
+  // Assigning "__proto__" would set the prototype instead of a property: leave such rows to the driver.
+  if (names.includes('__proto__')) return { get: (p) => stmt.get(...p), all: (p) => stmt.all(...p) }
+  stmt.raw(true)
+  const toRow = (values: unknown[]) => {
+    // A schema change re-prepares the statement underneath (SELECT * may gain a column).
+    if (values.length !== names.length) names = stmt.columns().map((c) => c.name)
+    const row: Record<string, unknown> = {}
+    for (let i = 0; i < names.length; i++) row[names[i]!] = values[i]
+    return row
+  }
+  return {
+    get(p) {
+      const values = stmt.get(...p) as unknown[] | undefined
+      return values && toRow(values)
     },
+    all: (p) => (stmt.all(...p) as unknown[][]).map(toRow),
   }
 }
 
 /** The read port on Node: a cached prepared statement, no query builder in the way. */
 export function sqliteQuery(db: ReturnType<typeof cachingDatabase>) {
-  return <R>(q: CompiledQuery): R[] => db.prepare(q.sql).all(...params(q)) as R[]
+  return <R>(q: CompiledQuery): R[] => db.reader(q.sql).all(params(q)) as R[]
 }
 
 export function sqliteQueryOne(db: ReturnType<typeof cachingDatabase>) {
-  return <R>(q: CompiledQuery): R | undefined =>
-    db.prepare(q.sql).get(...params(q)) as R | undefined
+  return <R>(q: CompiledQuery): R | undefined => db.reader(q.sql).get(params(q)) as R | undefined
 }
 
-const params = (q: CompiledQuery) =>
-  q.parameters.some((p) => typeof p === 'boolean') ? q.parameters.map(bindable) : q.parameters
+/** The parameters as better-sqlite3 binds them: booleans as 0/1 (it refuses JS booleans). */
+function params(q: CompiledQuery): readonly unknown[] {
+  const ps = q.parameters
+  for (let i = 0; i < ps.length; i++) if (typeof ps[i] === 'boolean') return ps.map(bindable)
+  return ps
+}
 
-/** better-sqlite3 refuses JS booleans; SQLite stores them as 0/1. */
 const bindable = (p: unknown) => (typeof p === 'boolean' ? (p ? 1 : 0) : p)
 
 /** The atomic port on Node: one synchronous better-sqlite3 transaction over cached prepared statements. */
@@ -99,10 +141,8 @@ export function sqliteAtomic(db: Database.Database): Atomic {
     if (!s) statements.set(sql, (s = db.prepare(sql)))
     return s
   }
-  const run = db.transaction((queries: readonly CompiledQuery[]) => {
-    for (const q of queries) statement(q.sql).run(...q.parameters.map(bindable))
+  // Each unit is its own transaction; units from concurrent requests share one commit.
+  return groupCommit(db, (queries: readonly CompiledQuery[]) => {
+    for (const q of queries) statement(q.sql).run(...params(q))
   })
-  return async (queries) => {
-    run(queries)
-  }
 }

@@ -1,0 +1,61 @@
+/**
+ * @module Group commit for the atomic port on Node. Concurrent requests each ask for a transaction of
+ * their own; the units asked for in one turn of the event loop run in ONE SQLite transaction instead,
+ * each inside a SAVEPOINT of its own, so a failing unit rolls back alone and only its caller gets the
+ * error. Every caller is answered after the COMMIT, never before: nothing is acknowledged that is not
+ * durable (a webhook's 200, a send's 202). A commit costs several times the few inserts of a unit, so
+ * this is where throughput under concurrency comes from; a lone caller pays one event-loop turn.
+ */
+import type Database from 'better-sqlite3'
+
+interface Unit<Q> {
+  queries: Q
+  resolve(): void
+  reject(err: unknown): void
+}
+
+export function groupCommit<Q>(
+  db: Database.Database,
+  runUnit: (queries: Q) => void,
+): (queries: Q) => Promise<void> {
+  // Nested better-sqlite3 transactions are savepoints: a throw rolls back that unit only.
+  const one = db.transaction(runUnit)
+  const all = db.transaction((units: Unit<Q>[], failed: Map<Unit<Q>, unknown>) => {
+    for (const unit of units) {
+      try {
+        one(unit.queries)
+      } catch (err) {
+        // Some errors (SQLITE_FULL, I/O) make SQLite roll the whole transaction back: the batch fails.
+        if (!db.inTransaction) throw err
+        failed.set(unit, err)
+      }
+    }
+  })
+  let pending: Unit<Q>[] | undefined
+
+  function flush() {
+    const units = pending!
+    pending = undefined
+    const failed = new Map<Unit<Q>, unknown>()
+    try {
+      all(units, failed)
+    } catch (err) {
+      // The COMMIT itself failed (disk full, I/O error): nothing of the batch is kept.
+      for (const unit of units) unit.reject(err)
+      return
+    }
+    for (const unit of units) {
+      if (failed.has(unit)) unit.reject(failed.get(unit))
+      else unit.resolve()
+    }
+  }
+
+  return (queries) =>
+    new Promise<void>((resolve, reject) => {
+      if (!pending) {
+        pending = []
+        setImmediate(flush)
+      }
+      pending.push({ queries, resolve, reject })
+    })
+}
