@@ -1,13 +1,18 @@
 /** @module Gate decisions for a batch of contact references, in input order, from one query. */
 import {
+  CONTACT_FOUND,
+  CONTACT_OBJECTED,
+  CONTACT_SUPPRESSED,
   readGateFacts,
-  readGateFactsOne,
-  type GateRef,
+  readGateFactsById,
+  type GateBatchRow,
+  type GateRefs,
   type GateRow,
 } from '../db/repositories/gate.ts'
 import { settle } from '../db/prepared.ts'
 import type { Deps } from '../deps.ts'
-import { blindIndexes, normalizeEmail } from '../lib/email.ts'
+import { blindIndexesSync, normalizeEmail } from '../lib/email.ts'
+import type { Keys } from '../lib/keys.ts'
 import { decide, type GateDecision, type GateFacts } from './gate.ts'
 import { cachedPurposes, loadPurposes, type Purpose } from './purposes.ts'
 
@@ -16,14 +21,14 @@ export type ContactRef = { email: string } | { mautic_id: string | number } | { 
 export type GateBatchResult =
   { ok: true; decisions: GateDecision[] } | { ok: false; code: 'unknown_purpose'; message: string }
 
+/** No row: an unknown contact (or an invalid address), whose address is not on the suppression list. */
 export function factsFromRow(row: GateRow | undefined): GateFacts {
-  if (!row || !row.contact_id)
-    return { contactFound: false, suppressed: row?.suppressed === 1, objected: false, state: null }
+  const bits = row?.contact ?? 0
   return {
-    contactFound: true,
-    suppressed: row.suppressed === 1 || row.contact_status === 'erased',
-    objected: row.objected_at !== null,
-    state: row.status
+    contactFound: (bits & CONTACT_FOUND) !== 0,
+    suppressed: (bits & CONTACT_SUPPRESSED) !== 0,
+    objected: (bits & CONTACT_OBJECTED) !== 0,
+    state: row?.status
       ? {
           status: row.status,
           grantedAt: row.granted_at,
@@ -34,21 +39,12 @@ export function factsFromRow(row: GateRow | undefined): GateFacts {
   }
 }
 
-/** Turns API references into query references; an address that is not one can match nothing. */
-async function toGateRef(deps: Pick<Deps, 'hmac' | 'keys'>, ref: ContactRef): Promise<GateRef> {
-  if ('contact_id' in ref) return ['id', String(ref.contact_id), null]
-  if ('mautic_id' in ref) return ['mautic', String(ref.mautic_id), null]
-  const normalized = normalizeEmail(ref.email)
-  if (!normalized) return ['id', '', null]
-  const [current, previous] = await blindIndexes(deps.hmac, deps.keys, normalized)
-  return ['email', current!, previous ?? null]
-}
-
-type GateDeps = Pick<Deps, 'db' | 'query' | 'queryOne' | 'hmac' | 'keys' | 'clock'>
+type GateDeps = Pick<Deps, 'db' | 'query' | 'queryOne' | 'keys' | 'clock'>
 
 /**
- * Decisions in input order. By contact id on Node it answers synchronously (purposes cached, one
- * prepared statement): the gate sits on every send, and a promise per decision is measurable there.
+ * Decisions in input order, from one query. Synchronous on Node once the purposes are cached (a
+ * prepared statement, blind indexes in plain JS): the gate sits on every send, and a promise per
+ * decision is measurable there. One contact by id takes a query of its own, without json_each.
  */
 export function gateBatch(
   deps: GateDeps,
@@ -63,30 +59,54 @@ export function gateBatch(
     return { ok: false, code: 'unknown_purpose', message: `Unknown purpose "${purposeKey}"` }
   const only = refs.length === 1 ? refs[0]! : undefined
   if (only && 'contact_id' in only)
-    return settle(readGateFactsOne(deps, purposeKey, ['id', only.contact_id, null]), (row) => ({
+    return settle(readGateFactsById(deps, purposeKey, String(only.contact_id)), (row) => ({
       ok: true as const,
       decisions: [decide(purpose, factsFromRow(row), now)],
     }))
-  return gateRefs(deps, purpose, refs, now)
+  const { grouped, origin } = groupRefs(deps.keys, refs)
+  return settle(readGateFacts(deps, purposeKey, grouped), (rows) => ({
+    ok: true as const,
+    decisions: inInputOrder(purpose, now, refs.length, rows, origin),
+  }))
 }
 
-async function gateRefs(
-  deps: GateDeps,
+/** References by kind, and where each one came from: `origin[idx]` is its index in the input. */
+function groupRefs(keys: Keys, refs: ContactRef[]): { grouped: GateRefs; origin: number[] } {
+  const grouped: GateRefs = { emails: [], previousEmails: null, ids: [], mauticIds: [] }
+  const emailsAt: number[] = []
+  const idsAt: number[] = []
+  const mauticAt: number[] = []
+  if (keys.previous) grouped.previousEmails = []
+  refs.forEach((ref, i) => {
+    if ('contact_id' in ref) {
+      grouped.ids.push(String(ref.contact_id))
+      idsAt.push(i)
+    } else if ('mautic_id' in ref) {
+      grouped.mauticIds.push(String(ref.mautic_id))
+      mauticAt.push(i)
+    } else {
+      // An address that is not one can match nothing: it gets no row, hence unknown_contact.
+      const normalized = normalizeEmail(ref.email)
+      if (!normalized) return
+      const [current, previous] = blindIndexesSync(keys, normalized)
+      grouped.emails.push(current)
+      grouped.previousEmails?.push(previous!)
+      emailsAt.push(i)
+    }
+  })
+  return { grouped, origin: emailsAt.concat(idsAt, mauticAt) }
+}
+
+function inInputOrder(
   purpose: Purpose,
-  refs: ContactRef[],
   now: number,
-): Promise<GateBatchResult> {
-  // One address takes a single prepared query; a batch, one json_each query.
-  const only = refs.length === 1 ? refs[0]! : undefined
-  if (only && 'email' in only) {
-    const row = await readGateFactsOne(deps, purpose.key, await toGateRef(deps, only))
-    return { ok: true, decisions: [decide(purpose, factsFromRow(row), now)] }
-  }
-  const gateRefs = await Promise.all(refs.map((r) => toGateRef(deps, r)))
-  const rows = await readGateFacts(deps.db, purpose.key, gateRefs)
-  const byIdx = new Map(rows.map((r) => [r.idx, r]))
-  return {
-    ok: true,
-    decisions: refs.map((_, i) => decide(purpose, factsFromRow(byIdx.get(i)), now)),
-  }
+  count: number,
+  rows: GateBatchRow[],
+  origin: number[],
+): GateDecision[] {
+  const decisions = new Array<GateDecision | undefined>(count)
+  // The first row wins when an address matches two contacts (one under each key of a rotation).
+  for (const row of rows) decisions[origin[row.idx]!] ??= decide(purpose, factsFromRow(row), now)
+  for (let i = 0; i < count; i++) decisions[i] ??= decide(purpose, factsFromRow(undefined), now)
+  return decisions as GateDecision[]
 }

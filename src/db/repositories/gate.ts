@@ -1,108 +1,132 @@
 /**
- * @module Everything the gate needs for a batch of contacts in ONE query: the references travel as one
- * JSON parameter joined with json_each (D1 allows only 100 bound parameters; 10,000 contacts would
- * otherwise take 10,000 queries or 100 batches).
+ * @module Everything the gate needs about contacts and one purpose, in ONE query per call: a batch's
+ * references travel as JSON parameters joined with json_each (D1 allows only 100 bound parameters;
+ * 10,000 contacts would otherwise take 10,000 queries or 100 batches). Rows are kept narrow (the
+ * contact's standing as bits, then the state): on Node every column of every row costs a JS value.
  */
-import { sql } from 'kysely'
+import { sql, type RawBuilder } from 'kysely'
 import type { Deps } from '../../deps.ts'
-import type { DB } from '../database.ts'
 import { compiler, prepared } from '../prepared.ts'
 
-/** [kind, value, second blind index during a key rotation] */
-export type GateRef = ['id' | 'mautic' | 'email', string, string | null]
+/** Bits of `GateRow.contact`. */
+export const CONTACT_FOUND = 1
+/** Erased, or a blind index of its address (stored, or looked up by) is on the suppression list. */
+export const CONTACT_SUPPRESSED = 2
+/** Art. 21 objection to all direct marketing. */
+export const CONTACT_OBJECTED = 4
 
 export interface GateRow {
-  idx: number
-  contact_id: string | null
-  contact_status: 'active' | 'erased' | null
-  objected_at: number | null
-  suppressed: 0 | 1
+  /** CONTACT_* bits: 0 for an unknown contact whose address is not suppressed. */
+  contact: number
   status: 'pending' | 'granted' | 'withdrawn' | 'expired' | null
   granted_at: number | null
   notice_version: number | null
   notice_locale: 'fr' | 'en' | null
 }
 
-export async function readGateFacts(
-  db: DB,
-  purposeKey: string,
-  refs: GateRef[],
-): Promise<GateRow[]> {
-  const { rows } = await sql<GateRow>`
-    WITH input AS (
-      SELECT CAST(j.key AS INTEGER) AS idx, json_extract(j.value, '$[0]') AS kind, json_extract(j.value, '$[1]') AS ref,
-             json_extract(j.value, '$[2]') AS ref2
-      FROM json_each(${JSON.stringify(refs)}) AS j
-    ),
-    resolved AS (
-      SELECT i.idx, i.kind, i.ref, i.ref2,
-        CASE i.kind
-          WHEN 'id' THEN (SELECT c.id FROM contacts c WHERE c.id = i.ref)
-          WHEN 'email' THEN (SELECT c.id FROM contacts c WHERE c.email_bidx IN (i.ref, i.ref2) LIMIT 1)
-          WHEN 'mautic' THEN (SELECT l.contact_id FROM contact_links l
-                              WHERE l.system = 'mautic' AND l.external_id = i.ref)
-        END AS contact_id
-      FROM input i
-    )
-    SELECT r.idx, r.contact_id, c.status AS contact_status, c.objected_at,
-      EXISTS (SELECT 1 FROM suppressions x WHERE x.email_bidx IN (
-        c.email_bidx,
-        CASE r.kind WHEN 'email' THEN r.ref END,
-        CASE r.kind WHEN 'email' THEN r.ref2 END)) AS suppressed,
-      s.status, s.granted_at, s.notice_version, s.notice_locale
-    FROM resolved r
-    LEFT JOIN contacts c ON c.id = r.contact_id
-    LEFT JOIN consent_state s ON s.contact_id = r.contact_id AND s.purpose_key = ${purposeKey}
-    ORDER BY r.idx`.execute(db)
-  return rows
+export interface GateBatchRow extends GateRow {
+  /** Position of the reference in `emails`, then `ids`, then `mauticIds` (GateRefs). */
+  idx: number
 }
 
-const FACTS_BY_ID = sql`
-  SELECT 0 AS idx, c.id AS contact_id, c.status AS contact_status, c.objected_at,
-    EXISTS (SELECT 1 FROM suppressions x WHERE x.email_bidx = c.email_bidx) AS suppressed,
-    s.status, s.granted_at, s.notice_version, s.notice_locale
-  FROM contacts c
-  LEFT JOIN consent_state s ON s.contact_id = c.id AND s.purpose_key = `
+/** A batch's references, grouped by kind. */
+export interface GateRefs {
+  /** Blind indexes of the addresses under the current key. */
+  emails: string[]
+  /** During a key rotation: the same addresses' blind indexes under the previous key, same order. */
+  previousEmails: string[] | null
+  ids: string[]
+  mauticIds: string[]
+}
+
+/**
+ * The contact's standing as CONTACT_* bits, then its state. `suppressed` is the suppression test: by
+ * the stored blind index, or by those looked up (which include the stored one when found by address).
+ */
+const contactBits = (suppressed: RawBuilder<unknown>) => sql`
+  CASE WHEN c.id IS NULL THEN 0 ELSE ${sql.lit(CONTACT_FOUND)} END
+  | CASE WHEN c.status = 'erased' OR ${suppressed} THEN ${sql.lit(CONTACT_SUPPRESSED)} ELSE 0 END
+  | CASE WHEN c.objected_at IS NOT NULL THEN ${sql.lit(CONTACT_OBJECTED)} ELSE 0 END AS contact,
+  s.status, s.granted_at, s.notice_version, s.notice_locale`
+
+// One equality per probe: `x.email_bidx IN (<one correlated value>)` costs SQLite several times more.
+const listed = (bidx: RawBuilder<unknown>) =>
+  sql`EXISTS (SELECT 1 FROM suppressions x WHERE x.email_bidx = ${bidx})`
+const byStoredIndex = contactBits(listed(sql`c.email_bidx`))
+
+const stateOf = (purpose: unknown) =>
+  sql`LEFT JOIN consent_state s ON s.contact_id = c.id AND s.purpose_key = ${purpose}`
+
+/** By address: `j.value` is a blind index, or a [current, previous] pair during a rotation. */
+const CURRENT = sql`json_extract(j.value, '$[0]')`
+const PREVIOUS = sql`json_extract(j.value, '$[1]')`
+const byEmail = {
+  single: { match: sql`c.email_bidx = j.value`, facts: contactBits(listed(sql`j.value`)) },
+  rotating: {
+    match: sql`c.email_bidx IN (${CURRENT}, ${PREVIOUS})`,
+    facts: contactBits(sql`(${listed(CURRENT)} OR ${listed(PREVIOUS)})`),
+  },
+}
+
+const batchQuery = (email: (typeof byEmail)['single']) =>
+  prepared(['emails', 'ids', 'idsAt', 'mauticIds', 'mauticAt', 'purpose'], (p) => ({
+    compile: () =>
+      sql`SELECT j.key AS idx, ${email.facts}
+        FROM json_each(${p.emails}) j
+        LEFT JOIN contacts c ON ${email.match}
+        ${stateOf(p.purpose)}
+      UNION ALL
+      SELECT j.key + ${p.idsAt}, ${byStoredIndex}
+        FROM json_each(${p.ids}) j
+        LEFT JOIN contacts c ON c.id = j.value
+        ${stateOf(p.purpose)}
+      UNION ALL
+      SELECT j.key + ${p.mauticAt}, ${byStoredIndex}
+        FROM json_each(${p.mauticIds}) j
+        LEFT JOIN contact_links l ON l.system = 'mautic' AND l.external_id = j.value
+        LEFT JOIN contacts c ON c.id = l.contact_id
+        ${stateOf(p.purpose)}`.compile(compiler),
+  }))
+
+const batchQueries = { single: batchQuery(byEmail.single), rotating: batchQuery(byEmail.rotating) }
+
+/**
+ * A row per reference, in no guaranteed order (`idx` says whose); two for an address that matches
+ * two contacts during a rotation (one written under each key).
+ */
+export function readGateFacts(
+  { query }: Pick<Deps, 'query'>,
+  purposeKey: string,
+  refs: GateRefs,
+): GateBatchRow[] | Promise<GateBatchRow[]> {
+  const previous = refs.previousEmails
+  const q = previous ? batchQueries.rotating : batchQueries.single
+  return query<GateBatchRow>(
+    q({
+      emails: JSON.stringify(previous ? refs.emails.map((e, i) => [e, previous[i]]) : refs.emails),
+      ids: JSON.stringify(refs.ids),
+      idsAt: refs.emails.length,
+      mauticIds: JSON.stringify(refs.mauticIds),
+      mauticAt: refs.emails.length + refs.ids.length,
+      purpose: purposeKey,
+    }),
+  )
+}
 
 /**
  * The same facts for ONE contact by id, without json_each: the hot path of a send (the relay, the
- * campaign hook, /api/v1/send) decides one recipient at a time.
+ * campaign hook, /api/v1/send) decides one recipient at a time. No row: no such contact.
  */
 const gateByIdQuery = prepared(['purpose', 'id'], (p) => ({
   compile: () =>
-    sql`${FACTS_BY_ID}${p.purpose}
+    sql`SELECT ${byStoredIndex} FROM contacts c ${stateOf(p.purpose)}
       WHERE c.id = ${p.id}`.compile(compiler),
 }))
 
-/** One contact by the blind indexes of its address (current key, previous key or the same twice). */
-const gateByEmailQuery = prepared(['purpose', 'bidx', 'bidx2'], (p) => ({
-  compile: () =>
-    sql`${FACTS_BY_ID}${p.purpose}
-      WHERE c.email_bidx IN (${p.bidx}, ${p.bidx2})`.compile(compiler),
-}))
-
-const suppressedOnlyQuery = prepared(['bidx', 'bidx2'], (p) => ({
-  compile: () =>
-    sql`SELECT 0 AS idx, NULL AS contact_id, NULL AS contact_status, NULL AS objected_at,
-      EXISTS (SELECT 1 FROM suppressions x WHERE x.email_bidx IN (${p.bidx}, ${p.bidx2})) AS suppressed,
-      NULL AS status, NULL AS granted_at, NULL AS notice_version, NULL AS notice_locale`.compile(
-      compiler,
-    ),
-}))
-
-export function readGateFactsOne(
-  { query, queryOne }: Pick<Deps, 'query' | 'queryOne'>,
+export function readGateFactsById(
+  { queryOne }: Pick<Deps, 'queryOne'>,
   purposeKey: string,
-  ref: GateRef,
+  contactId: string,
 ): GateRow | undefined | Promise<GateRow | undefined> {
-  const [kind, value, second] = ref
-  if (kind === 'id') return queryOne<GateRow>(gateByIdQuery({ purpose: purposeKey, id: value }))
-  if (kind !== 'email') return undefined
-  const bidx = { bidx: value, bidx2: second ?? value }
-  // By address: not hot (a blind index is computed first anyway), so plainly async.
-  return (async () => {
-    const [found] = await query<GateRow>(gateByEmailQuery({ purpose: purposeKey, ...bidx }))
-    // No contact: the address may still be suppressed (erased or objected, data gone).
-    return found ?? (await query<GateRow>(suppressedOnlyQuery(bidx)))[0]
-  })()
+  return queryOne<GateRow>(gateByIdQuery({ purpose: purposeKey, id: contactId }))
 }
