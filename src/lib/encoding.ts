@@ -9,9 +9,12 @@ const decoder = new TextDecoder()
 export const utf8 = (s: string): Bytes => encoder.encode(s)
 export const fromUtf8 = (b: Uint8Array): string => decoder.decode(b)
 
+const HEX = Array.from({ length: 256 }, (_, b) => b.toString(16).padStart(2, '0'))
+
+/** Lower-case hex; a table look-up per byte (every ledger event hashes and makes two ids). */
 export function toHex(bytes: Uint8Array): string {
   let out = ''
-  for (const b of bytes) out += b.toString(16).padStart(2, '0')
+  for (let i = 0; i < bytes.length; i++) out += HEX[bytes[i]!]
   return out
 }
 

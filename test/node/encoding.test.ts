@@ -1,6 +1,6 @@
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
-import { fromBase64Url, toBase64Url } from '../../src/lib/encoding.ts'
+import { fromBase64Url, toBase64Url, toHex } from '../../src/lib/encoding.ts'
 
 // Node takes Buffer's native base64url; the answers must be those of the btoa/atob path Workers
 // without nodejs_compat would take, views into larger buffers included.
@@ -35,5 +35,15 @@ describe('base64url', () => {
   it('refuses what atob refuses instead of skipping it', () => {
     expect(() => fromBase64Url('ab$d')).toThrow()
     expect(() => fromBase64Url('a')).toThrow()
+  })
+})
+
+describe('toHex', () => {
+  it('is lower-case hex, two digits a byte', () => {
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 100 }), (bytes) => {
+        expect(toHex(bytes)).toBe(Buffer.from(bytes).toString('hex'))
+      }),
+    )
   })
 })
