@@ -15,6 +15,7 @@ import { subscribe } from '../src/domain/subscriptions.ts'
 import { jsonLogger } from '../src/lib/log.ts'
 import { memoryMailTransport } from '../src/mail/memory.ts'
 import { nodeDeps } from '../src/runtime/node/deps.ts'
+import { startCheckpointer } from '../src/runtime/node/checkpointer.ts'
 import { serveGateway } from '../src/runtime/node/edge.ts'
 import { applyMigrations, openSqlite } from '../src/runtime/node/sqlite.ts'
 
@@ -71,8 +72,10 @@ export async function seededDeps(): Promise<{
  * page token of a seeded contact as the `{preferencesToken}` path parameter.
  */
 export async function seededApi() {
-  const { deps, ids, close } = await seededDeps()
+  const { deps, ids, sqlite, close } = await seededDeps()
   const key = await createApiKey(deps, { name: 'bench', scopes: ['gate', 'send'] })
+  // As `npm start` does: WAL checkpoints in a worker thread, not inside a commit.
+  const checkpoints = startCheckpointer(sqlite, (m) => console.error(`checkpoint: ${m}`))
   if (!key.ok) throw new Error(key.error)
   const preferences = new URL(await preferencesUrl(deps, ids[7]!)).pathname
   const preferencesToken = preferences.slice(preferences.lastIndexOf('/') + 1)
@@ -86,6 +89,7 @@ export async function seededApi() {
     pathParams: { preferencesToken },
     close: async () => {
       await new Promise<void>((resolve) => server.close(() => resolve()))
+      await checkpoints?.stop()
       close()
     },
   }
