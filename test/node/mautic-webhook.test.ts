@@ -19,6 +19,7 @@ import {
 import { api, apiKey } from '../helpers/api.ts'
 import { confirmedSubscription } from '../helpers/consent.ts'
 import { drainOutbox, TEST_NOW, testApp } from '../helpers/deps.ts'
+import { holdTwoWrites } from '../helpers/race.ts'
 
 const SECRET = 'b5f1c0e1d2a3948576a8b9c0d1e2f3a4b5c6d7e8f9a0b1c2d3e4f5a6b7c8d9e0'
 
@@ -191,15 +192,7 @@ describe('POST /hooks/mautic: recording and idempotency', () => {
     const body = webhookBody([leadSaved('update', jeanne(), T(0))])
     // Both requests look the receipt up before either writes (as in one group commit on Node, or
     // two isolates on D1): the second write must fail whole and be answered as a duplicate.
-    const atomic = t.deps.atomic
-    let arrived = 0
-    let release!: () => void
-    const bothLookedUp = new Promise<void>((resolve) => (release = resolve))
-    t.deps.atomic = async (queries) => {
-      if (++arrived === 2) release()
-      await bothLookedUp
-      return atomic(queries)
-    }
+    holdTwoWrites(t.deps)
     const answers = await Promise.all([t.post(body), t.post(body)])
     expect(answers.map((a) => a.status)).toEqual([200, 200])
     expect(answers.map((a) => a.body.duplicates).sort()).toEqual([0, 1])

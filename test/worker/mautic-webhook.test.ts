@@ -24,6 +24,7 @@ import {
   webhookBody,
   type EventFixture,
 } from '../fixtures/mautic-webhooks.ts'
+import { holdTwoWrites } from '../helpers/race.ts'
 
 const BASE = 'https://gateway.test'
 const SECRET = 'b5f1c0e1d2a3948576a8b9c0d1e2f3a4b5c6d7e8f9a0b1c2d3e4f5a6b7c8d9e0'
@@ -209,21 +210,13 @@ describe('POST /hooks/mautic on D1: two copies at once', () => {
     const body = webhookBody([leadSaved('update', person(4302, 'w.race@exemple.fr'), Date.now())])
     // Two isolates can race like this: D1 must refuse the second receipt, and the intake take the
     // body again as a duplicate (the error text is what tells that race apart).
-    const atomic = t.deps.atomic
-    let arrived = 0
-    let release!: () => void
-    const bothLookedUp = new Promise<void>((resolve) => (release = resolve))
-    t.deps.atomic = async (queries) => {
-      if (++arrived === 2) release()
-      await bothLookedUp
-      return atomic(queries)
-    }
+    const undo = holdTwoWrites(t.deps)
     try {
       const answers = await Promise.all([t.post(body), t.post(body)])
       expect(answers.map((a) => a.status)).toEqual([200, 200])
       expect(answers.map((a) => a.body.duplicates).sort()).toEqual([0, 1])
     } finally {
-      t.deps.atomic = atomic
+      undo()
     }
     expect(await outboxOf(4302)).toHaveLength(1)
     expect(await receiptsOf(4302)).toHaveLength(1)
