@@ -60,6 +60,20 @@ describe('group commit (the atomic port on Node)', () => {
     expect(count()).toBe(4)
   })
 
+  it('runs a lone unit as a transaction of its own: all of it or none', async () => {
+    const { atomic, other, commits } = files()
+    await atomic([insert('taken')])
+    const before = commits()
+    await expect(atomic([insert('d1'), insert('taken')])).rejects.toThrow(/UNIQUE/)
+    await atomic([insert('e1'), insert('e2')])
+    expect(other.prepare('SELECT id FROM t ORDER BY id').pluck().all()).toEqual([
+      'e1',
+      'e2',
+      'taken',
+    ])
+    expect(commits()).toBe(before + 1)
+  })
+
   it('rejects every caller when the database is gone', async () => {
     const { db, atomic } = files()
     const pending = [atomic([insert('x')]), atomic([insert('y')])]

@@ -36,6 +36,7 @@ export function groupCommit<Q>(
   function flush() {
     const units = pending!
     pending = undefined
+    if (units.length === 1) return alone(units[0]!)
     const failed = new Map<Unit<Q>, unknown>()
     try {
       all(units, failed)
@@ -48,6 +49,17 @@ export function groupCommit<Q>(
       if (failed.has(unit)) unit.reject(failed.get(unit))
       else unit.resolve()
     }
+  }
+
+  // A lone unit is a transaction of its own, without the savepoint.
+  function alone(unit: Unit<Q>) {
+    try {
+      one(unit.queries)
+    } catch (err) {
+      unit.reject(err)
+      return
+    }
+    unit.resolve()
   }
 
   return (queries) =>
