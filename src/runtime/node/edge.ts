@@ -38,8 +38,7 @@ export function nodeEdge(headers: readonly [string, string][], logger: Logger): 
       incoming[REQUEST_ID] = id
       for (const [name, value] of headers) outgoing.setHeader(name, value)
       outgoing.setHeader('X-Request-Id', id)
-      // The listener's promise settles once the response is handed to the socket.
-      void Promise.resolve(inner(incoming, outgoing)).finally(() => {
+      const done = () => {
         const status = outgoing.statusCode
         logger.log(status >= 500 ? 'error' : 'info', 'request', {
           requestId: id,
@@ -48,6 +47,12 @@ export function nodeEdge(headers: readonly [string, string][], logger: Logger): 
           status,
           ms: Math.round((performance.now() - start) * 10) / 10,
         })
+      }
+      // The listener's promise settles once the response is handed to the socket. It is not meant
+      // to reject; should it, the error is logged here rather than left to crash the process.
+      void Promise.resolve(inner(incoming, outgoing)).then(done, (err: unknown) => {
+        logger.log('error', 'response failed', { requestId: id, err })
+        done()
       })
     }
   return {
