@@ -1,19 +1,16 @@
 /** @module The HTTP apps bench/server.ts can serve, by name. Add one here when a scenario needs it. */
-import { serve, type ServerType } from '@hono/node-server'
+import { serve } from '@hono/node-server'
 import { Hono } from 'hono'
 import { mkdtempSync, rmSync } from 'node:fs'
-import type { AddressInfo } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { parseConfig } from '../src/config.ts'
 import { jsonLogger } from '../src/lib/log.ts'
 import { memoryMailTransport } from '../src/mail/memory.ts'
 import { nodeDeps } from '../src/runtime/node/deps.ts'
-import { startCheckpointer } from '../src/runtime/node/checkpointer.ts'
-import { serveGateway } from '../src/runtime/node/edge.ts'
 import { openDatabase, startServer } from '../src/runtime/node/server.ts'
 import { WEBHOOK_SECRET } from './hook-scenarios.ts'
-import { seededApi } from './seeded-app.ts'
+import { seededApi, serveBench } from './seeded-app.ts'
 
 export interface RunningApp {
   port: number
@@ -94,16 +91,11 @@ export const apps = {
       logger: jsonLogger(() => {}),
       mail: memoryMailTransport(),
     })
-    // As `npm start` does: WAL checkpoints in a worker thread, not inside a commit.
-    const checkpoints = startCheckpointer(sqlite, (m) => console.error(`checkpoint: ${m}`))
-    const server = await new Promise<ServerType>((resolve) => {
-      const s = serveGateway(deps, { port: 0, hostname: HOST }, () => resolve(s))
-    })
+    const served = await serveBench(deps, sqlite)
     return {
-      port: (server.address() as AddressInfo).port,
+      port: served.port,
       close: async () => {
-        await new Promise<void>((resolve) => server.close(() => resolve()))
-        await checkpoints?.stop()
+        await served.close()
         sqlite.close()
         rmSync(dir, { recursive: true, force: true })
       },

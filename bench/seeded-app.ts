@@ -4,7 +4,9 @@
  * exclude the transport, as the sending issue's targets ask.
  */
 import type { ServerType } from '@hono/node-server'
+import type Database from 'better-sqlite3'
 import { mkdtempSync, rmSync } from 'node:fs'
+import type { AddressInfo } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { parseConfig } from '../src/config.ts'
@@ -74,23 +76,35 @@ export async function seededDeps(): Promise<{
 export async function seededApi() {
   const { deps, ids, sqlite, close } = await seededDeps()
   const key = await createApiKey(deps, { name: 'bench', scopes: ['gate', 'send'] })
-  // As `npm start` does: WAL checkpoints in a worker thread, not inside a commit.
-  const checkpoints = startCheckpointer(sqlite, (m) => console.error(`checkpoint: ${m}`))
   if (!key.ok) throw new Error(key.error)
   const preferences = new URL(await preferencesUrl(deps, ids[7]!)).pathname
   const preferencesToken = preferences.slice(preferences.lastIndexOf('/') + 1)
-  const server = await new Promise<ServerType>((resolve) => {
-    const s = serveGateway(deps, { port: 0, hostname: '127.0.0.1' }, () => resolve(s))
-  })
-  const address = server.address()
+  const served = await serveBench(deps, sqlite)
   return {
-    port: typeof address === 'object' && address ? address.port : 0,
+    port: served.port,
     headers: { Authorization: `Bearer ${key.key}`, 'Content-Type': 'application/json' },
     pathParams: { preferencesToken },
     close: async () => {
+      await served.close()
+      close()
+    },
+  }
+}
+
+/**
+ * Serves `deps` on a free loopback port as `npm start` does (the Node edge, WAL checkpoints in a
+ * worker thread), without the delivery loop. `close` leaves the database open.
+ */
+export async function serveBench(deps: Deps, sqlite: Database.Database) {
+  const checkpoints = startCheckpointer(sqlite, (m) => console.error(`checkpoint: ${m}`))
+  const server = await new Promise<ServerType>((resolve) => {
+    const s = serveGateway(deps, { port: 0, hostname: '127.0.0.1' }, () => resolve(s))
+  })
+  return {
+    port: (server.address() as AddressInfo).port,
+    close: async () => {
       await new Promise<void>((resolve) => server.close(() => resolve()))
       await checkpoints?.stop()
-      close()
     },
   }
 }

@@ -10,7 +10,7 @@ import type { Deps } from '../deps.ts'
 import { contactEmail } from './contacts.ts'
 import { contactAttributes } from './correction.ts'
 import { contactRequests, type DsrView } from './dsr.ts'
-import { consentProof, proofNotice, type ProofNotice } from './proof.ts'
+import { consentProof, proofNotice, type ProofEvent, type ProofNotice } from './proof.ts'
 
 const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString())
 
@@ -53,18 +53,10 @@ export interface PersonalData {
   consent_receipt: string | null
 }
 
-export interface HistoryEvent {
-  seq: number
-  purpose: string
-  action: string
-  method: string
-  source: string
-  actor: string
-  occurred_at: string
-  notice: NoticeWording | null
-  evidence: Record<string, unknown> | null
-  evidence_erased: boolean
-}
+export type HistoryEvent = Pick<
+  ProofEvent,
+  'seq' | 'purpose' | 'action' | 'method' | 'source' | 'actor' | 'evidence' | 'evidence_erased'
+> & { occurred_at: string; notice: NoticeWording | null }
 
 export async function collectPersonalData(deps: Deps, contact: ContactRow): Promise<PersonalData> {
   const [email, attributes, states, requests, proof] = await Promise.all([

@@ -56,18 +56,18 @@ export async function preferencesUrl(
   return `${deps.config.publicUrl}/p/${await cachedToken(deps, 'preferences', contactId, undefined)}`
 }
 
+const readLinkToken = (
+  deps: Pick<Deps, 'keys' | 'clock' | 'hmac'>,
+  token: string,
+  aud: 'unsubscribe' | 'preferences',
+) => verifyLinkToken(deps.keys, token, aud, deps.clock.now(), deps.hmac)
+
 /** An unsubscribe token: the contact and the purpose it unsubscribes from. */
 export async function readUnsubscribeToken(
   deps: Pick<Deps, 'keys' | 'clock' | 'hmac'>,
   token: string,
 ): Promise<VerifiedToken & { purpose?: string }> {
-  const verified = await verifyLinkToken(
-    deps.keys,
-    token,
-    'unsubscribe',
-    deps.clock.now(),
-    deps.hmac,
-  )
+  const verified = await readLinkToken(deps, token, 'unsubscribe')
   if (verified.status === 'invalid' || typeof verified.claims.p !== 'string')
     return { status: 'invalid' }
   return { ...verified, purpose: verified.claims.p }
@@ -78,13 +78,7 @@ export async function readPreferencesToken(
   deps: Pick<Deps, 'keys' | 'clock' | 'hmac'>,
   token: string,
 ): Promise<string | null> {
-  const verified = await verifyLinkToken(
-    deps.keys,
-    token,
-    'preferences',
-    deps.clock.now(),
-    deps.hmac,
-  )
+  const verified = await readLinkToken(deps, token, 'preferences')
   return verified.status === 'valid' ? verified.claims.sub : null
 }
 

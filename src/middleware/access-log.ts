@@ -9,12 +9,24 @@ export function accessLog(
   return async function accessLog(c, next) {
     const start = now()
     await next()
-    logger.log(c.res.status >= 500 ? 'error' : 'info', 'request', {
-      requestId: c.get('requestId'),
-      method: c.req.method,
-      path: redactPath(c.req.path),
-      status: c.res.status,
-      ms: Math.round((now() - start) * 10) / 10,
-    })
+    logRequest(logger, c.get('requestId'), c.req.method, c.req.path, c.res.status, now() - start)
   }
+}
+
+/** The line itself; the Node edge (src/runtime/node/edge.ts) writes it from the socket. */
+export function logRequest(
+  logger: Logger,
+  requestId: string | undefined,
+  method: string | undefined,
+  path: string,
+  status: number,
+  ms: number,
+): void {
+  logger.log(status >= 500 ? 'error' : 'info', 'request', {
+    requestId,
+    method,
+    path: redactPath(path),
+    status,
+    ms: Math.round(ms * 10) / 10,
+  })
 }

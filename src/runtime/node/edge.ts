@@ -12,7 +12,8 @@ import { serve, type ServerType } from '@hono/node-server'
 import type { Context } from 'hono'
 import { createApp, securityHeaderOptions, type AppEdge } from '../../app.ts'
 import type { Deps } from '../../deps.ts'
-import { redactPath, type Logger } from '../../lib/log.ts'
+import type { Logger } from '../../lib/log.ts'
+import { logRequest } from '../../middleware/access-log.ts'
 import { securityHeaderList } from '../../middleware/security-headers.ts'
 
 const REQUEST_ID = Symbol('requestId')
@@ -38,16 +39,15 @@ export function nodeEdge(headers: readonly [string, string][], logger: Logger): 
       incoming[REQUEST_ID] = id
       for (const [name, value] of headers) outgoing.setHeader(name, value)
       outgoing.setHeader('X-Request-Id', id)
-      const done = () => {
-        const status = outgoing.statusCode
-        logger.log(status >= 500 ? 'error' : 'info', 'request', {
-          requestId: id,
-          method: incoming.method,
-          path: redactPath(incoming.url ?? ''),
-          status,
-          ms: Math.round((performance.now() - start) * 10) / 10,
-        })
-      }
+      const done = () =>
+        logRequest(
+          logger,
+          id,
+          incoming.method,
+          incoming.url ?? '',
+          outgoing.statusCode,
+          performance.now() - start,
+        )
       // The listener's promise settles once the response is handed to the socket. It is not meant
       // to reject; should it, the error is logged here rather than left to crash the process.
       void Promise.resolve(inner(incoming, outgoing)).then(done, (err: unknown) => {

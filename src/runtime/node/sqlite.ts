@@ -133,15 +133,14 @@ function params(q: CompiledQuery): readonly unknown[] {
 
 const bindable = (p: unknown) => (typeof p === 'boolean' ? (p ? 1 : 0) : p)
 
-/** The atomic port on Node: one synchronous better-sqlite3 transaction over cached prepared statements. */
-export function sqliteAtomic(db: Database.Database): Atomic {
+/**
+ * The atomic port on Node: a transaction per unit over cached prepared statements, the units of
+ * concurrent requests committed together (group-commit.ts).
+ */
+export function sqliteAtomic(db: Database.Database, max = 500): Atomic {
   const statements = new Map<string, Database.Statement>()
-  const statement = (sql: string) => {
-    let s = statements.get(sql)
-    if (!s) statements.set(sql, (s = db.prepare(sql)))
-    return s
-  }
-  // Each unit is its own transaction; units from concurrent requests share one commit.
+  const statement = (sql: string) =>
+    cachedIn<Database.Statement>(statements, max, sql, () => db.prepare(sql))
   return groupCommit(db, (queries: readonly CompiledQuery[]) => {
     for (const q of queries) statement(q.sql).run(...params(q))
   })
