@@ -57,8 +57,18 @@ export async function openLoop(o: OpenLoopOptions): Promise<OpenLoopResult> {
     if (scheduleDone && inflight === 0) wake()
   }
 
-  function send(due: number) {
+  // Every request's body and headers are made before the clock starts: signing 5 KB webhooks on the
+  // schedule made the generator itself late by 5 to 10 ms at p99, and that lag counted as latency.
+  const requests = Array.from({ length: o.next ? total : 1 }, () => {
     const { body = '', headers = {} } = o.next ? o.next() : { body: o.body }
+    return {
+      body,
+      headers: { ...o.headers, ...headers, 'Content-Length': String(Buffer.byteLength(body)) },
+    }
+  })
+
+  function send(due: number) {
+    const { body, headers } = requests[o.next ? sent : 0]!
     let done = false
     const finish = (ok: boolean) => {
       if (done) return
@@ -73,7 +83,7 @@ export async function openLoop(o: OpenLoopOptions): Promise<OpenLoopResult> {
         port: url.port,
         path: url.pathname + url.search,
         method: o.method,
-        headers: { ...o.headers, ...headers, 'Content-Length': Buffer.byteLength(body) },
+        headers,
       },
       (res) => {
         res.on('data', () => {})

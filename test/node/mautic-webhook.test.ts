@@ -1,6 +1,8 @@
 // POST /hooks/mautic: signature, limits, parsing, idempotency, withdrawal in the same write, order,
 // echoes, and the effects processed from the outbox. Real app, real SQLite, Mautic's real wire format.
 import { describe, expect, it } from 'vitest'
+import { verifyLedger } from '../../src/domain/checkpoints.ts'
+import { subscribe } from '../../src/domain/subscriptions.ts'
 import { decryptField } from '../../src/lib/keys.ts'
 import { eventAad } from '../../src/mautic/intake.ts'
 import { UNLINK_GRACE_MS } from '../../src/mautic/process.ts'
@@ -18,7 +20,7 @@ import {
 } from '../fixtures/mautic-webhooks.ts'
 import { api, apiKey } from '../helpers/api.ts'
 import { confirmedSubscription } from '../helpers/consent.ts'
-import { drainOutbox, TEST_NOW, testApp } from '../helpers/deps.ts'
+import { API_CONSENT, drainOutbox, TEST_NOW, testApp } from '../helpers/deps.ts'
 import { holdTwoWrites } from '../helpers/race.ts'
 
 const SECRET = 'b5f1c0e1d2a3948576a8b9c0d1e2f3a4b5c6d7e8f9a0b1c2d3e4f5a6b7c8d9e0'
@@ -249,6 +251,38 @@ describe('POST /hooks/mautic: withdrawals', () => {
     expect(t.rows("SELECT count(*) AS n FROM consent_events WHERE action = 'withdrawn'")[0].n).toBe(
       2,
     )
+  })
+
+  it('records an unsubscribe delivered twice once, and the chain goes on unbroken after the copy', async () => {
+    const t = await setup()
+    await confirmedSubscription(t, 'jeanne.dupont@exemple.fr')
+    t.clock.advance(60_000)
+    const unsubscribed = jeanne({ dnc: [{ reason: 1, comments: 'User unsubscribed.' }] })
+    const body = webhookBody([
+      channelChanged(
+        unsubscribed,
+        { channel: 'email', oldStatus: 'contactable', newStatus: 'unsubscribed' },
+        T(1),
+      ),
+    ])
+    expect((await t.post(body)).body).toMatchObject({ duplicates: 0, outcomes: { applied: 1 } })
+    // The copy is first written as new (no look-up), fails on its receipt, and is taken again.
+    expect((await t.post(body)).body).toEqual({ received: 1, duplicates: 1, outcomes: {} })
+    const withdrawn = "SELECT count(*) AS n FROM consent_events WHERE action = 'withdrawn'"
+    expect(t.rows(withdrawn)[0].n).toBe(2)
+    // The failed copy took no place in the chain: the next change extends it where the first left it.
+    t.clock.advance(60_000)
+    const granted = await subscribe(t.deps, {
+      ...API_CONSENT,
+      email: 'jeanne.dupont@exemple.fr',
+      purposes: ['cookies'],
+    })
+    expect(granted.ok).toBe(true)
+    expect(await t.gate('cookies', 'jeanne.dupont@exemple.fr')).toMatchObject({ allowed: true })
+    expect(t.rows('SELECT seq FROM consent_events ORDER BY seq').map((r) => r.seq)).toEqual([
+      1, 2, 3, 4, 5, 6, 7,
+    ])
+    expect(await verifyLedger(t.deps)).toMatchObject({ ok: true, problems: [] })
   })
 
   it('does not let a late unsubscribe undo a double opt-in confirmed after it', async () => {
