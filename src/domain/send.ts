@@ -1,7 +1,8 @@
 /**
  * @module Sending for tools that hand the mail over (POST /api/v1/send): decide with the gate, add the
- * unsubscribe and preference links (footer and RFC 8058 headers), queue it in the outbox. The gate is
- * asked again right before delivery, so a withdrawal made in between still wins.
+ * unsubscribe and preference links (footer and RFC 8058 headers), hand it to the transport. A mail the
+ * transport does not take at once is queued in the outbox (encrypted) and retried; the gate is asked
+ * again right before each retry, so a withdrawal made in between still wins.
  */
 import { findContactById } from '../db/repositories/contacts.ts'
 import type { Deps } from '../deps.ts'
@@ -26,7 +27,8 @@ export interface SendInput {
 }
 
 export type SendResult =
-  | { status: 'queued'; id: string }
+  /** Taken by the transport, or (`retry`) queued in the outbox after the transport refused it. */
+  | { status: 'queued'; id: string; retry: boolean }
   | { status: 'blocked'; reason: GateReason }
   | { status: 'invalid'; code: 'unknown_purpose' | 'invalid_to'; message: string }
 
@@ -68,6 +70,8 @@ export async function sendMarketingMail(deps: Deps, input: SendInput): Promise<S
     listUnsubscribe: list.listUnsubscribe,
   }
   const id = uuidv7(deps.clock.now())
+  if (await deliverAtOnce(deps, message, { id, contactId: contact.id }))
+    return { status: 'queued', id, retry: false }
   // The message holds the address and the content: encrypted at rest like every personal field.
   const sealed = await encryptField(deps.keys, JSON.stringify(message), payloadAad(contact.id))
   await deps.atomic([
@@ -82,7 +86,40 @@ export async function sendMarketingMail(deps: Deps, input: SendInput): Promise<S
       id,
     ),
   ])
-  return { status: 'queued', id }
+  return { status: 'queued', id, retry: true }
+}
+
+/**
+ * After the transport failed, mails go straight to the outbox for this long: during an outage an API
+ * call does not wait out an SMTP timeout each time, and the mails queued first go out first.
+ */
+export const DIRECT_PAUSE_MS = 60_000
+const failedAt = new WeakMap<object, number>()
+
+/**
+ * The transport takes the mail during the request, so an accepted mail costs no durable write: it is
+ * the transport's (an SMTP server's queue, the log file) once this resolves. False: queue it instead.
+ */
+async function deliverAtOnce(
+  deps: Deps,
+  message: MailMessage,
+  about: { id: string; contactId: string },
+): Promise<boolean> {
+  const failed = failedAt.get(deps.mail)
+  if (failed !== undefined && deps.clock.now() - failed < DIRECT_PAUSE_MS) return false
+  try {
+    await deps.mail.send(message)
+    failedAt.delete(deps.mail)
+    return true
+  } catch (err) {
+    failedAt.set(deps.mail, deps.clock.now())
+    deps.logger.log('warn', 'mail not taken by the transport: queued for retry', {
+      ...about,
+      transport: deps.mail.name,
+      error: String((err as Error)?.message ?? err).slice(0, 500),
+    })
+    return false
+  }
 }
 
 /** The outbox handler: the gate once more (a withdrawal since queuing wins), then the transport. */

@@ -12,6 +12,8 @@ export interface ReceivedMail {
 
 export async function startSmtpServer() {
   const received: ReceivedMail[] = []
+  /** While set, every message is answered with this SMTP code (451: try later) and not kept. */
+  const control = { refuseWith: null as number | null, refused: 0 }
   const server = new SMTPServer({
     authOptional: true,
     disabledCommands: ['STARTTLS'],
@@ -20,6 +22,12 @@ export async function startSmtpServer() {
       const chunks: Buffer[] = []
       stream.on('data', (c: Buffer) => chunks.push(c))
       stream.on('end', async () => {
+        if (control.refuseWith !== null) {
+          control.refused++
+          return callback(
+            Object.assign(new Error('Try again later'), { responseCode: control.refuseWith }),
+          )
+        }
         const raw = Buffer.concat(chunks).toString('utf8')
         received.push({
           envelope: {
@@ -38,6 +46,7 @@ export async function startSmtpServer() {
   return {
     url: `smtp://127.0.0.1:${port}`,
     received,
+    control,
     close: () => new Promise<void>((resolve) => server.close(() => resolve())),
   }
 }

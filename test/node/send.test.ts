@@ -1,8 +1,11 @@
-// POST /api/v1/send through a real SMTP server: gated, links and RFC 8058 headers in, retried by the outbox.
+// POST /api/v1/send through a real SMTP server: gated, links and RFC 8058 headers in, delivered during the
+// request, and retried by the outbox when the server refuses it.
 import { describe, expect, it } from 'vitest'
 import { deliverOutbox } from '../../src/domain/outbox.ts'
+import { DIRECT_PAUSE_MS } from '../../src/domain/send.ts'
+import { smtpMailTransport } from '../../src/runtime/node/mail.ts'
 import { api, apiKey } from '../helpers/api.ts'
-import { testApp } from '../helpers/deps.ts'
+import { drainOutbox, testApp } from '../helpers/deps.ts'
 import { linkIn, useSmtpServer } from '../helpers/smtp.ts'
 
 const mailServer = useSmtpServer()
@@ -31,7 +34,9 @@ describe('POST /api/v1/send', () => {
     })
     expect(res.status).toBe(202)
     expect(res.body).toMatchObject({ status: 'queued', id: expect.any(String) })
-    expect((await deliverOutbox(deps)).delivered).toBe(1)
+    // Taken by the SMTP server before the answer: nothing was left in the outbox.
+    expect(mailServer.server.received).toHaveLength(before + 1)
+    expect((await deliverOutbox(deps)).delivered).toBe(0)
     const got = mailServer.server.received[before]!
     expect(got.envelope.to).toEqual(['anne@exemple.fr'])
     const lines = got.parsed.headerLines.map((h) => h.line)
@@ -66,28 +71,77 @@ describe('POST /api/v1/send', () => {
     ).toBe(0)
   })
 
-  it('drops a queued mail when the person withdrew before delivery', async () => {
-    const { client, deps, app } = await confirmedSubscriber()
+  it('queues a mail the server refuses, sends the next ones straight to the outbox for a while, and delivers them all once it takes mail again', async () => {
+    const t = await confirmedSubscriber()
+    const transport = smtpMailTransport(mailServer.server.url) // its own failure state
+    t.deps.mail = transport
     const before = mailServer.server.received.length
-    await client.post('/api/v1/send', { ...mail, text: 'Bonjour' })
-    const { unsubscribeUrl } = await import('../../src/domain/links.ts')
-    const row = await deps.db.selectFrom('contacts').select('id').executeTakeFirstOrThrow()
-    await app.request(new URL(await unsubscribeUrl(deps, row.id, 'newsletter')).pathname, {
-      method: 'POST',
-    })
-    await deliverOutbox(deps)
-    expect(mailServer.server.received.length).toBe(before)
+    const pending = "SELECT COUNT(*) FROM outbox WHERE kind = 'mail.send' AND status = 'pending'"
+    try {
+      mailServer.server.control.refuseWith = 451
+      const first = await t.client.post('/api/v1/send', { ...mail, text: 'Premier' })
+      expect(first).toMatchObject({ status: 202, body: { status: 'queued' } })
+      expect(mailServer.server.control.refused).toBe(1)
+      // Within the pause the transport is not tried: the API does not wait on a server that is down.
+      t.clock.advance(DIRECT_PAUSE_MS - 1_000)
+      await t.client.post('/api/v1/send', { ...mail, text: 'Deuxième' })
+      expect(mailServer.server.control.refused).toBe(1)
+      expect(t.sqlite.prepare(pending).pluck().get()).toBe(2)
+
+      mailServer.server.control.refuseWith = null
+      t.clock.advance(DIRECT_PAUSE_MS)
+      await drainOutbox(t.deps)
+      expect(t.sqlite.prepare(pending).pluck().get()).toBe(0)
+      const texts = mailServer.server.received.slice(before).map((m) => m.parsed.text?.trim())
+      expect(texts.map((x) => x?.split('\n')[0])).toEqual(['Premier', 'Deuxième'])
+      // After the pause, mail goes straight to the server again.
+      await t.client.post('/api/v1/send', { ...mail, text: 'Troisième' })
+      expect(mailServer.server.received).toHaveLength(before + 3)
+      expect(t.sqlite.prepare(pending).pluck().get()).toBe(0)
+    } finally {
+      mailServer.server.control.refuseWith = null
+      transport.close()
+    }
   })
 
-  it('keeps the message encrypted in the outbox', async () => {
-    const { client, sqlite } = await confirmedSubscriber()
+  it('drops a queued mail when the person withdrew before its retry', async () => {
+    const { client, deps, app, clock } = await confirmedSubscriber()
+    const transport = smtpMailTransport(mailServer.server.url)
+    deps.mail = transport
+    const before = mailServer.server.received.length
+    try {
+      mailServer.server.control.refuseWith = 451
+      await client.post('/api/v1/send', { ...mail, text: 'Bonjour' })
+      mailServer.server.control.refuseWith = null
+      const { unsubscribeUrl } = await import('../../src/domain/links.ts')
+      const row = await deps.db.selectFrom('contacts').select('id').executeTakeFirstOrThrow()
+      await app.request(new URL(await unsubscribeUrl(deps, row.id, 'newsletter')).pathname, {
+        method: 'POST',
+      })
+      clock.advance(DIRECT_PAUSE_MS)
+      await drainOutbox(deps)
+      expect(mailServer.server.received.length).toBe(before)
+    } finally {
+      mailServer.server.control.refuseWith = null
+      transport.close()
+    }
+  })
+
+  it('keeps a queued message encrypted in the outbox', async () => {
+    const { client, sqlite, deps } = await confirmedSubscriber()
+    const transport = smtpMailTransport('smtp://127.0.0.1:1') // nothing listens there: refused at once
+    deps.mail = transport
     await client.post('/api/v1/send', { ...mail, text: 'Un texte très personnel' })
+    expect(
+      sqlite.prepare("SELECT COUNT(*) FROM outbox WHERE kind = 'mail.send'").pluck().get(),
+    ).toBe(1)
     const payload = sqlite
       .prepare("SELECT payload FROM outbox WHERE kind = 'mail.send'")
       .pluck()
       .get() as string
     expect(payload).not.toContain('anne@')
     expect(payload).not.toContain('personnel')
+    transport.close()
   })
 
   it.each([

@@ -186,7 +186,7 @@ export function openApiDocument(serverUrl: string) {
                 type: 'object',
                 properties: { status: { const: 'queued' }, id: { type: 'string' } },
               },
-              'Queued',
+              'Accepted: taken by the mail transport, or queued for retry when it refused the mail',
             ),
             ...errors(400, 401, 403, 413),
           },

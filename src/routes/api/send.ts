@@ -1,4 +1,4 @@
-/** @module POST /api/v1/send: decide, add the links and headers, deliver through the outbox. */
+/** @module POST /api/v1/send: decide, add the links and headers, deliver (or queue for retry). */
 import { Hono } from 'hono'
 import type { Deps } from '../../deps.ts'
 import { sendMarketingMail } from '../../domain/send.ts'
@@ -40,7 +40,7 @@ export function sendRoutes(deps: Deps) {
     const result = await sendMarketingMail(deps, input)
     if (result.status === 'invalid') return jsonError(c, 400, result.code, result.message)
     if (result.status === 'blocked') return c.json({ status: 'blocked', reason: result.reason })
-    c.set('outboxPending', true)
+    if (result.retry) c.set('outboxPending', true)
     return c.json({ status: 'queued', id: result.id }, 202)
   })
 }
