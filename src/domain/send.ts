@@ -4,9 +4,9 @@
  * transport does not take at once is queued in the outbox (encrypted) and retried; the gate is asked
  * again right before each retry, so a withdrawal made in between still wins.
  */
-import { findContactById } from '../db/repositories/contacts.ts'
+import { findContactById, findSendingContact } from '../db/repositories/contacts.ts'
 import type { Deps } from '../deps.ts'
-import { normalizeEmail } from '../lib/email.ts'
+import { blindIndexesSync, normalizeEmail } from '../lib/email.ts'
 import { decryptField, encryptField } from '../lib/keys.ts'
 import { uuidv7 } from '../lib/ids.ts'
 import { injectLinks, listHeadersFor } from '../mail/inject.ts'
@@ -15,7 +15,6 @@ import type { GateReason } from './gate.ts'
 import { gateBatch } from './gate-check.ts'
 import { preferencesUrl, unsubscribeMailto, unsubscribeUrl } from './links.ts'
 import { enqueueQuery } from './outbox.ts'
-import { findContactByRef } from './proof.ts'
 
 export interface SendInput {
   purpose: string
@@ -44,7 +43,8 @@ export async function sendMarketingMail(deps: Deps, input: SendInput): Promise<S
   const decision = gate.decisions[0]!
   if (!decision.allowed) return { status: 'blocked', reason: decision.reason! }
 
-  const contact = (await findContactByRef(deps, to))! // the gate just found it
+  const contact = await findSendingContact(deps, blindIndexesSync(deps.keys, to))
+  if (!contact) return { status: 'blocked', reason: 'unknown_contact' } // erased since the gate's read
   const locale = input.locale ?? contact.locale
   const unsubscribe = await unsubscribeUrl(deps, contact.id, input.purpose)
   const injected = injectLinks({

@@ -1,6 +1,8 @@
 /** @module Contact rows: look-up by blind index, id or Mautic id; inserts as compiled queries for atomic units. */
 import type { CompiledQuery, Selectable } from 'kysely'
+import type { Deps } from '../../deps.ts'
 import type { ContactsTable, DB } from '../database.ts'
+import { prepared } from '../prepared.ts'
 
 export type ContactRow = Selectable<ContactsTable>
 
@@ -10,6 +12,27 @@ export function findContactByBlindIndexes(
   bidxes: string[],
 ): Promise<ContactRow | undefined> {
   return db.selectFrom('contacts').selectAll().where('email_bidx', 'in', bidxes).executeTakeFirst()
+}
+
+const sendingContact = prepared(['current', 'previous'], (p, db) =>
+  db
+    .selectFrom('contacts')
+    .select(['id', 'locale'])
+    .where((eb) => eb.or([eb('email_bidx', '=', p.current), eb('email_bidx', '=', p.previous)])),
+)
+
+/**
+ * What a send needs of the contact an address belongs to (its id for the links, its language for the
+ * footer), by the blind indexes the gate just used: a compiled query, and synchronous on Node.
+ */
+export function findSendingContact(
+  { queryOne }: Pick<Deps, 'queryOne'>,
+  [current, previous]: [string, string | null],
+):
+  | Pick<ContactRow, 'id' | 'locale'>
+  | undefined
+  | Promise<Pick<ContactRow, 'id' | 'locale'> | undefined> {
+  return queryOne(sendingContact({ current, previous: previous ?? current }))
 }
 
 export function findContactById(db: DB, id: string): Promise<ContactRow | undefined> {
