@@ -43,7 +43,7 @@ export async function sendMarketingMail(deps: Deps, input: SendInput): Promise<S
   const decision = gate.decisions[0]!
   if (!decision.allowed) return { status: 'blocked', reason: decision.reason! }
 
-  const contact = await findSendingContact(deps, blindIndexesSync(deps.keys, to))
+  const contact = await sendingContact(deps, to)
   if (!contact) return { status: 'blocked', reason: 'unknown_contact' } // erased since the gate's read
   const locale = input.locale ?? contact.locale
   const unsubscribe = await unsubscribeUrl(deps, contact.id, input.purpose)
@@ -87,6 +87,15 @@ export async function sendMarketingMail(deps: Deps, input: SendInput): Promise<S
     ),
   ])
   return { status: 'queued', id, retry: true }
+}
+
+/**
+ * What a send needs of the contact an address belongs to (its id for the links, its language for the
+ * footer): one compiled query by blind index, synchronous on Node, as the gate's own read.
+ */
+export function sendingContact(deps: Pick<Deps, 'keys' | 'queryOne'>, address: string) {
+  const email = normalizeEmail(address)
+  return email ? findSendingContact(deps, blindIndexesSync(deps.keys, email)) : undefined
 }
 
 /**

@@ -7,7 +7,7 @@
 import type { Deps } from '../../deps.ts'
 import { gateBatch } from '../../domain/gate-check.ts'
 import { preferencesUrl, unsubscribeMailto, unsubscribeUrl } from '../../domain/links.ts'
-import { findContactByRef } from '../../domain/proof.ts'
+import { sendingContact } from '../../domain/send.ts'
 import { PURPOSE_HEADER, rewriteMessage, rootHeaders } from './relay-rewrite.ts'
 import type { Upstream } from './relay-upstream.ts'
 
@@ -92,7 +92,7 @@ export async function relayMessage(
 }
 
 async function personalise(deps: Deps, raw: Buffer, purpose: string, to: string) {
-  const contact = await findContactByRef(deps, to)
+  const contact = await sendingContact(deps, to)
   if (!contact) throw smtpError(451, '4.3.0 Recipient changed during the transaction, try again')
   const unsubscribe = await unsubscribeUrl(deps, contact.id, purpose)
   let rewritten
