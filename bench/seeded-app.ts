@@ -20,6 +20,7 @@ import type { MailTransport } from '../src/mail/message.ts'
 import { nodeDeps } from '../src/runtime/node/deps.ts'
 import { startCheckpointer } from '../src/runtime/node/checkpointer.ts'
 import { serveGateway } from '../src/runtime/node/edge.ts'
+import { webhookReaderThread } from '../src/runtime/node/webhook-reader.ts'
 import { applyMigrations, openSqlite } from '../src/runtime/node/sqlite.ts'
 
 export const SEEDED_CONTACTS = 2_000
@@ -108,11 +109,13 @@ export async function seededApi() {
 }
 
 /**
- * Serves `deps` on a free loopback port as `npm start` does (the Node edge, WAL checkpoints in a
- * worker thread), without the delivery loop. `close` leaves the database open.
+ * Serves `deps` on a free loopback port as `npm start` does (the Node edge, WAL checkpoints and
+ * webhook reading in worker threads), without the delivery loop. `close` leaves the database open.
  */
 export async function serveBench(deps: Deps, sqlite: Database.Database) {
   const checkpoints = startCheckpointer(sqlite, (m) => console.error(`checkpoint: ${m}`))
+  const webhooks = webhookReaderThread((m) => console.error(m))
+  deps.readWebhook = webhooks.read
   const server = await new Promise<ServerType>((resolve) => {
     const s = serveGateway(deps, { port: 0, hostname: '127.0.0.1' }, () => resolve(s))
   })
@@ -120,7 +123,7 @@ export async function serveBench(deps: Deps, sqlite: Database.Database) {
     port: (server.address() as AddressInfo).port,
     close: async () => {
       await new Promise<void>((resolve) => server.close(() => resolve()))
-      await checkpoints?.stop()
+      await Promise.all([checkpoints?.stop(), webhooks.close()])
     },
   }
 }

@@ -7,6 +7,7 @@ import type { OutboxHandlers } from './domain/outbox.ts'
 import type { HmacSha256, Keys, Sha256 } from './lib/keys.ts'
 import type { Logger } from './lib/log.ts'
 import type { MailTransport } from './mail/message.ts'
+import type { WebhookReader } from './mautic/webhook-read.ts'
 import type { MauticApi } from './mautic/types.ts'
 
 export interface Clock {
@@ -42,6 +43,11 @@ export interface Deps {
   mail: MailTransport
   /** The Mautic REST client when MAUTIC_URL is configured; calls go through the outbox, never a request. */
   mautic?: MauticApi
+  /**
+   * Reads a Mautic webhook body (signature, parse, receipt keys) off the request's thread: the Node
+   * server's worker thread (src/runtime/node/webhook-reader.ts). Without one, in the request.
+   */
+  readWebhook?: WebhookReader
   /**
    * The client's IP address for evidence and rate limits: the socket address on Node (or the
    * left-most X-Forwarded-For hop when TRUST_PROXY=1), CF-Connecting-IP on Workers.

@@ -8,17 +8,11 @@ import type { Deps } from '../deps.ts'
 import { loadPurposes, SENDING_CHANNELS } from '../domain/purposes.ts'
 import { toHex } from '../lib/encoding.ts'
 import { consentTag } from './mirror.ts'
+import { WEBHOOK_TRIGGERS } from './webhook-payload.ts'
 import { MauticError, type MauticApi } from './types.ts'
 
 /** The events the gateway processes (src/mautic/intake.ts); Mautic sends nothing it was not asked for. */
-export const WEBHOOK_TRIGGERS = [
-  'mautic.lead_post_save_new',
-  'mautic.lead_post_save_update',
-  'mautic.lead_post_delete',
-  'mautic.lead_channel_subscription_changed',
-  'mautic.form_on_submit',
-  'mautic.email_on_send',
-] as const
+export { WEBHOOK_TRIGGERS }
 
 export const NOT_CONFIGURED =
   'Mautic is not configured: set MAUTIC_URL (the root URL of your Mautic) and either ' +

@@ -28,12 +28,9 @@ import { enqueueQuery } from '../domain/outbox.ts'
 import { loadPurposes } from '../domain/purposes.ts'
 import { blindIndexes, normalizeEmail } from '../lib/email.ts'
 import { encryptField } from '../lib/keys.ts'
-import { WEBHOOK_TRIGGERS } from './connect.ts'
 import { isGatewayEntry, purposesOfChannel, withdrawable } from './signals.ts'
-import { compactEvent, receiptKey, type MauticEvent } from './webhook-payload.ts'
-
-/** Processed later from the outbox (the triggers `mautic connect` registers); others are recorded and ignored. */
-const QUEUED: ReadonlySet<string> = new Set(WEBHOOK_TRIGGERS)
+import type { MauticEvent } from './webhook-payload.ts'
+import { QUEUED, type KeyedEvent } from './webhook-read.ts'
 
 /** Mautic's status words for a DNC entry that stops sending (ChannelSubscriptionChange.php). */
 const BLOCKING = new Set(['unsubscribed', 'manual'])
@@ -55,8 +52,7 @@ export const mauticOrderingKey = (mauticId: string | number) => `mautic:${mautic
  */
 const MAX_ATTEMPTS = 3
 
-export async function acceptWebhook(deps: Deps, events: MauticEvent[]): Promise<IntakeResult> {
-  const keyed = await Promise.all(events.map((event) => keyEvent(deps, event)))
+export async function acceptWebhook(deps: Deps, keyed: KeyedEvent[]): Promise<IntakeResult> {
   // First written as if every event were new, without a look-up: Mautic sends each event once, so a
   // receipt read per body cost every delivery a query (~6 % of the intake) to spare the rare copy a
   // failed write. A copy fails on the receipt's primary key and nothing of its unit is written.
@@ -79,22 +75,9 @@ export async function acceptWebhook(deps: Deps, events: MauticEvent[]): Promise<
 
 const NONE_KNOWN: ReadonlySet<string> = new Set()
 
-interface Keyed {
-  event: MauticEvent
-  key: string
-  /** The compact event, for the types processed from the outbox. */
-  compact: string | undefined
-}
-
-/** Processed types: the compact event is both what is kept and what the key hashes. */
-async function keyEvent(deps: Deps, event: MauticEvent): Promise<Keyed> {
-  const compact = event.known && QUEUED.has(event.type) ? compactEvent(event) : undefined
-  return { event, key: await receiptKey(event, deps.sha256, compact), compact }
-}
-
 async function recordEvents(
   deps: Deps,
-  keyed: Keyed[],
+  keyed: KeyedEvent[],
   known: ReadonlySet<string>,
 ): Promise<IntakeResult> {
   const seen = new Set<string>()

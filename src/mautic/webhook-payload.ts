@@ -78,6 +78,16 @@ export interface MauticEvent {
   raw: unknown
 }
 
+/** The events `mautic connect` subscribes to, and the intake processes (from the outbox). */
+export const WEBHOOK_TRIGGERS = [
+  'mautic.lead_post_save_new',
+  'mautic.lead_post_save_update',
+  'mautic.lead_post_delete',
+  'mautic.lead_channel_subscription_changed',
+  'mautic.form_on_submit',
+  'mautic.email_on_send',
+] as const
+
 export const KNOWN_EVENT_TYPES: ReadonlySet<string> = new Set([
   'mautic.lead_post_save_new',
   'mautic.lead_post_save_update',

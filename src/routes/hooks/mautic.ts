@@ -8,12 +8,11 @@ import { Hono } from 'hono'
 import type { Deps } from '../../deps.ts'
 import { jsonError } from '../../lib/http-errors.ts'
 import { acceptWebhook } from '../../mautic/intake.ts'
-import { verifyMauticSignature } from '../../mautic/signature.ts'
-import { parseMauticWebhook, WebhookPayloadError } from '../../mautic/webhook-payload.ts'
-
-const decoder = new TextDecoder()
+import { readMauticWebhook, type WebhookReader } from '../../mautic/webhook-read.ts'
 
 export function mauticWebhookRoutes(deps: Deps) {
+  const readInline: WebhookReader = (secret, body, signature) =>
+    readMauticWebhook(deps, secret, body, signature)
   return new Hono().post('/', async (c) => {
     const secret = deps.config.mauticWebhookSecret
     if (!secret)
@@ -24,22 +23,17 @@ export function mauticWebhookRoutes(deps: Deps) {
         'MAUTIC_WEBHOOK_SECRET is not set: the gateway cannot verify Mautic webhooks',
       )
     const body = new Uint8Array(await c.req.arrayBuffer())
-    if (!(await verifyMauticSignature(deps.hmac, secret, body, c.req.header('webhook-signature'))))
+    const signature = c.req.header('webhook-signature')
+    const read = await (deps.readWebhook ?? readInline)(secret, body, signature)
+    if (read.status === 'unsigned')
       return jsonError(
         c,
         401,
         'invalid_signature',
         'Webhook-Signature is missing or does not match',
       )
-    let events
-    try {
-      events = parseMauticWebhook(decoder.decode(body))
-    } catch (err) {
-      if (err instanceof WebhookPayloadError)
-        return jsonError(c, 400, 'invalid_payload', err.message)
-      throw err
-    }
-    const result = await acceptWebhook(deps, events)
+    if (read.status === 'invalid') return jsonError(c, 400, 'invalid_payload', read.message)
+    const result = await acceptWebhook(deps, read.events)
     if (result.outcomes.queued || result.outcomes.applied) c.set('outboxPending', true)
     return c.json(result)
   })

@@ -3,48 +3,20 @@ import type Database from 'better-sqlite3'
 import { Kysely, SqliteDialect } from 'kysely'
 import { getConnInfo } from '@hono/node-server/conninfo'
 import type { Context } from 'hono'
-import nodeCrypto, { createCipheriv, createDecipheriv, createHash, createHmac } from 'node:crypto'
 import type { Config } from '../../config.ts'
 import type { Database as Schema } from '../../db/database.ts'
 import { systemClock, type Clock, type Deps } from '../../deps.ts'
 import { outboxHandlers } from '../../domain/outbox-handlers.ts'
 import type { OutboxHandlers } from '../../domain/outbox.ts'
-import { deriveKeys, type Aead, type HmacSha256, type Sha256 } from '../../lib/keys.ts'
+import { deriveKeys } from '../../lib/keys.ts'
 import { jsonLogger, type Logger } from '../../lib/log.ts'
 import type { MailTransport } from '../../mail/message.ts'
 import { createMauticClient } from '../../mautic/client.ts'
 import type { MauticApi } from '../../mautic/types.ts'
+import { nodeAead, nodeHmacSha256, nodeSha256 } from './crypto.ts'
 import { cachingDatabase, sqliteAtomic, sqliteQuery, sqliteQueryOne } from './sqlite.ts'
 
-/** node:crypto's HMAC is several times faster than WebCrypto's for short inputs, and synchronous. */
-export const nodeHmacSha256: HmacSha256 = (key, data) =>
-  createHmac('sha256', key).update(data).digest()
-/**
- * One-shot `crypto.hash` is several times cheaper than a Hash object for short input; it came in Node
- * 20.12, hence the fallback (a named import of it would not even load on an older 20).
- */
-const oneShot = (nodeCrypto as { hash?: (alg: string, data: Uint8Array, enc: 'buffer') => Buffer })
-  .hash
-export const nodeSha256: Sha256 = oneShot
-  ? (data) => oneShot('sha256', data, 'buffer')
-  : (data) => createHash('sha256').update(data).digest()
-
-/** node:crypto AES-256-GCM, in WebCrypto's layout (ciphertext || 16-byte tag). */
-export const nodeAead: Aead = {
-  seal(key, iv, plaintext, aad) {
-    const cipher = createCipheriv('aes-256-gcm', key, iv).setAAD(aad)
-    return Buffer.concat([cipher.update(plaintext), cipher.final(), cipher.getAuthTag()])
-  },
-  open(key, iv, sealed, aad) {
-    const decipher = createDecipheriv('aes-256-gcm', key, iv)
-      .setAAD(aad)
-      .setAuthTag(sealed.subarray(sealed.length - 16))
-    return Buffer.concat([
-      decipher.update(sealed.subarray(0, sealed.length - 16)),
-      decipher.final(),
-    ])
-  },
-}
+export { nodeAead, nodeHmacSha256, nodeSha256 }
 
 export interface NodeDepsOptions {
   config: Config & { appSecret: string }

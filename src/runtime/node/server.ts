@@ -9,6 +9,7 @@ import { serveGateway } from './edge.ts'
 import { nodeMailTransport, type NodeMailTransport } from './mail.ts'
 import { startJobTimer, startOutboxLoop, type OutboxLoop } from './outbox-loop.ts'
 import { startCheckpointer } from './checkpointer.ts'
+import { webhookReaderThread } from './webhook-reader.ts'
 import { startRelay } from './relay.ts'
 import { relayOptionsFromEnv } from './relay-config.ts'
 import { loadOrCreateDevSecret } from './secret.ts'
@@ -69,9 +70,11 @@ export async function startServer(
   const checkpoints = startCheckpointer(sqlite, (message) =>
     logger.log('warn', 'WAL checkpoint failed', { message }),
   )
+  const webhooks = webhookReaderThread((message) => logger.log('error', message))
+  deps.readWebhook = webhooks.read
   const relay = relayOptions
     ? await startRelay(deps, relayOptions).catch(async (err: Error) => {
-        await Promise.all([loop.stop(), jobs.stop(), checkpoints?.stop()])
+        await Promise.all([loop.stop(), jobs.stop(), checkpoints?.stop(), webhooks.close()])
         mail.close()
         sqlite.close()
         throw new StartupError(
@@ -92,7 +95,13 @@ export async function startServer(
       ),
     )
   }).catch(async (err) => {
-    await Promise.all([loop.stop(), jobs.stop(), relay?.close(), checkpoints?.stop()])
+    await Promise.all([
+      loop.stop(),
+      jobs.stop(),
+      relay?.close(),
+      checkpoints?.stop(),
+      webhooks.close(),
+    ])
     mail.close()
     sqlite.close()
     throw err
@@ -112,7 +121,13 @@ export async function startServer(
           server.close(() => resolve())
           if ('closeIdleConnections' in server) server.closeIdleConnections()
         })
-        await Promise.all([loop.stop(), jobs.stop(), relay?.close(), checkpoints?.stop()])
+        await Promise.all([
+          loop.stop(),
+          jobs.stop(),
+          relay?.close(),
+          checkpoints?.stop(),
+          webhooks.close(),
+        ])
         mail.close()
         sqlite.close()
       })()),

@@ -1,0 +1,110 @@
+/**
+ * @module Mautic webhook bodies read on a worker thread: the signature check, the JSON parse and the
+ * receipt keys were a third of the intake's time on the request thread (a realistic 5 KB body parses
+ * in ~40 µs; queue mode sends up to 5 MB, whose parse would stall every other request for tens of ms).
+ * The thread starts with the first webhook. If it dies, the bodies it held are read in the request
+ * instead (Mautic never sends an event twice, so none may be lost), and so is every body after a
+ * thread that could not start at all.
+ */
+import { createRequire } from 'node:module'
+import { fileURLToPath } from 'node:url'
+import { Worker } from 'node:worker_threads'
+import type { Bytes } from '../../lib/encoding.ts'
+import {
+  readMauticWebhook,
+  type WebhookRead,
+  type WebhookReader,
+} from '../../mautic/webhook-read.ts'
+import { nodeHmacSha256 as hmac, nodeSha256 as sha256 } from './crypto.ts'
+import type { ReadRequest } from './webhook-thread.ts'
+
+const THREAD = fileURLToPath(new URL('./webhook-thread.ts', import.meta.url))
+
+/**
+ * The thread's first lines, plain CommonJS: tsx's require hook, then the TypeScript entry. Node 20 does
+ * not hand a parent's ESM loader hooks (`--import tsx`) on to workers; a require hook is per thread.
+ */
+const BOOT = `
+const { workerData } = require('node:worker_threads')
+require(workerData.tsx).register()
+require(workerData.entry)
+`
+const TSX = createRequire(import.meta.url).resolve('tsx/cjs/api')
+
+const readInline: WebhookReader = (secret, body, signature) =>
+  readMauticWebhook({ hmac, sha256 }, secret, body, signature)
+
+interface Waiting {
+  args: [string, Bytes, string | undefined]
+  resolve(r: WebhookRead): void
+  reject(e: Error): void
+}
+
+export interface WebhookReaderThread {
+  read: WebhookReader
+  /** The running thread's id, if one runs. */
+  threadId(): number | undefined
+  close(): Promise<void>
+}
+
+export function webhookReaderThread(
+  onError: (message: string) => void,
+  /** The thread's entry module (a path): tests start one that fails. */
+  entry = THREAD,
+): WebhookReaderThread {
+  let worker: Worker | undefined
+  let inline = false
+  const waiting = new Map<number, Waiting>()
+  let nextId = 0
+
+  function start(): Worker {
+    const w = new Worker(BOOT, { eval: true, workerData: { tsx: TSX, entry } })
+    let answered = false
+    w.unref() // the server's sockets keep the process up, not this thread
+    w.on('message', (m: { id: number; result?: WebhookRead; error?: string }) => {
+      answered = true
+      const waiter = waiting.get(m.id)
+      waiting.delete(m.id)
+      if (m.error !== undefined) waiter?.reject(new Error(`webhook reader: ${m.error}`))
+      else waiter?.resolve(m.result!)
+    })
+    w.on('error', (err) => onError(`webhook reader thread: ${String(err)}`))
+    w.on('exit', (code) => {
+      if (worker !== w) return // closed on purpose
+      worker = undefined
+      if (!answered) {
+        inline = true
+        onError(`webhook reader thread could not start (exit code ${code}): reading in the request`)
+      }
+      for (const [id, waiter] of waiting) {
+        waiting.delete(id)
+        readInline(...waiter.args).then(waiter.resolve, waiter.reject)
+      }
+    })
+    return w
+  }
+
+  return {
+    read(secret, body, signature) {
+      if (inline) return readInline(secret, body, signature)
+      const w = (worker ??= start())
+      const id = nextId++
+      return new Promise<WebhookRead>((resolve, reject) => {
+        waiting.set(id, { args: [secret, body, signature], resolve, reject })
+        // Copied, not moved: the body stays here in case the thread dies before answering.
+        const request: ReadRequest = { id, secret, body, signature }
+        w.postMessage(request)
+      })
+    },
+    threadId: () => worker?.threadId,
+    async close() {
+      const w = worker
+      worker = undefined
+      await w?.terminate()
+      for (const [id, waiter] of waiting) {
+        waiting.delete(id)
+        readInline(...waiter.args).then(waiter.resolve, waiter.reject)
+      }
+    },
+  }
+}
