@@ -114,8 +114,10 @@ export async function seededApi() {
  */
 export async function serveBench(deps: Deps, sqlite: Database.Database) {
   const checkpoints = startCheckpointer(sqlite, (m) => console.error(`checkpoint: ${m}`))
-  const webhooks = webhookReaderThread((m) => console.error(m))
-  deps.readWebhook = webhooks.read
+  const webhooks = deps.config.mauticWebhookSecret
+    ? webhookReaderThread((m) => console.error(m))
+    : undefined
+  deps.readWebhook = webhooks?.read
   const server = await new Promise<ServerType>((resolve) => {
     const s = serveGateway(deps, { port: 0, hostname: '127.0.0.1' }, () => resolve(s))
   })
@@ -123,7 +125,7 @@ export async function serveBench(deps: Deps, sqlite: Database.Database) {
     port: (server.address() as AddressInfo).port,
     close: async () => {
       await new Promise<void>((resolve) => server.close(() => resolve()))
-      await Promise.all([checkpoints?.stop(), webhooks.close()])
+      await Promise.all([checkpoints?.stop(), webhooks?.close()])
     },
   }
 }

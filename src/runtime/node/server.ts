@@ -70,11 +70,13 @@ export async function startServer(
   const checkpoints = startCheckpointer(sqlite, (message) =>
     logger.log('warn', 'WAL checkpoint failed', { message }),
   )
-  const webhooks = webhookReaderThread((message) => logger.log('error', message))
-  deps.readWebhook = webhooks.read
+  const webhooks = config.mauticWebhookSecret
+    ? webhookReaderThread((message) => logger.log('error', message))
+    : undefined
+  deps.readWebhook = webhooks?.read
   const relay = relayOptions
     ? await startRelay(deps, relayOptions).catch(async (err: Error) => {
-        await Promise.all([loop.stop(), jobs.stop(), checkpoints?.stop(), webhooks.close()])
+        await Promise.all([loop.stop(), jobs.stop(), checkpoints?.stop(), webhooks?.close()])
         mail.close()
         sqlite.close()
         throw new StartupError(
@@ -100,7 +102,7 @@ export async function startServer(
       jobs.stop(),
       relay?.close(),
       checkpoints?.stop(),
-      webhooks.close(),
+      webhooks?.close(),
     ])
     mail.close()
     sqlite.close()
@@ -126,7 +128,7 @@ export async function startServer(
           jobs.stop(),
           relay?.close(),
           checkpoints?.stop(),
-          webhooks.close(),
+          webhooks?.close(),
         ])
         mail.close()
         sqlite.close()
