@@ -115,7 +115,7 @@ export async function seededApi() {
 export async function serveBench(deps: Deps, sqlite: Database.Database) {
   const checkpoints = startCheckpointer(sqlite, (m) => console.error(`checkpoint: ${m}`))
   const webhooks = deps.config.mauticWebhookSecret
-    ? webhookReaderThread((m) => console.error(m))
+    ? webhookReaderThread(deps.keys, (m) => console.error(m))
     : undefined
   deps.readWebhook = webhooks?.read
   const server = await new Promise<ServerType>((resolve) => {

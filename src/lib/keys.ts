@@ -104,8 +104,18 @@ export async function deriveKeys(
   }
 }
 
+/** What encrypting needs of the keys: the current key and its id, and the cipher (a thread gets only these). */
+export interface FieldSealer {
+  current: Pick<KeySet, 'kid' | 'encryption'>
+  aead: Aead
+}
+
 /** Encrypts a personal field: "kid.base64url(iv || ciphertext+tag)". A fresh 96-bit IV every time. */
-export async function encryptField(keys: Keys, plaintext: string, aad = ''): Promise<string> {
+export async function encryptField(
+  keys: FieldSealer,
+  plaintext: string,
+  aad = '',
+): Promise<string> {
   return `${keys.current.kid}.${await sealBytes(keys.aead, keys.current.encryption, utf8(plaintext), aad)}`
 }
 

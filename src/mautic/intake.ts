@@ -27,10 +27,11 @@ import {
 import { enqueueQuery } from '../domain/outbox.ts'
 import { loadPurposes } from '../domain/purposes.ts'
 import { blindIndexes, normalizeEmail } from '../lib/email.ts'
-import { encryptField } from '../lib/keys.ts'
 import { isGatewayEntry, purposesOfChannel, withdrawable } from './signals.ts'
 import type { MauticEvent } from './webhook-payload.ts'
 import { QUEUED, type KeyedEvent } from './webhook-read.ts'
+
+export { eventAad } from './webhook-read.ts'
 
 /** Mautic's status words for a DNC entry that stops sending (ChannelSubscriptionChange.php). */
 const BLOCKING = new Set(['unsubscribed', 'manual'])
@@ -43,7 +44,6 @@ export interface IntakeResult {
   outcomes: Partial<Record<Outcome, number>>
 }
 
-export const eventAad = (key: string) => `outbox.mautic-event:${key}`
 export const mauticOrderingKey = (mauticId: string | number) => `mautic:${mauticId}`
 
 /**
@@ -92,7 +92,7 @@ async function recordEvents(
   const now = deps.clock.now()
   const recordQueries: CompiledQuery[] = []
   const withdrawals: { event: MauticEvent; key: string }[] = []
-  for (const { event, key, compact } of fresh) {
+  for (const { event, key, sealed } of fresh) {
     if (!event.known || !QUEUED.has(event.type)) {
       recordQueries.push(
         insertReceiptQuery(deps.db, { key, eventType: event.type, outcome: 'ignored', now }),
@@ -112,7 +112,7 @@ async function recordEvents(
         payload: {
           key,
           type: event.type,
-          event: await encryptField(deps.keys, compact!, eventAad(key)),
+          event: sealed!,
         },
         orderingKey: event.mauticId === null ? undefined : mauticOrderingKey(event.mauticId),
       }),

@@ -1,11 +1,11 @@
 /**
  * @module Reading a webhook body, before anything is written: the signature on the raw bytes, the
- * tolerant parse, then each event's receipt key and compact form. Pure computation on the body alone
- * (no database, no keys but the webhook secret), so Node runs it on a thread of its own
- * (src/runtime/node/webhook-reader.ts) and the Workers runtime in the request.
+ * tolerant parse, then each event's receipt key and its compact form sealed for the outbox. Pure
+ * computation on the body (no database; the webhook secret and the field key), so Node runs it on a
+ * thread of its own (src/runtime/node/webhook-reader.ts) and the Workers runtime in the request.
  */
 import type { Bytes } from '../lib/encoding.ts'
-import type { HmacSha256, Sha256 } from '../lib/keys.ts'
+import { encryptField, type FieldSealer, type HmacSha256, type Sha256 } from '../lib/keys.ts'
 import { verifyMauticSignature } from './signature.ts'
 import {
   compactEvent,
@@ -23,9 +23,11 @@ export interface KeyedEvent {
   /** Without `raw`: what the intake needs crosses threads, not the whole element. */
   event: MauticEvent
   key: string
-  /** The compact event, for the types processed from the outbox. */
-  compact: string | undefined
+  /** For the types processed from the outbox: the compact event, encrypted (it holds personal data). */
+  sealed: string | undefined
 }
+
+export const eventAad = (key: string) => `outbox.mautic-event:${key}`
 
 export type WebhookRead =
   | { status: 'ok'; events: KeyedEvent[] }
@@ -41,7 +43,7 @@ export type WebhookReader = (
 const decoder = new TextDecoder()
 
 export async function readMauticWebhook(
-  crypto: { hmac: HmacSha256; sha256: Sha256 },
+  crypto: { hmac: HmacSha256; sha256: Sha256; keys: FieldSealer },
   secret: string,
   body: Bytes,
   signature: string | undefined,
@@ -60,7 +62,9 @@ export async function readMauticWebhook(
     // The compact event is both what is kept and what the key hashes, for the processed types.
     const compact = event.known && QUEUED.has(event.type) ? compactEvent(event) : undefined
     const key = await receiptKey(event, crypto.sha256, compact)
-    keyed.push({ event: { ...event, raw: null }, key, compact })
+    const sealed =
+      compact === undefined ? undefined : await encryptField(crypto.keys, compact, eventAad(key))
+    keyed.push({ event: { ...event, raw: null }, key, sealed })
   }
   return { status: 'ok', events: keyed }
 }

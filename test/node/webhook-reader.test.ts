@@ -3,7 +3,8 @@
 import { fileURLToPath } from 'node:url'
 import { threadId } from 'node:worker_threads'
 import { afterEach, describe, expect, it } from 'vitest'
-import { readMauticWebhook } from '../../src/mautic/webhook-read.ts'
+import { decryptField } from '../../src/lib/keys.ts'
+import { eventAad, readMauticWebhook, type WebhookRead } from '../../src/mautic/webhook-read.ts'
 import { nodeHmacSha256, nodeSha256 } from '../../src/runtime/node/crypto.ts'
 import {
   webhookReaderThread,
@@ -14,21 +15,41 @@ import { testApp } from '../helpers/deps.ts'
 
 const SECRET = 'c1d2e3f4a5b6c7d8e9f0a1b2c3d4e5f6a7b8c9d0e1f2a3b4c5d6e7f8a9b0c1d2'
 const bytes = (s: string) => new TextEncoder().encode(s)
-const inline = (body: string, signature: string | undefined) =>
-  readMauticWebhook({ hmac: nodeHmacSha256, sha256: nodeSha256 }, SECRET, bytes(body), signature)
 
 let reader: WebhookReaderThread | undefined
 afterEach(() => reader?.close())
 
+/** The app's real keys, and reading in the request with them, to compare the thread's reading with. */
+async function setup() {
+  const t = await testApp({ MAUTIC_WEBHOOK_SECRET: SECRET })
+  const crypto = { hmac: nodeHmacSha256, sha256: nodeSha256, keys: t.deps.keys }
+  const inline = (body: string, signature: string | undefined) =>
+    readMauticWebhook(crypto, SECRET, bytes(body), signature)
+  /** Sealed events opened: a fresh IV makes every sealing different, the plaintext must not be. */
+  const opened = async (read: WebhookRead) =>
+    read.status !== 'ok'
+      ? read
+      : Promise.all(
+          read.events.map(async ({ sealed, ...rest }) => ({
+            ...rest,
+            compact: sealed && (await decryptField(t.deps.keys, sealed, eventAad(rest.key))),
+          })),
+        )
+  return { ...t, inline, opened }
+}
+
 describe('webhook reader thread', () => {
   it('reads a body on a thread of its own exactly as the request would', async () => {
+    const t = await setup()
     const errors: string[] = []
-    reader = webhookReaderThread((m) => errors.push(m))
+    reader = webhookReaderThread(t.deps.keys, (m) => errors.push(m))
     const body = realisticBody5k()
     const signature = await signMautic(body, SECRET)
     const read = await reader.read(SECRET, bytes(body), signature)
     expect(read.status).toBe('ok')
-    expect(read).toEqual(await inline(body, signature))
+    const compact = (await t.opened(read)) as { compact?: string }[]
+    expect(compact[0]!.compact).toContain('helene.lefevre-chateau@exemple.fr')
+    expect(compact).toEqual(await t.opened(await t.inline(body, signature)))
     expect(reader.threadId()).toBeGreaterThan(threadId)
     expect(await reader.read(SECRET, bytes(body), await signMautic(body, 'another'))).toEqual({
       status: 'unsigned',
@@ -41,8 +62,8 @@ describe('webhook reader thread', () => {
   })
 
   it('serves the intake: 200 with the event recorded, 401 unsigned, 400 unreadable', async () => {
-    const t = await testApp({ MAUTIC_WEBHOOK_SECRET: SECRET })
-    reader = webhookReaderThread(() => {})
+    const t = await setup()
+    reader = webhookReaderThread(t.deps.keys, () => {})
     t.deps.readWebhook = reader.read
     const post = async (body: string, signature: string) =>
       t.app.request('/hooks/mautic', {
@@ -61,22 +82,26 @@ describe('webhook reader thread', () => {
   })
 
   it('reads in the request the bodies the thread held when it stopped', async () => {
-    reader = webhookReaderThread(() => {})
+    const t = await setup()
+    reader = webhookReaderThread(t.deps.keys, () => {})
     const body = realisticBody5k()
     const signature = await signMautic(body, SECRET)
     await reader.read(SECRET, bytes(body), signature) // the thread is up
     const pending = reader.read(SECRET, bytes(body), signature)
     await reader.close()
-    expect(await pending).toEqual(await inline(body, signature))
+    expect(await t.opened(await pending)).toEqual(await t.opened(await t.inline(body, signature)))
   })
 
   it('reads every body in the request, and says so, when the thread cannot start', async () => {
+    const t = await setup()
     const errors: string[] = []
     const dead = fileURLToPath(new URL('../fixtures/dead-thread.cjs', import.meta.url))
-    reader = webhookReaderThread((m) => errors.push(m), dead)
+    reader = webhookReaderThread(t.deps.keys, (m) => errors.push(m), dead)
     const body = realisticBody5k()
     const signature = await signMautic(body, SECRET)
-    expect(await reader.read(SECRET, bytes(body), signature)).toEqual(await inline(body, signature))
+    expect(await t.opened(await reader.read(SECRET, bytes(body), signature))).toEqual(
+      await t.opened(await t.inline(body, signature)),
+    )
     expect(errors).toEqual([expect.stringContaining('could not start (exit code 3)')])
     expect(await reader.read(SECRET, bytes(body), signature)).toMatchObject({ status: 'ok' })
     expect(reader.threadId()).toBeUndefined()

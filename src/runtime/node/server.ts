@@ -71,7 +71,7 @@ export async function startServer(
     logger.log('warn', 'WAL checkpoint failed', { message }),
   )
   const webhooks = config.mauticWebhookSecret
-    ? webhookReaderThread((message) => logger.log('error', message))
+    ? webhookReaderThread(deps.keys, (message) => logger.log('error', message))
     : undefined
   deps.readWebhook = webhooks?.read
   const relay = relayOptions

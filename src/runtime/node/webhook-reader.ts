@@ -11,6 +11,7 @@ import { createRequire } from 'node:module'
 import { fileURLToPath } from 'node:url'
 import { Worker } from 'node:worker_threads'
 import type { Bytes } from '../../lib/encoding.ts'
+import type { FieldSealer } from '../../lib/keys.ts'
 import {
   readMauticWebhook,
   type WebhookRead,
@@ -32,9 +33,6 @@ require(workerData.entry)
 `
 const TSX = createRequire(import.meta.url).resolve('tsx/cjs/api')
 
-const readInline: WebhookReader = (secret, body, signature) =>
-  readMauticWebhook({ hmac, sha256 }, secret, body, signature)
-
 interface Waiting {
   args: [string, Bytes, string | undefined]
   resolve(r: WebhookRead): void
@@ -49,17 +47,23 @@ export interface WebhookReaderThread {
 }
 
 export function webhookReaderThread(
+  /** The key the compact events are sealed with for the outbox (deps.keys). */
+  keys: FieldSealer,
   onError: (message: string) => void,
   /** The thread's entry module (a path): tests start one that fails. */
   entry = THREAD,
 ): WebhookReaderThread {
+  const readInline: WebhookReader = (secret, body, signature) =>
+    readMauticWebhook({ hmac, sha256, keys }, secret, body, signature)
+  // Only the field key and its id cross into the thread: it seals, it never opens or signs.
+  const sealingKey = { kid: keys.current.kid, encryption: keys.current.encryption }
   let worker: Worker | undefined
   let inline = false
   const waiting = new Map<number, Waiting>()
   let nextId = 0
 
   function start(): Worker {
-    const w = new Worker(BOOT, { eval: true, workerData: { tsx: TSX, entry } })
+    const w = new Worker(BOOT, { eval: true, workerData: { tsx: TSX, entry, key: sealingKey } })
     let answered = false
     w.unref() // the server's sockets keep the process up, not this thread
     w.on('message', (m: { id: number; result?: WebhookRead; error?: string }) => {
