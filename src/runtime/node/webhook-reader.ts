@@ -59,6 +59,7 @@ export function webhookReaderThread(
   const sealingKey = { kid: keys.current.kid, encryption: keys.current.encryption }
   let worker: Worker | undefined
   let inline = false
+  let closed = false
   const waiting = new Map<number, Waiting>()
   let nextId = 0
 
@@ -92,7 +93,7 @@ export function webhookReaderThread(
   worker = start()
   return {
     read(secret, body, signature) {
-      if (inline) return readInline(secret, body, signature)
+      if (inline || closed) return readInline(secret, body, signature)
       const w = (worker ??= start())
       const id = nextId++
       return new Promise<WebhookRead>((resolve, reject) => {
@@ -104,6 +105,7 @@ export function webhookReaderThread(
     },
     threadId: () => worker?.threadId,
     async close() {
+      closed = true
       const w = worker
       worker = undefined
       await w?.terminate()
