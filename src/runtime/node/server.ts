@@ -74,16 +74,26 @@ export async function startServer(
     ? webhookReaderThread(deps.keys, (message) => logger.log('error', message))
     : undefined
   deps.readWebhook = webhooks?.read
-  const relay = relayOptions
-    ? await startRelay(deps, relayOptions).catch(async (err: Error) => {
-        await Promise.all([loop.stop(), jobs.stop(), checkpoints?.stop(), webhooks?.close()])
-        mail.close()
-        sqlite.close()
-        throw new StartupError(
-          `Cannot start the SMTP relay on port ${relayOptions.port}: ${err.message}`,
-        )
-      })
-    : undefined
+  let relay: Awaited<ReturnType<typeof startRelay>> | undefined
+  /** All but the listener: the loops and threads, then the mail transport and the database. */
+  const stopRest = async () => {
+    await Promise.all([
+      loop.stop(),
+      jobs.stop(),
+      relay?.close(),
+      checkpoints?.stop(),
+      webhooks?.close(),
+    ])
+    mail.close()
+    sqlite.close()
+  }
+  if (relayOptions)
+    relay = await startRelay(deps, relayOptions).catch(async (err: Error) => {
+      await stopRest()
+      throw new StartupError(
+        `Cannot start the SMTP relay on port ${relayOptions.port}: ${err.message}`,
+      )
+    })
 
   const server = await new Promise<ServerType>((resolve, reject) => {
     const s = serveGateway(deps, { port: config.port, hostname: config.host }, () => resolve(s))
@@ -97,15 +107,7 @@ export async function startServer(
       ),
     )
   }).catch(async (err) => {
-    await Promise.all([
-      loop.stop(),
-      jobs.stop(),
-      relay?.close(),
-      checkpoints?.stop(),
-      webhooks?.close(),
-    ])
-    mail.close()
-    sqlite.close()
+    await stopRest()
     throw err
   })
   const address = server.address()
@@ -123,15 +125,7 @@ export async function startServer(
           server.close(() => resolve())
           if ('closeIdleConnections' in server) server.closeIdleConnections()
         })
-        await Promise.all([
-          loop.stop(),
-          jobs.stop(),
-          relay?.close(),
-          checkpoints?.stop(),
-          webhooks?.close(),
-        ])
-        mail.close()
-        sqlite.close()
+        await stopRest()
       })()),
   }
 }
