@@ -1,8 +1,9 @@
 /**
  * @module Group commit for the atomic port on Node. Concurrent requests each ask for a transaction of
- * their own; the units asked for in one turn of the event loop run in ONE SQLite transaction instead,
- * each inside a SAVEPOINT of its own, so a failing unit rolls back alone and only its caller gets the
- * error. Every caller is answered after the COMMIT, never before: nothing is acknowledged that is not
+ * their own; the units asked for in one turn of the event loop run in ONE SQLite transaction instead.
+ * A failing unit must roll back alone, with only its caller getting the error: the batch first runs
+ * plainly, and only when a unit fails is it run again with each unit inside a SAVEPOINT of its own
+ * (units seldom fail, and the savepoints cost a third of a batch of small inserts). Every caller is answered after the COMMIT, never before: nothing is acknowledged that is not
  * durable (a webhook's 200, a send's 202). A commit costs several times the few inserts of a unit, so
  * this is where throughput under concurrency comes from; a lone caller pays one event-loop turn.
  */
@@ -31,12 +32,24 @@ export function groupCommit<Q>(
       }
     }
   })
+  // First without savepoints (two statements fewer per unit): units seldom fail, and when one does
+  // the transaction is rolled back whole and the batch runs again, each unit in its savepoint.
+  const optimistic = db.transaction((units: Unit<Q>[]) => {
+    for (const unit of units) runUnit(unit.queries)
+  })
   let pending: Unit<Q>[] | undefined
 
   function flush() {
     const units = pending!
     pending = undefined
     if (units.length === 1) return alone(units[0]!)
+    try {
+      optimistic(units)
+      for (const unit of units) unit.resolve()
+      return
+    } catch {
+      // Rolled back whole (better-sqlite3 does on a throw): the careful pass below finds out who.
+    }
     const failed = new Map<Unit<Q>, unknown>()
     try {
       all(units, failed)
