@@ -28,8 +28,7 @@ import { enqueueQuery } from '../domain/outbox.ts'
 import { loadPurposes } from '../domain/purposes.ts'
 import { blindIndexes, normalizeEmail } from '../lib/email.ts'
 import { isGatewayEntry, purposesOfChannel, withdrawable } from './signals.ts'
-import type { MauticEvent } from './webhook-payload.ts'
-import { QUEUED, type KeyedEvent } from './webhook-read.ts'
+import { QUEUED, type IntakeEvent, type KeyedEvent } from './webhook-read.ts'
 
 export { eventAad } from './webhook-read.ts'
 
@@ -91,7 +90,7 @@ async function recordEvents(
 
   const now = deps.clock.now()
   const recordQueries: CompiledQuery[] = []
-  const withdrawals: { event: MauticEvent; key: string }[] = []
+  const withdrawals: { event: IntakeEvent; key: string }[] = []
   for (const { event, key, sealed } of fresh) {
     if (!event.known || !QUEUED.has(event.type)) {
       recordQueries.push(
@@ -163,7 +162,7 @@ interface Batch {
  */
 async function withdrawalQueries(
   deps: Deps,
-  event: MauticEvent,
+  event: IntakeEvent,
   now: number,
   batch: Batch,
 ): Promise<{ queries: CompiledQuery[]; outcome: Outcome }> {
