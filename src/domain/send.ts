@@ -100,7 +100,9 @@ export function sendingContact(deps: Pick<Deps, 'keys' | 'queryOne'>, address: s
 
 /**
  * After the transport failed, mails go straight to the outbox for this long: during an outage an API
- * call does not wait out an SMTP timeout each time, and the mails queued first go out first.
+ * call does not wait out an SMTP timeout each time. The outbox loop, woken by each queued mail,
+ * delivers them as soon as the transport takes mail again (a refusal of one message pauses the
+ * direct path too: those mails then go out through the loop instead, moments later).
  */
 export const DIRECT_PAUSE_MS = 60_000
 const failedAt = new WeakMap<object, number>()
