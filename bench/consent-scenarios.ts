@@ -15,9 +15,9 @@ export async function gateById(): Promise<InprocOp> {
 }
 
 /**
- * As the Node runtime writes (startServer in src/runtime/node/server.ts): SQLite's inline checkpoint off, WAL checkpoints from the
- * worker thread instead. Left on, every ~150th commit here copied 1,000 WAL pages into the file and
- * synced it, which cost ~40 % of the rate (measured: 5,000 vs 7,400 events/s).
+ * As the Node runtime writes (startServer in src/runtime/node/server.ts): SQLite's inline checkpoint
+ * off, WAL checkpoints from the worker thread instead. Left on, every ~150th commit here copied 1,000
+ * WAL pages into the file and synced it, which cost ~40 % of the rate (5,000 vs 7,400 events/s).
  */
 export async function recordEvent(): Promise<InprocOp> {
   const { deps, ids, sqlite, close } = await seededDeps()

@@ -151,15 +151,11 @@ export async function openLoop(o: OpenLoopOptions): Promise<OpenLoopResult> {
       answered++
       if (status < 200 || status >= 300) non2xx++
     }
-    if (backlogAt < backlog.length && !c.dead) {
+    // The oldest waiting request goes on this connection, or on another free one if this one died.
+    const free = c.dead ? connections.find((x) => !x.busy && !x.dead) : c
+    if (free && backlogAt < backlog.length) {
       const [nextDue, bytes] = backlog[backlogAt++]!
-      c.send(bytes, nextDue)
-    } else if (backlogAt < backlog.length) {
-      const free = connections.find((x) => !x.busy && !x.dead)
-      if (free) {
-        const [nextDue, bytes] = backlog[backlogAt++]!
-        free.send(bytes, nextDue)
-      }
+      free.send(bytes, nextDue)
     }
     if (scheduleDone && inflight === 0) wake()
   }

@@ -20,7 +20,7 @@ import type { MailTransport } from '../src/mail/message.ts'
 import { nodeDeps } from '../src/runtime/node/deps.ts'
 import { startCheckpointer } from '../src/runtime/node/checkpointer.ts'
 import { serveGateway } from '../src/runtime/node/edge.ts'
-import { webhookReaderThread } from '../src/runtime/node/webhook-reader.ts'
+import { startWebhookReader } from '../src/runtime/node/webhook-reader.ts'
 import { applyMigrations, openSqlite } from '../src/runtime/node/sqlite.ts'
 
 export const SEEDED_CONTACTS = 2_000
@@ -31,14 +31,10 @@ export const seededEmail = (i: number) => `bench${i}@example.test`
  * The sending issue's "in-memory sink": takes every message and keeps none (the tests' memory
  * transport keeps them all, and 30,000 mails of a run would measure the garbage collector).
  */
-function sinkMailTransport(): MailTransport & { taken: number } {
+function sinkMailTransport(): MailTransport {
   return {
     name: 'sink',
-    taken: 0,
-    async send(message) {
-      this.taken++
-      return { messageId: newMessageId(message.from) }
-    },
+    send: async (message) => ({ messageId: newMessageId(message.from) }),
   }
 }
 
@@ -114,10 +110,7 @@ export async function seededApi() {
  */
 export async function serveBench(deps: Deps, sqlite: Database.Database) {
   const checkpoints = startCheckpointer(sqlite, (m) => console.error(`checkpoint: ${m}`))
-  const webhooks = deps.config.mauticWebhookSecret
-    ? webhookReaderThread(deps.keys, (m) => console.error(m))
-    : undefined
-  deps.readWebhook = webhooks?.read
+  const webhooks = startWebhookReader(deps, (m) => console.error(m))
   const server = await new Promise<ServerType>((resolve) => {
     const s = serveGateway(deps, { port: 0, hostname: '127.0.0.1' }, () => resolve(s))
   })

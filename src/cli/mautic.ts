@@ -7,15 +7,11 @@ import { open, rm, type FileHandle } from 'node:fs/promises'
 import { options, UsageError } from './args.ts'
 import type { Deps } from '../deps.ts'
 import type { Locale } from '../lib/i18n.ts'
-import {
-  connectMautic,
-  explainMauticError,
-  NOT_CONFIGURED,
-  WEBHOOK_TRIGGERS,
-} from '../mautic/connect.ts'
+import { connectMautic, explainMauticError, NOT_CONFIGURED } from '../mautic/connect.ts'
 import { listMappings, mapEmail, mapFormField } from '../mautic/mappings.ts'
 import { noProofCsv, syncMautic, SYNC_PAGE_SIZE, type SyncCounts } from '../mautic/sync.ts'
 import { MauticError } from '../mautic/types.ts'
+import { WEBHOOK_TRIGGERS } from '../mautic/webhook-payload.ts'
 
 export const MAUTIC_USAGE = `Usage: consent-gateway mautic <command> [options]
 

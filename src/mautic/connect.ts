@@ -11,9 +11,6 @@ import { consentTag } from './mirror.ts'
 import { WEBHOOK_TRIGGERS } from './webhook-payload.ts'
 import { MauticError, type MauticApi } from './types.ts'
 
-/** The events the gateway processes (src/mautic/intake.ts); Mautic sends nothing it was not asked for. */
-export { WEBHOOK_TRIGGERS }
-
 export const NOT_CONFIGURED =
   'Mautic is not configured: set MAUTIC_URL (the root URL of your Mautic) and either ' +
   'MAUTIC_CLIENT_ID/MAUTIC_CLIENT_SECRET (Settings → API Credentials, OAuth 2) or ' +

@@ -30,8 +30,6 @@ import { blindIndexes, normalizeEmail } from '../lib/email.ts'
 import { isGatewayEntry, purposesOfChannel, withdrawable } from './signals.ts'
 import { QUEUED, type IntakeEvent, type KeyedEvent } from './webhook-read.ts'
 
-export { eventAad } from './webhook-read.ts'
-
 /** Mautic's status words for a DNC entry that stops sending (ChannelSubscriptionChange.php). */
 const BLOCKING = new Set(['unsubscribed', 'manual'])
 

@@ -78,7 +78,10 @@ export interface MauticEvent {
   raw: unknown
 }
 
-/** The events `mautic connect` subscribes to, and the intake processes (from the outbox). */
+/**
+ * The events `mautic connect` subscribes to and the intake processes (from the outbox); Mautic sends
+ * nothing it was not asked for.
+ */
 export const WEBHOOK_TRIGGERS = [
   'mautic.lead_post_save_new',
   'mautic.lead_post_save_update',
@@ -89,18 +92,13 @@ export const WEBHOOK_TRIGGERS = [
 ] as const
 
 export const KNOWN_EVENT_TYPES: ReadonlySet<string> = new Set([
-  'mautic.lead_post_save_new',
-  'mautic.lead_post_save_update',
+  ...WEBHOOK_TRIGGERS,
   'mautic.lead_points_change',
-  'mautic.lead_post_delete',
-  'mautic.lead_channel_subscription_changed',
   'mautic.lead_company_change',
   'mautic.lead_list_change',
   'mautic.company_post_save',
   'mautic.company_post_delete',
-  'mautic.email_on_send',
   'mautic.email_on_open',
-  'mautic.form_on_submit',
   'mautic.page_on_hit',
   'mautic.sms_on_send',
 ])

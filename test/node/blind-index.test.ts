@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest'
 import { blindIndexes, blindIndexesSync, normalizeEmail } from '../../src/lib/email.ts'
 import { deriveKeys, webHmacSha256 } from '../../src/lib/keys.ts'
 import { keyedHmacSha256, sha256 } from '../../src/lib/sha256.ts'
-import { nodeHmacSha256 } from '../../src/runtime/node/deps.ts'
+import { nodeHmacSha256 } from '../../src/runtime/node/crypto.ts'
 
 const hex = (b: Uint8Array) => Buffer.from(b).toString('hex')
 const fromHex = (s: string) => Uint8Array.from(Buffer.from(s, 'hex'))

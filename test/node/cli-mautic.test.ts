@@ -9,7 +9,7 @@ import { runMautic } from '../../src/cli/mautic.ts'
 import { mauticCli } from '../helpers/cli.ts'
 import { createPurpose } from '../../src/domain/purpose-admin.ts'
 import { createMauticClient } from '../../src/mautic/client.ts'
-import { WEBHOOK_TRIGGERS } from '../../src/mautic/connect.ts'
+import { WEBHOOK_TRIGGERS } from '../../src/mautic/webhook-payload.ts'
 import type { MauticApi } from '../../src/mautic/types.ts'
 import {
   contactFixture,

@@ -7,7 +7,7 @@ import {
   needsRekey,
   webHmacSha256,
 } from '../../src/lib/keys.ts'
-import { nodeHmacSha256 } from '../../src/runtime/node/deps.ts'
+import { nodeHmacSha256 } from '../../src/runtime/node/crypto.ts'
 import { KEY_VECTORS } from '../fixtures/key-vectors.ts'
 
 describe('keys derived from APP_SECRET', () => {

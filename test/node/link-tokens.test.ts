@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest'
 import { signLinkToken, verifyLinkToken } from '../../src/domain/tokens.ts'
 import { toBase64Url, utf8 } from '../../src/lib/encoding.ts'
 import { deriveKeys, webHmacSha256 } from '../../src/lib/keys.ts'
-import { nodeAead, nodeHmacSha256 } from '../../src/runtime/node/deps.ts'
+import { nodeAead, nodeHmacSha256 } from '../../src/runtime/node/crypto.ts'
 import { TEST_NOW, TEST_SECRET } from '../helpers/deps.ts'
 
 const keys = await deriveKeys(TEST_SECRET, undefined, nodeAead)

@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest'
 import { verifyLedger } from '../../src/domain/checkpoints.ts'
 import { subscribe } from '../../src/domain/subscriptions.ts'
 import { decryptField } from '../../src/lib/keys.ts'
-import { eventAad } from '../../src/mautic/intake.ts'
+import { eventAad } from '../../src/mautic/webhook-read.ts'
 import { UNLINK_GRACE_MS } from '../../src/mautic/process.ts'
 import { compactEvent, parseMauticWebhook } from '../../src/mautic/webhook-payload.ts'
 import {

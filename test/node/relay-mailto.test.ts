@@ -5,7 +5,7 @@ import { parseConfig } from '../../src/config.ts'
 import { MAILTO_TOKEN_LENGTH, mailtoToken, readMailtoToken } from '../../src/domain/mailto-token.ts'
 import { sendMarketingMail } from '../../src/domain/send.ts'
 import { deriveKeys } from '../../src/lib/keys.ts'
-import { nodeAead } from '../../src/runtime/node/deps.ts'
+import { nodeAead } from '../../src/runtime/node/crypto.ts'
 import { api, apiKey } from '../helpers/api.ts'
 import { testDeps, TEST_SECRET } from '../helpers/deps.ts'
 import {

@@ -1,9 +1,8 @@
 /**
  * @module POST /hooks/mautic: Mautic's webhook (CONTRACT.md). Signature first, on the raw bytes (401),
  * then the tolerant parse (400) — both on a worker thread under `npm start` (deps.readWebhook) — then
- * one durable write; 200 only after it. Mautic never retries after
- * a response and waits on us inside its own requests, so the work here is bounded: the rest of each
- * event is processed from the outbox.
+ * one durable write; 200 only after it. Mautic never retries after a response and waits on us inside
+ * its own requests, so the work here is bounded: the rest of each event is processed from the outbox.
  */
 import { Hono } from 'hono'
 import type { Deps } from '../../deps.ts'

@@ -16,8 +16,6 @@ import type { MauticApi } from '../../mautic/types.ts'
 import { nodeAead, nodeHmacSha256, nodeSha256 } from './crypto.ts'
 import { cachingDatabase, sqliteAtomic, sqliteQuery, sqliteQueryOne } from './sqlite.ts'
 
-export { nodeAead, nodeHmacSha256, nodeSha256 }
-
 export interface NodeDepsOptions {
   config: Config & { appSecret: string }
   sqlite: Database.Database

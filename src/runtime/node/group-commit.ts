@@ -3,8 +3,9 @@
  * their own; the units asked for in one turn of the event loop run in ONE SQLite transaction instead.
  * A failing unit must roll back alone, with only its caller getting the error: the batch first runs
  * plainly, and only when a unit fails is it run again with each unit inside a SAVEPOINT of its own
- * (units seldom fail, and the savepoints cost a third of a batch of small inserts). Every caller is answered after the COMMIT, never before: nothing is acknowledged that is not
- * durable (a webhook's 200, a send's 202). A commit costs several times the few inserts of a unit, so
+ * (units seldom fail, and the savepoints cost a third of a batch of small inserts). Every caller is
+ * answered after the COMMIT, never before: nothing is acknowledged that is not durable (a webhook's
+ * 200, a send's 202). A commit costs several times the few inserts of a unit, so
  * this is where throughput under concurrency comes from; a lone caller pays one event-loop turn.
  */
 import type Database from 'better-sqlite3'

@@ -9,7 +9,7 @@ import { serveGateway } from './edge.ts'
 import { nodeMailTransport, type NodeMailTransport } from './mail.ts'
 import { startJobTimer, startOutboxLoop, type OutboxLoop } from './outbox-loop.ts'
 import { startCheckpointer } from './checkpointer.ts'
-import { webhookReaderThread } from './webhook-reader.ts'
+import { startWebhookReader } from './webhook-reader.ts'
 import { startRelay } from './relay.ts'
 import { relayOptionsFromEnv } from './relay-config.ts'
 import { loadOrCreateDevSecret } from './secret.ts'
@@ -70,10 +70,7 @@ export async function startServer(
   const checkpoints = startCheckpointer(sqlite, (message) =>
     logger.log('warn', 'WAL checkpoint failed', { message }),
   )
-  const webhooks = config.mauticWebhookSecret
-    ? webhookReaderThread(deps.keys, (message) => logger.log('error', message))
-    : undefined
-  deps.readWebhook = webhooks?.read
+  const webhooks = startWebhookReader(deps, (message) => logger.log('error', message))
   let relay: Awaited<ReturnType<typeof startRelay>> | undefined
   /** All but the listener: the loops and threads, then the mail transport and the database. */
   const stopRest = async () => {

@@ -10,6 +10,7 @@
 import { createRequire } from 'node:module'
 import { fileURLToPath } from 'node:url'
 import { Worker } from 'node:worker_threads'
+import type { Deps } from '../../deps.ts'
 import type { Bytes } from '../../lib/encoding.ts'
 import type { FieldSealer } from '../../lib/keys.ts'
 import {
@@ -115,4 +116,18 @@ export function webhookReaderThread(
       }
     },
   }
+}
+
+/**
+ * The reader `npm start` (and the bench serving as it does) puts in `deps` when Mautic webhooks are
+ * configured; without a webhook secret there is nothing to read and no thread.
+ */
+export function startWebhookReader(
+  deps: Pick<Deps, 'config' | 'keys' | 'readWebhook'>,
+  onError: (message: string) => void,
+): WebhookReaderThread | undefined {
+  if (!deps.config.mauticWebhookSecret) return undefined
+  const reader = webhookReaderThread(deps.keys, onError)
+  deps.readWebhook = reader.read
+  return reader
 }
