@@ -4,6 +4,7 @@ import {
   CONTACT_OBJECTED,
   CONTACT_SUPPRESSED,
   readGateFacts,
+  readGateFactsByEmail,
   readGateFactsById,
   type GateBatchRow,
   type GateRefs,
@@ -18,8 +19,13 @@ import { cachedPurposes, loadPurposes, type Purpose } from './purposes.ts'
 
 export type ContactRef = { email: string } | { mautic_id: string | number } | { contact_id: string }
 
-export type GateBatchResult =
-  { ok: true; decisions: GateDecision[] } | { ok: false; code: 'unknown_purpose'; message: string }
+type UnknownPurpose = { ok: false; code: 'unknown_purpose'; message: string }
+export type GateBatchResult = { ok: true; decisions: GateDecision[] } | UnknownPurpose
+
+/** One address's decision, and the contact it belongs to (null: none), from the same read. */
+export type EmailGateResult =
+  | { ok: true; decision: GateDecision; contact: { id: string; locale: 'fr' | 'en' } | null }
+  | UnknownPurpose
 
 /** No row: an unknown contact (or an invalid address), whose address is not on the suppression list. */
 export function factsFromRow(row: GateRow | undefined): GateFacts {
@@ -58,6 +64,10 @@ export function gateBatch(
   if (!purpose)
     return { ok: false, code: 'unknown_purpose', message: `Unknown purpose "${purposeKey}"` }
   const only = refs.length === 1 ? refs[0]! : undefined
+  if (only && 'email' in only)
+    return settle(gateByEmail(deps, purposeKey, only.email), (r) =>
+      r.ok ? { ok: true as const, decisions: [r.decision] } : r,
+    )
   if (only && 'contact_id' in only)
     return settle(readGateFactsById(deps, purposeKey, String(only.contact_id)), (row) => ({
       ok: true as const,
@@ -67,6 +77,34 @@ export function gateBatch(
   return settle(readGateFacts(deps, purposeKey, grouped), (rows) => ({
     ok: true as const,
     decisions: inInputOrder(purpose, now, refs.length, rows, origin),
+  }))
+}
+
+/**
+ * The gate for one address, without json_each: one call of the API gate, and every /api/v1/send
+ * (which links the mail to the contact this read returns, so the address is hashed and read once).
+ */
+export function gateByEmail(
+  deps: GateDeps,
+  purposeKey: string,
+  address: string,
+): EmailGateResult | Promise<EmailGateResult> {
+  const now = deps.clock.now()
+  const purposes = cachedPurposes(deps.db, now)
+  if (!purposes)
+    return loadPurposes(deps.db, now).then(() => gateByEmail(deps, purposeKey, address))
+  const purpose = purposes.get(purposeKey)
+  if (!purpose)
+    return { ok: false, code: 'unknown_purpose', message: `Unknown purpose "${purposeKey}"` }
+  // An address that is not one can match nothing: unknown_contact, as in a batch.
+  const normalized = normalizeEmail(address)
+  if (!normalized)
+    return { ok: true, decision: decide(purpose, factsFromRow(undefined), now), contact: null }
+  const bidx = blindIndexesSync(deps.keys, normalized)
+  return settle(readGateFactsByEmail(deps, purposeKey, bidx), (row) => ({
+    ok: true as const,
+    decision: decide(purpose, factsFromRow(row), now),
+    contact: row?.id ? { id: row.id, locale: row.locale! } : null,
   }))
 }
 

@@ -12,7 +12,7 @@ import { uuidv7 } from '../lib/ids.ts'
 import { injectLinks, listHeadersFor } from '../mail/inject.ts'
 import type { MailMessage } from '../mail/message.ts'
 import type { GateReason } from './gate.ts'
-import { gateBatch } from './gate-check.ts'
+import { gateBatch, gateByEmail } from './gate-check.ts'
 import { preferencesUrl, unsubscribeMailto, unsubscribeUrl } from './links.ts'
 import { enqueueQuery } from './outbox.ts'
 
@@ -38,13 +38,12 @@ export async function sendMarketingMail(deps: Deps, input: SendInput): Promise<S
   const to = normalizeEmail(input.to)
   if (!to)
     return { status: 'invalid', code: 'invalid_to', message: 'to is not a valid e-mail address' }
-  const gate = await gateBatch(deps, input.purpose, [{ email: to }])
+  // The decision and the contact to link come from one read: nothing can change in between.
+  const gate = await gateByEmail(deps, input.purpose, to)
   if (!gate.ok) return { status: 'invalid', code: gate.code, message: gate.message }
-  const decision = gate.decisions[0]!
+  const { decision, contact } = gate
   if (!decision.allowed) return { status: 'blocked', reason: decision.reason! }
-
-  const contact = await sendingContact(deps, to)
-  if (!contact) return { status: 'blocked', reason: 'unknown_contact' } // erased since the gate's read
+  if (!contact) return { status: 'blocked', reason: 'unknown_contact' } // allowed implies found
   const locale = input.locale ?? contact.locale
   const unsubscribe = await unsubscribeUrl(deps, contact.id, input.purpose)
   const injected = injectLinks({

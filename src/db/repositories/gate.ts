@@ -123,6 +123,38 @@ const gateByIdQuery = prepared(['purpose', 'id'], (p) => ({
       WHERE c.id = ${p.id}`.compile(compiler),
 }))
 
+/**
+ * The same facts for ONE address, with the contact's id and language: the API gate of one contact and
+ * every /api/v1/send decide, then link, from this single read. `previous` is the address's blind index
+ * under the previous key during a rotation, `current` again otherwise.
+ */
+const gateByEmailQuery = prepared(['purpose', 'current', 'previous'], (p) => ({
+  compile: () =>
+    sql`SELECT c.id, c.locale, ${contactBits(
+      sql`EXISTS (SELECT 1 FROM suppressions x WHERE x.email_bidx IN (${p.current}, ${p.previous}))`,
+    )}
+      FROM (SELECT 1) one
+      LEFT JOIN contacts c ON c.email_bidx IN (${p.current}, ${p.previous})
+      ${stateOf(p.purpose)}`.compile(compiler),
+}))
+
+export interface GateEmailRow extends GateRow {
+  /** Null when no contact has the address. */
+  id: string | null
+  locale: 'fr' | 'en' | null
+}
+
+/** Always one row (two when the address matches a contact under each key of a rotation: the first). */
+export function readGateFactsByEmail(
+  { queryOne }: Pick<Deps, 'queryOne'>,
+  purposeKey: string,
+  [current, previous]: [string, string | null],
+): GateEmailRow | undefined | Promise<GateEmailRow | undefined> {
+  return queryOne<GateEmailRow>(
+    gateByEmailQuery({ purpose: purposeKey, current, previous: previous ?? current }),
+  )
+}
+
 export function readGateFactsById(
   { queryOne }: Pick<Deps, 'queryOne'>,
   purposeKey: string,
