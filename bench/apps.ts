@@ -1,6 +1,7 @@
 /** @module The HTTP apps bench/server.ts can serve, by name. Add one here when a scenario needs it. */
 import { serve } from '@hono/node-server'
 import { Hono } from 'hono'
+import { Kysely, SqliteDialect } from 'kysely'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -9,6 +10,7 @@ import { jsonLogger } from '../src/lib/log.ts'
 import { memoryMailTransport } from '../src/mail/memory.ts'
 import { nodeDeps } from '../src/runtime/node/deps.ts'
 import { openDatabase, startServer } from '../src/runtime/node/server.ts'
+import { openSqlite } from '../src/runtime/node/sqlite.ts'
 import { WEBHOOK_SECRET } from './hook-scenarios.ts'
 import { seededApi, serveBench } from './seeded-app.ts'
 
@@ -45,6 +47,38 @@ export const apps = {
   bare: async (): Promise<RunningApp> => {
     const app = new Hono().get('/hello', (c) => c.json({ ok: true }))
     return listen(app.fetch)
+  },
+
+  /**
+   * The sending issue's own yardstick ("Kysely over HTTP measured ~41 % here"): a bare Hono POST that
+   * parses a JSON body and runs one Kysely primary-key lookup on better-sqlite3 (WAL, the gateway's
+   * pragmas), then answers the row as JSON. What one query over HTTP costs on this machine, this run.
+   */
+  'hono-kysely': async (): Promise<RunningApp> => {
+    const dir = mkdtempSync(join(tmpdir(), 'bench-kysely-'))
+    const sqlite = openSqlite(join(dir, 'items.db'))
+    sqlite.exec('CREATE TABLE items (id INTEGER PRIMARY KEY, name TEXT NOT NULL)')
+    const insert = sqlite.prepare('INSERT INTO items (id, name) VALUES (?, ?)')
+    sqlite.transaction(() => {
+      for (let id = 1; id <= 2_000; id++) insert.run(id, `item-${id}@example.test`)
+    })()
+    const db = new Kysely<{ items: { id: number; name: string } }>({
+      dialect: new SqliteDialect({ database: sqlite }),
+    })
+    const app = new Hono().post('/lookup', async (c) => {
+      const { id } = await c.req.json<{ id: number }>()
+      const row = await db.selectFrom('items').selectAll().where('id', '=', id).executeTakeFirst()
+      return c.json({ item: row ?? null })
+    })
+    const served = await listen(app.fetch)
+    return {
+      port: served.port,
+      close: async () => {
+        await served.close()
+        await db.destroy()
+        rmSync(dir, { recursive: true, force: true })
+      },
+    }
   },
 
   /** The real gateway, started the way `npm start` does, on a fresh database in a temp dir. */

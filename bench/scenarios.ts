@@ -135,6 +135,20 @@ export const scenarios: (Scenario & { baseline: BaselineName })[] = [
     itemsPerOp: 1_000,
     target: { minRatio: 0.4 },
   },
+  // The yardstick the sending issue quotes for the HTTP gate ("Kysely over HTTP measured ~41 %
+  // here"), measured in the same run: what a JSON POST and one Kysely query cost on this machine.
+  {
+    name: 'bare Hono POST + one Kysely PK lookup (reference)',
+    kind: 'http',
+    baseline: 'hono-bare',
+    app: 'hono-kysely',
+    request: {
+      method: 'POST',
+      path: '/lookup',
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({ id: 1_234 }),
+    },
+  },
   // "Gate over HTTP: >= 40 % of a bare Hono endpoint's requests/s."
   {
     name: 'POST /api/v1/gate, one contact by e-mail',
