@@ -11,10 +11,14 @@ import { linkIn, useSmtpServer } from '../helpers/smtp.ts'
 const mailServer = useSmtpServer()
 
 /** A contact who confirmed the newsletter by double opt-in, and an API key that may send. */
-async function confirmedSubscriber() {
+async function confirmedSubscriber(locale: 'fr' | 'en' = 'fr') {
   const t = await testApp({ ORG_NAME: 'ACME', MAIL_FROM: 'news@acme.test' })
   const client = api(t.app, await apiKey(t.deps, ['subscribe', 'gate', 'send']))
-  await client.post('/api/v1/subscriptions', { email: 'anne@exemple.fr', purposes: ['newsletter'] })
+  await client.post('/api/v1/subscriptions', {
+    email: 'anne@exemple.fr',
+    purposes: ['newsletter'],
+    locale,
+  })
   await deliverOutbox(t.deps)
   await t.app.request(new URL(linkIn(t.mail.sent[0]!.text, '/c/')).pathname, { method: 'POST' })
   t.deps.mail = mailServer.transport
@@ -60,6 +64,17 @@ describe('POST /api/v1/send', () => {
     expect(oneClick.status).toBe(200)
     const blocked = await client.post('/api/v1/send', { ...mail, text: 'Encore' })
     expect(blocked).toEqual({ status: 200, body: { status: 'blocked', reason: 'withdrawn' } })
+  })
+
+  it("writes the footer in the contact's language unless the call names one", async () => {
+    const { client } = await confirmedSubscriber('en')
+    const before = mailServer.server.received.length
+    await client.post('/api/v1/send', { ...mail, to: 'Anne@Exemple.fr', text: 'Hello Anne' })
+    await client.post('/api/v1/send', { ...mail, text: 'Bonjour Anne', locale: 'fr' })
+    const [english, french] = mailServer.server.received.slice(before).map((m) => m.parsed.text!)
+    expect(english).toContain('Unsubscribe: http')
+    expect(english).not.toContain('Se désinscrire')
+    expect(french).toContain('Se désinscrire')
   })
 
   it('refuses unknown recipients with the reason, and sends nothing', async () => {
