@@ -48,61 +48,72 @@ export function factsFromRow(row: GateRow | undefined): GateFacts {
 type GateDeps = Pick<Deps, 'db' | 'query' | 'queryOne' | 'keys' | 'clock'>
 
 /**
- * Decisions in input order, from one query. Synchronous on Node once the purposes are cached (a
- * prepared statement, blind indexes in plain JS): the gate sits on every send, and a promise per
- * decision is measurable there. One contact by id takes a query of its own, without json_each.
+ * The purpose, from the cache when it is warm (synchronous on Node: the gate sits on every send, and
+ * a promise per decision is measurable there), then `go` with it; an unknown purpose is refused.
+ */
+function withPurpose<R>(
+  deps: GateDeps,
+  purposeKey: string,
+  go: (purpose: Purpose, now: number) => R | Promise<R>,
+): R | UnknownPurpose | Promise<R | UnknownPurpose> {
+  const now = deps.clock.now()
+  const purposes = cachedPurposes(deps.db, now)
+  if (!purposes) return loadPurposes(deps.db, now).then(() => withPurpose(deps, purposeKey, go))
+  const purpose = purposes.get(purposeKey)
+  if (!purpose)
+    return { ok: false, code: 'unknown_purpose', message: `Unknown purpose "${purposeKey}"` }
+  return go(purpose, now)
+}
+
+/**
+ * Decisions in input order, from one query (a prepared statement, blind indexes in plain JS). One
+ * contact by address or by id takes a query of its own, without json_each.
  */
 export function gateBatch(
   deps: GateDeps,
   purposeKey: string,
   refs: ContactRef[],
 ): GateBatchResult | Promise<GateBatchResult> {
-  const now = deps.clock.now()
-  const purposes = cachedPurposes(deps.db, now)
-  if (!purposes) return loadPurposes(deps.db, now).then(() => gateBatch(deps, purposeKey, refs))
-  const purpose = purposes.get(purposeKey)
-  if (!purpose)
-    return { ok: false, code: 'unknown_purpose', message: `Unknown purpose "${purposeKey}"` }
-  const only = refs.length === 1 ? refs[0]! : undefined
-  if (only && 'email' in only)
-    return settle(gateByEmail(deps, purposeKey, only.email), (r) =>
-      r.ok ? { ok: true as const, decisions: [r.decision] } : r,
-    )
-  if (only && 'contact_id' in only)
-    return settle(readGateFactsById(deps, purposeKey, String(only.contact_id)), (row) => ({
+  return withPurpose(deps, purposeKey, (purpose, now) => {
+    const only = refs.length === 1 ? refs[0]! : undefined
+    if (only && 'email' in only)
+      return settle(decideByEmail(deps, purpose, now, only.email), (r) => ({
+        ok: true as const,
+        decisions: [r.decision],
+      }))
+    if (only && 'contact_id' in only)
+      return settle(readGateFactsById(deps, purposeKey, String(only.contact_id)), (row) => ({
+        ok: true as const,
+        decisions: [decide(purpose, factsFromRow(row), now)],
+      }))
+    const { grouped, origin } = groupRefs(deps.keys, refs)
+    return settle(readGateFacts(deps, purposeKey, grouped), (rows) => ({
       ok: true as const,
-      decisions: [decide(purpose, factsFromRow(row), now)],
+      decisions: inInputOrder(purpose, now, refs.length, rows, origin),
     }))
-  const { grouped, origin } = groupRefs(deps.keys, refs)
-  return settle(readGateFacts(deps, purposeKey, grouped), (rows) => ({
-    ok: true as const,
-    decisions: inInputOrder(purpose, now, refs.length, rows, origin),
-  }))
+  })
 }
 
 /**
- * The gate for one address, without json_each: one call of the API gate, and every /api/v1/send
- * (which links the mail to the contact this read returns, so the address is hashed and read once).
+ * The gate for one address: one call of the API gate, and every /api/v1/send (which links the mail
+ * to the contact this read returns, so the address is hashed and read once).
  */
 export function gateByEmail(
   deps: GateDeps,
   purposeKey: string,
   address: string,
 ): EmailGateResult | Promise<EmailGateResult> {
-  const now = deps.clock.now()
-  const purposes = cachedPurposes(deps.db, now)
-  if (!purposes)
-    return loadPurposes(deps.db, now).then(() => gateByEmail(deps, purposeKey, address))
-  const purpose = purposes.get(purposeKey)
-  if (!purpose)
-    return { ok: false, code: 'unknown_purpose', message: `Unknown purpose "${purposeKey}"` }
+  return withPurpose(deps, purposeKey, (purpose, now) =>
+    settle(decideByEmail(deps, purpose, now, address), (r) => ({ ok: true as const, ...r })),
+  )
+}
+
+function decideByEmail(deps: GateDeps, purpose: Purpose, now: number, address: string) {
   // An address that is not one can match nothing: unknown_contact, as in a batch.
   const normalized = normalizeEmail(address)
-  if (!normalized)
-    return { ok: true, decision: decide(purpose, factsFromRow(undefined), now), contact: null }
+  if (!normalized) return { decision: decide(purpose, factsFromRow(undefined), now), contact: null }
   const bidx = blindIndexesSync(deps.keys, normalized)
-  return settle(readGateFactsByEmail(deps, purposeKey, bidx), (row) => ({
-    ok: true as const,
+  return settle(readGateFactsByEmail(deps, purpose.key, bidx), (row) => ({
     decision: decide(purpose, factsFromRow(row), now),
     contact: row?.id ? { id: row.id, locale: row.locale! } : null,
   }))
