@@ -14,12 +14,19 @@ export function findContactByBlindIndexes(
   return db.selectFrom('contacts').selectAll().where('email_bidx', 'in', bidxes).executeTakeFirst()
 }
 
-const sendingContact = prepared(['current', 'previous'], (p, db) =>
-  db
-    .selectFrom('contacts')
-    .select(['id', 'locale'])
-    .where((eb) => eb.or([eb('email_bidx', '=', p.current), eb('email_bidx', '=', p.previous)])),
-)
+// Two equalities ORed on one column become `IN (?, ?)`, for which SQLite builds a temporary table on
+// every run: outside a key rotation, one equality.
+const sendingContact = {
+  single: prepared(['current'], (p, db) =>
+    db.selectFrom('contacts').select(['id', 'locale']).where('email_bidx', '=', p.current),
+  ),
+  rotating: prepared(['current', 'previous'], (p, db) =>
+    db
+      .selectFrom('contacts')
+      .select(['id', 'locale'])
+      .where((eb) => eb.or([eb('email_bidx', '=', p.current), eb('email_bidx', '=', p.previous)])),
+  ),
+}
 
 /**
  * What a send needs of the contact an address belongs to (its id for the links, its language for the
@@ -32,7 +39,11 @@ export function findSendingContact(
   | Pick<ContactRow, 'id' | 'locale'>
   | undefined
   | Promise<Pick<ContactRow, 'id' | 'locale'> | undefined> {
-  return queryOne(sendingContact({ current, previous: previous ?? current }))
+  return queryOne(
+    previous === null
+      ? sendingContact.single({ current })
+      : sendingContact.rotating({ current, previous }),
+  )
 }
 
 export function findContactById(db: DB, id: string): Promise<ContactRow | undefined> {
