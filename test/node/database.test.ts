@@ -1,8 +1,13 @@
-import { existsSync, mkdtempSync, writeFileSync } from 'node:fs'
+import { copyFileSync, existsSync, mkdtempSync, readdirSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
-import { applyMigrations, openSqlite, sqliteAtomic } from '../../src/runtime/node/sqlite.ts'
+import {
+  applyMigrations,
+  MIGRATIONS_DIR,
+  openSqlite,
+  sqliteAtomic,
+} from '../../src/runtime/node/sqlite.ts'
 import { testDeps } from '../helpers/deps.ts'
 
 const CORE_TABLES = [
@@ -56,6 +61,32 @@ describe('SQLite file and migrations', () => {
     const before = db.prepare('SELECT * FROM d1_migrations').all()
     expect(applyMigrations(db)).toEqual([])
     expect(db.prepare('SELECT * FROM d1_migrations').all()).toEqual(before)
+  })
+
+  it('keeps every outbox row, and its pending index, when 0006 makes the outbox a rowid table', () => {
+    // A database as 0001–0005 left it, with a queued webhook event and a delivered mail.
+    const before = mkdtempSync(join(tmpdir(), 'cg-mig-'))
+    for (const f of readdirSync(MIGRATIONS_DIR).filter((f) => f < '0006'))
+      copyFileSync(join(MIGRATIONS_DIR, f), join(before, f))
+    const db = openSqlite(':memory:')
+    applyMigrations(db, before)
+    const insert = db.prepare(`INSERT INTO outbox (id, kind, ordering_key, payload, status,
+      next_attempt_at, created_at, done_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`)
+    insert.run('0190a', 'mautic.event', 'mautic:42', '{"event":"sealed"}', 'pending', 5, 1, null)
+    insert.run('0190b', 'mail.send', null, '{"message":"sealed"}', 'done', 5, 2, 9)
+    const rows = db.prepare('SELECT * FROM outbox ORDER BY id').all()
+    expect(() => db.prepare('SELECT rowid FROM outbox').all()).toThrow(/rowid/)
+
+    expect(applyMigrations(db)).toEqual(['0006_outbox_rowid.sql'])
+    expect(db.prepare('SELECT * FROM outbox ORDER BY id').all()).toEqual(rows)
+    expect(db.prepare('SELECT rowid FROM outbox').all()).toHaveLength(2)
+    const plan = db
+      .prepare(
+        "EXPLAIN QUERY PLAN SELECT id FROM outbox WHERE status = 'pending' AND ordering_key = ?",
+      )
+      .all('mautic:42') as { detail: string }[]
+    expect(plan.map((p) => p.detail).join()).toContain('outbox_pending')
+    expect(() => insert.run('0190a', 'x', null, '{}', 'pending', 1, 1, null)).toThrow(/UNIQUE/)
   })
 
   it('rolls a failing migration back whole and names the file', () => {
