@@ -17,7 +17,7 @@ export const WEBHOOK_HEADERS = {
   'X-Origin-Base-URL': 'https://mautic.exemple.fr',
 }
 
-/** `Webhook-Signature`, synchronously (autocannon's setupRequest cannot await): node:crypto's HMAC. */
+/** `Webhook-Signature`, synchronously (the generators make requests in plain loops): node:crypto's HMAC. */
 const sign = (body: Buffer) => createHmac('sha256', WEBHOOK_SECRET).update(body).digest('base64')
 
 // The realistic 5 KB body (a lead_post_save_update), cut around the contact id and element timestamp.

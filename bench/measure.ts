@@ -1,8 +1,8 @@
 /** @module Runs one scenario in its own child process and returns its numbers. */
-import autocannon, { type Options, type RequestParams } from 'autocannon'
 import { HOST } from './apps.ts'
 import { firstLine, startChild, stopChild } from './children.ts'
-import { cpuSeconds, Histogram, peakRssMb } from './hist.ts'
+import { closedLoop, type ClosedLoopOptions } from './closed-loop.ts'
+import { cpuSeconds, peakRssMb } from './hist.ts'
 import { mailLoad } from './mail-load.ts'
 import { marketingMail } from './mail-message.ts'
 import { openLoop } from './open-loop.ts'
@@ -74,29 +74,22 @@ async function measureHttp(
     const base = {
       url: `http://${HOST}:${info.ports[s.app]}${fillPath(path, info.pathParams[s.app])}`,
       connections: opts.connections,
-      ...request,
+      method: request.method ?? 'GET',
+      body: request.body,
       headers: { ...info.headers[s.app], ...request.headers },
+      next,
     }
-    // A new body for every request, made as the request is about to be sent.
-    const requests = next && [
-      {
-        setupRequest: (r: RequestParams): RequestParams => {
-          const made = next()
-          return { ...r, body: made.body, headers: { ...r.headers, ...made.headers } }
-        },
-      },
-    ]
-    const closed = { ...base, ...(requests && { requests }) }
     // Warm-up: JIT, connection pools and SQLite's page cache, none of which production starts cold.
-    await autocannon({ ...closed, duration: opts.warmupS })
-    // autocannon stops without waiting for its last answers: at a fixed rate, where latency is the
-    // point, the server first works off what the warm-up left it (SETTLE_MS is ample for that).
-    if (fixedRate !== undefined) await new Promise((resolve) => setTimeout(resolve, SETTLE_MS))
+    // Its requests are made as they are sent; its rate sizes the requests made ahead for the run.
+    const warm = await closedLoop({ ...base, durationS: opts.warmupS })
+    // The server first works off what the warm-up left in flight (SETTLE_MS is ample for that).
+    await new Promise((resolve) => setTimeout(resolve, SETTLE_MS))
+    const prebuild = Math.ceil(warm.rate * opts.durationS * PREBUILD_MARGIN) + 1_000
     const cpuBefore = cpuSeconds(server.pid!)
     const m =
       fixedRate === undefined
-        ? await closedLoop(closed, opts)
-        : await fixedRateLoop({ ...base, next }, opts, fixedRate)
+        ? await closedLoopRun({ ...base, prebuild }, opts)
+        : await fixedRateLoop(base, opts, fixedRate)
     const cpuUsPerReq = ((cpuSeconds(server.pid!) - cpuBefore) * 1e6) / (m.rate * opts.durationS)
     // Read before stopping: /proc/<pid> goes with the process.
     return { ...m, cpuUsPerReq, peakRssMb: peakRssMb(server.pid!) }
@@ -108,25 +101,24 @@ async function measureHttp(
 const problemsOf = (counts: Record<string, number>) =>
   Object.entries(counts).flatMap(([what, n]) => (n > 0 ? [`${n} ${what}`] : []))
 
+/** Requests made ahead of a closed-loop run, as a multiple of the warm-up's rate times its length. */
+const PREBUILD_MARGIN = 3
+
 /** As many requests as `connections` connections get answered, each sent when the last returns. */
-async function closedLoop(
-  options: Options,
+async function closedLoopRun(
+  o: Omit<ClosedLoopOptions, 'durationS'>,
   opts: BenchOptions,
 ): Promise<Omit<Measurement, 'peakRssMb'>> {
-  // Our own histogram: autocannon's keeps whole milliseconds, too coarse for a fast p50.
-  const hist = new Histogram()
-  const run = autocannon({ ...options, duration: opts.durationS })
-  run.on('response', (_client, _status, _bytes, ms) => hist.record(ms * 1e6))
-  const result = await run
+  const result = await closedLoop({ ...o, durationS: opts.durationS })
   return {
-    rate: result.requests.total / result.duration,
+    rate: result.rate,
     unit: 'req/s',
-    p50Ms: hist.percentileMs(50),
-    p99Ms: hist.percentileMs(99),
+    p50Ms: result.hist.percentileMs(50),
+    p99Ms: result.hist.percentileMs(99),
     problems: problemsOf({
       errors: result.errors,
-      timeouts: result.timeouts,
       'non-2xx': result.non2xx,
+      'requests made during the run (too few made ahead)': result.madeLate,
     }),
   }
 }
@@ -139,14 +131,14 @@ const LAG_LIMIT_MS = 5
 
 /** `rate` requests/s on a fixed schedule, whatever the answers do (bench/open-loop.ts). */
 async function fixedRateLoop(
-  o: Options & { next?: HttpScenario['request']['next'] },
+  o: Omit<ClosedLoopOptions, 'durationS'>,
   opts: BenchOptions,
   rate: number,
 ): Promise<Omit<Measurement, 'peakRssMb'>> {
   const result = await openLoop({
     url: o.url,
-    method: o.method ?? 'GET',
-    headers: o.headers ?? {},
+    method: o.method,
+    headers: o.headers,
     body: o.body,
     next: o.next,
     rate,

@@ -46,8 +46,8 @@ export interface OpenLoopResult {
 const HEAD_END = Buffer.from('\r\n\r\n')
 
 /** The request as bytes on the wire (HTTP/1.1, keep-alive by default). */
-function requestBytes(
-  o: OpenLoopOptions,
+export function requestBytes(
+  o: Pick<OpenLoopOptions, 'method' | 'headers'>,
   url: URL,
   body: string | Buffer,
   extra: Record<string, string>,
@@ -63,7 +63,7 @@ function requestBytes(
  * One keep-alive connection: sends a request, reads its answer (Content-Length framed: the apps under
  * test answer so), then takes the next waiting one.
  */
-class Connection {
+export class Connection {
   private pending: Buffer = Buffer.alloc(0)
   private due = 0
   busy = false
@@ -114,7 +114,7 @@ class Connection {
   }
 }
 
-function open(url: URL, done: (c: Connection, due: number, status: number | null) => void) {
+export function open(url: URL, done: (c: Connection, due: number, status: number | null) => void) {
   return new Promise<Connection>((resolve, reject) => {
     const socket = connect(Number(url.port), url.hostname)
     socket.once('connect', () => resolve(new Connection(socket, done)))

@@ -1,6 +1,6 @@
 /**
  * @module Child process serving the apps named in argv on 127.0.0.1, each on its own free port, and
- * printing `{"ports":{...},"headers":{...},"pathParams":{...}}` (by app name) as one line on stdout. It runs apart from the autocannon client so that
+ * printing `{"ports":{...},"headers":{...},"pathParams":{...}}` (by app name) as one line on stdout. It runs apart from the load generator so that
  * client and server never share an event loop, and so its VmHWM is the server's peak RSS alone.
  */
 import { apps, type AppName, type RunningApp } from './apps.ts'
