@@ -9,22 +9,14 @@
  * row and its baseline lose nearly the same to the generator.
  */
 import { Histogram } from './hist.ts'
-import { open, requestBytes, type Connection } from './open-loop.ts'
+import { open, requestMaker, type Connection, type LoadOptions } from './open-loop.ts'
 
-export interface ClosedLoopOptions {
-  url: string
-  method: string
-  headers: Record<string, string>
-  body?: string | Buffer
-  /** A new body (and headers to add) for every request. */
-  next?: () => { body: string | Buffer; headers?: Record<string, string> }
+export interface ClosedLoopOptions extends LoadOptions {
   /**
    * How many `next` requests to make before the clock starts (past them, each is made as it is
    * sent, and `madeLate` says how many were). Sized from a warm-up's rate.
    */
   prebuild?: number
-  durationS: number
-  connections: number
 }
 
 export interface ClosedLoopResult {
@@ -39,10 +31,7 @@ export interface ClosedLoopResult {
 
 export async function closedLoop(o: ClosedLoopOptions): Promise<ClosedLoopResult> {
   const url = new URL(o.url)
-  const make = (): Buffer => {
-    const { body = '', headers = {} } = o.next ? o.next() : { body: o.body }
-    return requestBytes(o, url, body, headers)
-  }
+  const make = requestMaker(o)
   const fixed = o.next ? undefined : make()
   const prebuilt = o.next ? Array.from({ length: o.prebuild ?? 0 }, make) : []
   let used = 0

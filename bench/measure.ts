@@ -5,7 +5,7 @@ import { closedLoop, type ClosedLoopOptions } from './closed-loop.ts'
 import { cpuSeconds, peakRssMb } from './hist.ts'
 import { mailLoad } from './mail-load.ts'
 import { marketingMail } from './mail-message.ts'
-import { openLoop } from './open-loop.ts'
+import { openLoop, type LoadOptions } from './open-loop.ts'
 import type { HttpScenario, InprocScenario, Scenario, SmtpScenario } from './scenarios.ts'
 import { seededEmail, SEEDED_CONTACTS } from './seeded-app.ts'
 
@@ -82,8 +82,9 @@ async function measureHttp(
     // Warm-up: JIT, connection pools and SQLite's page cache, none of which production starts cold.
     // Its requests are made as they are sent; its rate sizes the requests made ahead for the run.
     const warm = await closedLoop({ ...base, durationS: opts.warmupS })
-    // The server first works off what the warm-up left in flight (SETTLE_MS is ample for that).
-    await new Promise((resolve) => setTimeout(resolve, SETTLE_MS))
+    // At a fixed rate, where latency is the point, the server first finishes what the warm-up's last
+    // answers left it to do (SETTLE_MS is ample for that).
+    if (fixedRate !== undefined) await new Promise((resolve) => setTimeout(resolve, SETTLE_MS))
     const prebuild = Math.ceil(warm.rate * opts.durationS * PREBUILD_MARGIN) + 1_000
     const cpuBefore = cpuSeconds(server.pid!)
     const m =
@@ -131,20 +132,11 @@ const LAG_LIMIT_MS = 5
 
 /** `rate` requests/s on a fixed schedule, whatever the answers do (bench/open-loop.ts). */
 async function fixedRateLoop(
-  o: Omit<ClosedLoopOptions, 'durationS'>,
+  o: Omit<LoadOptions, 'durationS'>,
   opts: BenchOptions,
   rate: number,
 ): Promise<Omit<Measurement, 'peakRssMb'>> {
-  const result = await openLoop({
-    url: o.url,
-    method: o.method,
-    headers: o.headers,
-    body: o.body,
-    next: o.next,
-    rate,
-    durationS: opts.durationS,
-    connections: opts.connections,
-  })
+  const result = await openLoop({ ...o, rate, durationS: opts.durationS })
   const lagging =
     result.sendLagP99Ms > LAG_LIMIT_MS
       ? [`generator lag p99 ${result.sendLagP99Ms.toFixed(1)} ms`]

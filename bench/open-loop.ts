@@ -16,16 +16,21 @@
 import { connect, type Socket } from 'node:net'
 import { Histogram } from './hist.ts'
 
-export interface OpenLoopOptions {
+/** What both generators send (this one and bench/closed-loop.ts), and on how many connections. */
+export interface LoadOptions {
   url: string
   method: string
   headers: Record<string, string>
   body?: string | Buffer
+  /** A new body (and headers to add) for every request. */
   next?: () => { body: string | Buffer; headers?: Record<string, string> }
-  /** Requests per second. */
-  rate: number
   durationS: number
   connections: number
+}
+
+export interface OpenLoopOptions extends LoadOptions {
+  /** Requests per second. */
+  rate: number
   /** How long to wait for the last answers after the last request was sent. */
   drainMs?: number
 }
@@ -45,18 +50,20 @@ export interface OpenLoopResult {
 
 const HEAD_END = Buffer.from('\r\n\r\n')
 
-/** The request as bytes on the wire (HTTP/1.1, keep-alive by default). */
-export function requestBytes(
-  o: Pick<OpenLoopOptions, 'method' | 'headers'>,
-  url: URL,
-  body: string | Buffer,
-  extra: Record<string, string>,
-): Buffer {
-  const payload = typeof body === 'string' ? Buffer.from(body) : body
-  const headers = { ...o.headers, ...extra, 'Content-Length': String(payload.length) }
-  const lines = Object.entries(headers).map(([k, v]) => `${k}: ${v}\r\n`)
-  const head = `${o.method} ${url.pathname}${url.search} HTTP/1.1\r\nHost: ${url.host}\r\n${lines.join('')}\r\n`
-  return Buffer.concat([Buffer.from(head), payload])
+/**
+ * Makes the next request as bytes on the wire (HTTP/1.1, keep-alive by default): `o.next`'s body and
+ * headers when it has one, the fixed body otherwise.
+ */
+export function requestMaker(o: LoadOptions): () => Buffer {
+  const url = new URL(o.url)
+  return () => {
+    const { body = '', headers: extra = {} } = o.next ? o.next() : { body: o.body }
+    const payload = typeof body === 'string' ? Buffer.from(body) : body
+    const headers = { ...o.headers, ...extra, 'Content-Length': String(payload.length) }
+    const lines = Object.entries(headers).map(([k, v]) => `${k}: ${v}\r\n`)
+    const head = `${o.method} ${url.pathname}${url.search} HTTP/1.1\r\nHost: ${url.host}\r\n${lines.join('')}\r\n`
+    return Buffer.concat([Buffer.from(head), payload])
+  }
 }
 
 /**
@@ -98,7 +105,7 @@ export class Connection {
     const length = /\r\ncontent-length:\s*(\d+)/i.exec(head)
     if (!length) {
       // Not framed by length (chunked): not something the apps under test send.
-      this.socket.destroy(new Error('open loop: an answer without Content-Length'))
+      this.socket.destroy(new Error('load generator: an answer without Content-Length'))
       return
     }
     const total = end + HEAD_END.length + Number(length[1])
@@ -128,10 +135,7 @@ export async function openLoop(o: OpenLoopOptions): Promise<OpenLoopResult> {
   const lag = new Histogram()
   const interval = 1000 / o.rate
   const total = Math.floor(o.durationS * o.rate)
-  const requests = Array.from({ length: o.next ? total : 1 }, () => {
-    const { body = '', headers = {} } = o.next ? o.next() : { body: o.body }
-    return requestBytes(o, url, body, headers)
-  })
+  const requests = Array.from({ length: o.next ? total : 1 }, requestMaker(o))
   let sent = 0
   let answered = 0
   let errors = 0
