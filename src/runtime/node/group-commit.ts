@@ -7,6 +7,13 @@
  * answered after the COMMIT, never before: nothing is acknowledged that is not durable (a webhook's
  * 200, a send's 202). A commit costs several times the few inserts of a unit, so
  * this is where throughput under concurrency comes from; a lone caller pays one event-loop turn.
+ *
+ * Under concurrency, one turn gathers too little at a moderate rate: at half the webhook intake's
+ * highest rate most batches held one or two units, and the request thread was 85 % busy. So once a
+ * batch held more than one unit, the next waits `windowMs` (1 ms) for company instead of one turn:
+ * fewer commits and turns, and in 7 + 9 interleaved rounds at 2,800 webhooks/s a lower median p99
+ * (15.3 against 18.3 ms, 12.9 against 20.2 ms) for about 1 ms more at the median. A lone caller's
+ * batches hold one unit, so one caller after another (an import, a CLI) never waits for the window.
  */
 import type Database from 'better-sqlite3'
 
@@ -19,6 +26,7 @@ interface Unit<Q> {
 export function groupCommit<Q>(
   db: Database.Database,
   runUnit: (queries: Q) => void,
+  { windowMs = 1 }: { windowMs?: number } = {},
 ): (queries: Q) => Promise<void> {
   // Nested better-sqlite3 transactions are savepoints: a throw rolls back that unit only.
   const one = db.transaction(runUnit)
@@ -39,10 +47,13 @@ export function groupCommit<Q>(
     for (const unit of units) runUnit(unit.queries)
   })
   let pending: Unit<Q>[] | undefined
+  /** Whether the last batch held more than one unit: then the next one waits for the window. */
+  let concurrent = false
 
   function flush() {
     const units = pending!
     pending = undefined
+    concurrent = units.length > 1
     if (units.length === 1) return alone(units[0]!)
     try {
       optimistic(units)
@@ -80,7 +91,8 @@ export function groupCommit<Q>(
     new Promise<void>((resolve, reject) => {
       if (!pending) {
         pending = []
-        setImmediate(flush)
+        if (concurrent) setTimeout(flush, windowMs)
+        else setImmediate(flush)
       }
       pending.push({ queries, resolve, reject })
     })

@@ -137,11 +137,19 @@ const bindable = (p: unknown) => (typeof p === 'boolean' ? (p ? 1 : 0) : p)
  * The atomic port on Node: a transaction per unit over cached prepared statements, the units of
  * concurrent requests committed together (group-commit.ts).
  */
-export function sqliteAtomic(db: Database.Database, max = 500): Atomic {
+export function sqliteAtomic(
+  db: Database.Database,
+  max = 500,
+  commit: Parameters<typeof groupCommit>[2] = {},
+): Atomic {
   const statements = new Map<string, Database.Statement>()
   const statement = (sql: string) =>
     cachedIn<Database.Statement>(statements, max, sql, () => db.prepare(sql))
-  return groupCommit(db, (queries: readonly CompiledQuery[]) => {
-    for (const q of queries) statement(q.sql).run(...params(q))
-  })
+  return groupCommit(
+    db,
+    (queries: readonly CompiledQuery[]) => {
+      for (const q of queries) statement(q.sql).run(...params(q))
+    },
+    commit,
+  )
 }
