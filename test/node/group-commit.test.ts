@@ -103,6 +103,14 @@ describe('group commit (the atomic port on Node)', () => {
     expect(performance.now() - started).toBeLessThan(1_000)
   })
 
+  it('does not wait for the window after a large batch: one turn gathers enough then', async () => {
+    const { atomic } = files({ windowMs: 200 })
+    await Promise.all(Array.from({ length: 10 }, (_, i) => atomic([insert(`b${i}`)])))
+    const started = performance.now()
+    await atomic([insert('after')])
+    expect(performance.now() - started).toBeLessThan(100)
+  })
+
   it('rejects every caller when the database is gone', async () => {
     const { db, atomic } = files()
     const pending = [atomic([insert('x')]), atomic([insert('y')])]
