@@ -8,11 +8,13 @@ import { join } from 'node:path'
 import { parseConfig } from '../src/config.ts'
 import { jsonLogger } from '../src/lib/log.ts'
 import { memoryMailTransport } from '../src/mail/memory.ts'
+import { securityHeaderList } from '../src/middleware/security-headers.ts'
 import { nodeDeps } from '../src/runtime/node/deps.ts'
+import { nodeEdge, type NodeEdge } from '../src/runtime/node/edge.ts'
 import { openDatabase, startServer } from '../src/runtime/node/server.ts'
 import { openSqlite } from '../src/runtime/node/sqlite.ts'
 import { WEBHOOK_SECRET } from './hook-scenarios.ts'
-import { seededApi, serveBench } from './seeded-app.ts'
+import { seededApi, seededPreferencePage, serveBench } from './seeded-app.ts'
 
 export interface RunningApp {
   port: number
@@ -30,10 +32,14 @@ export interface RunningApp {
 export const HOST = '127.0.0.1'
 const BENCH_SECRET = 'bench-secret-0123456789-abcdefghijklmnopqrstuvwxyz'
 
-/** Serves `fetch` on a free loopback port. */
-async function listen(fetch: Parameters<typeof serve>[0]['fetch']) {
+/** Serves `fetch` on a free loopback port (behind `createServer`'s listener when given one). */
+async function listen(
+  fetch: Parameters<typeof serve>[0]['fetch'],
+  createServer?: NodeEdge['createServer'],
+) {
   const server = await new Promise<ReturnType<typeof serve>>((resolve) => {
-    const s = serve({ fetch, port: 0, hostname: HOST }, () => resolve(s))
+    const options = { fetch, port: 0, hostname: HOST }
+    const s = serve(createServer ? { ...options, createServer } : options, () => resolve(s))
   })
   const address = server.address()
   return {
@@ -79,6 +85,22 @@ export const apps = {
         rmSync(dir, { recursive: true, force: true })
       },
     }
+  },
+
+  /**
+   * The preference page's floor: the gateway's own Node edge (security headers, request id, access
+   * log) in front of a bare Hono route that answers the page the gateway rendered for a seeded
+   * contact, as a fixed string. What serving those 5 KB costs here, without the token check, the
+   * read and the render.
+   */
+  'hono-page-edge': async (): Promise<RunningApp> => {
+    const { html, headerOptions } = await seededPreferencePage()
+    const edge = nodeEdge(
+      securityHeaderList(headerOptions),
+      jsonLogger(() => {}),
+    )
+    const app = new Hono().get('/page', (c) => c.html(html))
+    return listen(app.fetch, edge.createServer)
   },
 
   /** The real gateway, started the way `npm start` does, on a fresh database in a temp dir. */

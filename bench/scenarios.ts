@@ -220,6 +220,15 @@ export const scenarios: (Scenario & { baseline: BaselineName })[] = [
     },
     target: { minRatio: 0.2 },
   },
+  // The preference page's floor, measured in the same run: the same 5 KB page behind the same Node
+  // edge, as a fixed string (no token check, no read, no render). No target.
+  {
+    name: 'bare Hono GET of the same page, fixed, behind the Node edge (reference)',
+    kind: 'http',
+    baseline: 'hono-bare',
+    app: 'hono-page-edge',
+    request: { path: '/page', headers: { Accept: 'text/html' } },
+  },
   // Sending issue: "Relay with 50 KB HTML mails: >= 50 % of the messages/s of a plain smtp-server →
   // smtp-server pass-through". The real relay on the seeded database, logged in as `newsletter`: the
   // gate at RCPT TO and again after DATA, the contact's links, the MIME rewrite, then the upstream.

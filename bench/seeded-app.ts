@@ -9,6 +9,7 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import type { AddressInfo } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { createApp, securityHeaderOptions } from '../src/app.ts'
 import { parseConfig } from '../src/config.ts'
 import type { Deps } from '../src/deps.ts'
 import { createApiKey } from '../src/domain/api-keys.ts'
@@ -101,6 +102,24 @@ export async function seededApi() {
       await served.close()
       close()
     },
+  }
+}
+
+/**
+ * A seeded contact's preference page as the gateway renders it (in French), and the security
+ * header options of that gateway: for the page's floor (bench/apps.ts, 'hono-page-edge').
+ */
+export async function seededPreferencePage() {
+  const { deps, ids, close } = await seededDeps()
+  try {
+    const path = new URL(await preferencesUrl(deps, ids[7]!)).pathname
+    const res = await createApp(deps).request(path, {
+      headers: { Accept: 'text/html', 'Accept-Language': 'fr-FR,fr;q=0.9,en;q=0.8' },
+    })
+    if (res.status !== 200) throw new Error(`The preference page answered ${res.status}`)
+    return { html: await res.text(), headerOptions: securityHeaderOptions(deps) }
+  } finally {
+    close()
   }
 }
 
