@@ -103,6 +103,23 @@ export const apps = {
     return listen(app.fetch, edge.createServer)
   },
 
+  /**
+   * The HTTP gate's floor: the gateway's own Node edge in front of a bare Hono route that parses the
+   * gate's JSON body and answers a fixed decision. What any JSON API call costs here before the API
+   * key, the blind index and the query.
+   */
+  'hono-post-edge': async (): Promise<RunningApp> => {
+    const edge = nodeEdge(
+      securityHeaderList({ hsts: true }),
+      jsonLogger(() => {}),
+    )
+    const app = new Hono().post('/gate', async (c) => {
+      const { purpose } = await c.req.json<{ purpose: string }>()
+      return c.json({ results: [{ index: 0, allowed: true, purpose }] })
+    })
+    return listen(app.fetch, edge.createServer)
+  },
+
   /** The real gateway, started the way `npm start` does, on a fresh database in a temp dir. */
   gateway: async (): Promise<RunningApp> => {
     const dir = mkdtempSync(join(tmpdir(), 'bench-gateway-'))

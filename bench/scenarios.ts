@@ -162,6 +162,21 @@ export const scenarios: (Scenario & { baseline: BaselineName })[] = [
     },
     target: { minRatio: 0.4 },
   },
+  // The HTTP gate's floor, measured in the same run: the same body posted to a bare Hono route
+  // behind the gateway's Node edge (security headers, request id, access log), which parses it and
+  // answers a fixed decision: no API key, no blind index, no query. No target.
+  {
+    name: 'bare Hono JSON POST behind the Node edge, no database (reference)',
+    kind: 'http',
+    baseline: 'hono-bare',
+    app: 'hono-post-edge',
+    request: {
+      method: 'POST',
+      path: '/gate',
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({ purpose: 'newsletter', contacts: [{ email: seededEmail(7) }] }),
+    },
+  },
   // "/api/v1/send with injection, transport excluded (an in-memory sink): >= 25 % of bare Hono."
   {
     name: 'POST /api/v1/send with link injection',
