@@ -77,9 +77,9 @@ describe('group commit (the atomic port on Node)', () => {
     expect(commits()).toBe(before + 1)
   })
 
-  // A long window here, so that the test does not depend on the machine's timing.
+  // A window of a second here, so that these tests do not depend on how busy the machine is.
   it('after a concurrent batch, gathers units that arrive turns apart within the window', async () => {
-    const { atomic, commits, count } = files({ windowMs: 200 })
+    const { atomic, commits, count } = files({ windowMs: 1_000 })
     await Promise.all([atomic([insert('w1')]), atomic([insert('w2')])])
     const before = commits()
     const first = atomic([insert('w3')])
@@ -92,23 +92,23 @@ describe('group commit (the atomic port on Node)', () => {
   })
 
   it('never makes one caller after another wait for the window', async () => {
-    const { atomic, commits } = files({ windowMs: 200 })
+    const { atomic, commits } = files({ windowMs: 1_000 })
     // A concurrent batch first: the next lone unit waits the window once, then the batches are lone.
     await Promise.all([atomic([insert('c1')]), atomic([insert('c2')])])
     const before = commits()
     const started = performance.now()
     for (let i = 0; i < 10; i++) await atomic([insert(`seq${i}`)])
     expect(commits()).toBe(before + 10)
-    // Ten windows would be 2 s; one window and ten turns are well under 1 s.
-    expect(performance.now() - started).toBeLessThan(1_000)
+    // Ten windows would be 10 s; one window and nine turns are little more than 1 s.
+    expect(performance.now() - started).toBeLessThan(5_000)
   })
 
   it('does not wait for the window after a large batch: one turn gathers enough then', async () => {
-    const { atomic } = files({ windowMs: 200 })
+    const { atomic } = files({ windowMs: 1_000 })
     await Promise.all(Array.from({ length: 10 }, (_, i) => atomic([insert(`b${i}`)])))
     const started = performance.now()
     await atomic([insert('after')])
-    expect(performance.now() - started).toBeLessThan(100)
+    expect(performance.now() - started).toBeLessThan(500)
   })
 
   it('rejects every caller when the database is gone', async () => {
