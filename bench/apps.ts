@@ -8,9 +8,12 @@ import { join } from 'node:path'
 import { parseConfig } from '../src/config.ts'
 import { jsonLogger } from '../src/lib/log.ts'
 import { memoryMailTransport } from '../src/mail/memory.ts'
-import { securityHeaderList } from '../src/middleware/security-headers.ts'
+import {
+  securityHeaderList,
+  type SecurityHeadersOptions,
+} from '../src/middleware/security-headers.ts'
 import { nodeDeps } from '../src/runtime/node/deps.ts'
-import { nodeEdge, type NodeEdge } from '../src/runtime/node/edge.ts'
+import { nodeEdge } from '../src/runtime/node/edge.ts'
 import { openDatabase, startServer } from '../src/runtime/node/server.ts'
 import { openSqlite } from '../src/runtime/node/sqlite.ts'
 import { WEBHOOK_SECRET } from './hook-scenarios.ts'
@@ -30,16 +33,22 @@ export interface RunningApp {
 
 /** Loopback only: a benchmark server must never be reachable from the network. */
 export const HOST = '127.0.0.1'
+const dropLog = jsonLogger(() => {})
 const BENCH_SECRET = 'bench-secret-0123456789-abcdefghijklmnopqrstuvwxyz'
 
-/** Serves `fetch` on a free loopback port (behind `createServer`'s listener when given one). */
-async function listen(
-  fetch: Parameters<typeof serve>[0]['fetch'],
-  createServer?: NodeEdge['createServer'],
-) {
+/**
+ * Serves `fetch` on a free loopback port; with `edge`, behind the gateway's own Node edge (those
+ * security headers, a request id, an access line to a logger that drops it, as the seeded gateway).
+ */
+async function listen(fetch: Parameters<typeof serve>[0]['fetch'], edge?: SecurityHeadersOptions) {
   const server = await new Promise<ReturnType<typeof serve>>((resolve) => {
     const options = { fetch, port: 0, hostname: HOST }
-    const s = serve(createServer ? { ...options, createServer } : options, () => resolve(s))
+    const s = edge
+      ? serve(
+          { ...options, createServer: nodeEdge(securityHeaderList(edge), dropLog).createServer },
+          () => resolve(s),
+        )
+      : serve(options, () => resolve(s))
   })
   const address = server.address()
   return {
@@ -95,12 +104,8 @@ export const apps = {
    */
   'hono-page-edge': async (): Promise<RunningApp> => {
     const { html, headerOptions } = await seededPreferencePage()
-    const edge = nodeEdge(
-      securityHeaderList(headerOptions),
-      jsonLogger(() => {}),
-    )
     const app = new Hono().get('/page', (c) => c.html(html))
-    return listen(app.fetch, edge.createServer)
+    return listen(app.fetch, headerOptions)
   },
 
   /**
@@ -109,15 +114,11 @@ export const apps = {
    * key, the blind index and the query.
    */
   'hono-post-edge': async (): Promise<RunningApp> => {
-    const edge = nodeEdge(
-      securityHeaderList({ hsts: true }),
-      jsonLogger(() => {}),
-    )
     const app = new Hono().post('/gate', async (c) => {
       const { purpose } = await c.req.json<{ purpose: string }>()
       return c.json({ results: [{ index: 0, allowed: true, purpose }] })
     })
-    return listen(app.fetch, edge.createServer)
+    return listen(app.fetch, { hsts: true }) // as the seeded gateway's https PUBLIC_URL gives
   },
 
   /** The real gateway, started the way `npm start` does, on a fresh database in a temp dir. */

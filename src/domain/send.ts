@@ -4,9 +4,9 @@
  * transport does not take at once is queued in the outbox (encrypted) and retried; the gate is asked
  * again right before each retry, so a withdrawal made in between still wins.
  */
-import { findContactById, findSendingContact } from '../db/repositories/contacts.ts'
+import { findContactById } from '../db/repositories/contacts.ts'
 import type { Deps } from '../deps.ts'
-import { blindIndexesSync, normalizeEmail } from '../lib/email.ts'
+import { normalizeEmail } from '../lib/email.ts'
 import { decryptField, encryptField } from '../lib/keys.ts'
 import { uuidv7 } from '../lib/ids.ts'
 import { injectLinks, listHeadersFor } from '../mail/inject.ts'
@@ -86,15 +86,6 @@ export async function sendMarketingMail(deps: Deps, input: SendInput): Promise<S
     ),
   ])
   return { status: 'queued', id, retry: true }
-}
-
-/**
- * What a send needs of the contact an address belongs to (its id for the links, its language for the
- * footer): one compiled query by blind index, synchronous on Node, as the gate's own read.
- */
-export function sendingContact(deps: Pick<Deps, 'keys' | 'queryOne'>, address: string) {
-  const email = normalizeEmail(address)
-  return email ? findSendingContact(deps, blindIndexesSync(deps.keys, email)) : undefined
 }
 
 /**

@@ -1,8 +1,6 @@
 /** @module Contact rows: look-up by blind index, id or Mautic id; inserts as compiled queries for atomic units. */
 import type { CompiledQuery, Selectable } from 'kysely'
-import type { Deps } from '../../deps.ts'
 import type { ContactsTable, DB } from '../database.ts'
-import { prepared } from '../prepared.ts'
 
 export type ContactRow = Selectable<ContactsTable>
 
@@ -12,38 +10,6 @@ export function findContactByBlindIndexes(
   bidxes: string[],
 ): Promise<ContactRow | undefined> {
   return db.selectFrom('contacts').selectAll().where('email_bidx', 'in', bidxes).executeTakeFirst()
-}
-
-// Two equalities ORed on one column become `IN (?, ?)`, for which SQLite builds a temporary table on
-// every run: outside a key rotation, one equality.
-const sendingContact = {
-  single: prepared(['current'], (p, db) =>
-    db.selectFrom('contacts').select(['id', 'locale']).where('email_bidx', '=', p.current),
-  ),
-  rotating: prepared(['current', 'previous'], (p, db) =>
-    db
-      .selectFrom('contacts')
-      .select(['id', 'locale'])
-      .where((eb) => eb.or([eb('email_bidx', '=', p.current), eb('email_bidx', '=', p.previous)])),
-  ),
-}
-
-/**
- * What a send needs of the contact an address belongs to (its id for the links, its language for the
- * footer), by the blind indexes the gate just used: a compiled query, and synchronous on Node.
- */
-export function findSendingContact(
-  { queryOne }: Pick<Deps, 'queryOne'>,
-  [current, previous]: [string, string | null],
-):
-  | Pick<ContactRow, 'id' | 'locale'>
-  | undefined
-  | Promise<Pick<ContactRow, 'id' | 'locale'> | undefined> {
-  return queryOne(
-    previous === null
-      ? sendingContact.single({ current })
-      : sendingContact.rotating({ current, previous }),
-  )
 }
 
 export function findContactById(db: DB, id: string): Promise<ContactRow | undefined> {

@@ -5,9 +5,8 @@
  * contact and purpose). Log lines hold counts and reasons, never an address.
  */
 import type { Deps } from '../../deps.ts'
-import { gateBatch } from '../../domain/gate-check.ts'
+import { gateByEmail } from '../../domain/gate-check.ts'
 import { preferencesUrl, unsubscribeMailto, unsubscribeUrl } from '../../domain/links.ts'
-import { sendingContact } from '../../domain/send.ts'
 import { PURPOSE_HEADER, rewriteMessage, rootHeaders } from './relay-rewrite.ts'
 import type { Upstream } from './relay-upstream.ts'
 
@@ -64,18 +63,24 @@ export async function relayMessage(
   }
   if (!headers.getFirst('to')) throw smtpError(554, '5.6.0 The message has no To: header')
   const purpose = headers.getFirst(PURPOSE_HEADER) || user.purpose
-  const gate = await gateBatch(
-    deps,
-    purpose,
-    envelope.to.map((email) => ({ email })),
+  // Each recipient decided and linked from one read (Mautic sends one recipient per message).
+  const gates = []
+  for (const to of envelope.to) {
+    const gate = await gateByEmail(deps, purpose, to)
+    if (!gate.ok)
+      throw smtpError(
+        550,
+        `5.7.1 unknown_purpose: ${quoted(purpose)} is not a purpose of this gateway`,
+      )
+    gates.push({ to, ...gate })
+  }
+  // Allowed implies a contact (the gate refuses unknown ones); without one there is nothing to link.
+  const allowed = gates.flatMap((g) =>
+    g.decision.allowed && g.contact ? [{ to: g.to, contact: g.contact }] : [],
   )
-  if (!gate.ok)
-    throw smtpError(
-      550,
-      `5.7.1 unknown_purpose: ${quoted(purpose)} is not a purpose of this gateway`,
-    )
-  const allowed = envelope.to.filter((_, i) => gate.decisions[i]!.allowed)
-  const refused = gate.decisions.flatMap((d) => (d.allowed ? [] : [d.reason!]))
+  const refused = gates.flatMap((g) =>
+    g.decision.allowed && g.contact ? [] : [g.decision.reason ?? 'unknown_contact'],
+  )
   if (allowed.length === 0) {
     deps.logger.log('info', 'relay: message refused', { purpose, reasons: refused })
     throw smtpError(550, `5.7.1 ${refused[0]}`)
@@ -83,17 +88,20 @@ export async function relayMessage(
   if (refused.length)
     deps.logger.log('info', 'relay: recipients dropped after DATA', { purpose, reasons: refused })
   // One copy per recipient: each carries its own unsubscribe token. Mautic sends one per message.
-  for (const to of allowed) {
-    const message = await personalise(deps, raw, purpose, to)
+  for (const { to, contact } of allowed) {
+    const message = await personalise(deps, raw, purpose, contact)
     await forward(ctx, message, { from: envelope.from, to: [to] }, true)
   }
   deps.logger.log('info', 'relay: message forwarded', { purpose, copies: allowed.length })
   return `OK: forwarded to ${allowed.length} recipient(s)`
 }
 
-async function personalise(deps: Deps, raw: Buffer, purpose: string, to: string) {
-  const contact = await sendingContact(deps, to)
-  if (!contact) throw smtpError(451, '4.3.0 Recipient changed during the transaction, try again')
+async function personalise(
+  deps: Deps,
+  raw: Buffer,
+  purpose: string,
+  contact: { id: string; locale: 'fr' | 'en' },
+) {
   const unsubscribe = await unsubscribeUrl(deps, contact.id, purpose)
   let rewritten
   try {
