@@ -1,7 +1,9 @@
 import type { ServerType } from '@hono/node-server'
 import type { AddressInfo } from 'node:net'
 import { afterEach, describe, expect, it } from 'vitest'
-import { serveGateway } from '../../src/runtime/node/edge.ts'
+import type { ServerResponse } from 'node:http'
+import { jsonLogger } from '../../src/lib/log.ts'
+import { nodeEdge, serveGateway } from '../../src/runtime/node/edge.ts'
 import { testDeps } from '../helpers/deps.ts'
 
 // The Node listener sends the security headers, the request id and the access log itself (the app
@@ -72,5 +74,58 @@ describe('the Node edge', () => {
     await expect
       .poll(() => logs.find((l) => l.msg === 'request'))
       .toMatchObject({ requestId: id, status: 503, level: 'error' })
+  })
+
+  it("adds the defaults on every way Node writes a head, and a listener's own headers win", async () => {
+    // Not through Hono: the paths @hono/node-server does not take (an implicit head after setHeader,
+    // a reason phrase, a flat list with a repeated header) must keep the same promises.
+    const edge = nodeEdge(
+      [
+        ['X-Frame-Options', 'DENY'],
+        ['Cache-Control', 'no-store'],
+      ],
+      jsonLogger(() => {}),
+    )
+    const routes: Record<string, (res: ServerResponse) => void> = {
+      '/implicit': (res) => {
+        res.setHeader('Cache-Control', 'private')
+        res.end('body')
+      },
+      '/reason': (res) => {
+        res.writeHead(418, 'Short And Stout', [['Content-Type', 'text/plain']])
+        res.end()
+      },
+      '/flat': (res) => {
+        res.writeHead(200, [
+          'x-frame-options',
+          'SAMEORIGIN',
+          'Set-Cookie',
+          'a=1',
+          'Set-Cookie',
+          'b=2',
+        ])
+        res.end()
+      },
+    }
+    const server = edge.createServer({}, (req, res) => routes[req.url!]!(res))
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+    servers.push(server as ServerType)
+    const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
+
+    const implicit = await fetch(`${base}/implicit`)
+    expect(implicit.headers.get('cache-control')).toBe('private')
+    expect(implicit.headers.get('x-frame-options')).toBe('DENY')
+    expect(implicit.headers.get('x-request-id')).toMatch(/^[0-9a-f-]{36}$/)
+    expect(await implicit.text()).toBe('body')
+
+    const reason = await fetch(`${base}/reason`)
+    expect([reason.status, reason.statusText]).toEqual([418, 'Short And Stout'])
+    expect(reason.headers.get('content-type')).toBe('text/plain')
+    expect(reason.headers.get('cache-control')).toBe('no-store')
+
+    const flat = await fetch(`${base}/flat`)
+    expect(flat.headers.get('x-frame-options')).toBe('SAMEORIGIN')
+    expect(flat.headers.getSetCookie()).toEqual(['a=1', 'b=2'])
+    expect(flat.headers.get('cache-control')).toBe('no-store')
   })
 })

@@ -1,13 +1,22 @@
 /**
  * @module The Node edge: what every response carries, done on the socket where it costs least.
  * A header set through Hono (`c.header`, or a middleware after `next()`) makes a WHATWG Headers object,
- * which takes @hono/node-server off its fast path; the static security headers set here with
- * `setHeader` cost nearly nothing (GET /healthz: 15,200 against 27,900 req/s on this machine). The
- * request id is assigned and the access-log line written here too; `createApp(deps, { edge })` then
- * skips its own copies. A route's own header wins: `writeHead` merges over `setHeader`.
+ * which takes @hono/node-server off its fast path. Here the static security headers and the request id
+ * join the route's own headers in the one `writeHead` call that @hono/node-server makes, as a flat
+ * list: 2.7 µs a response in a loop, against 5.7–6.9 µs for ten `setHeader` calls, which Node then
+ * merges one by one; the fixed 5 KB page behind this edge served 7–39 % more requests/s than behind
+ * the `setHeader` one (6 interleaved pairs, 50–60 against 62–68 µs of CPU a request). The request id is assigned and the access-log line written here too; `createApp(deps, {
+ * edge })` then skips its own copies. A route's own header wins over a default.
  */
 import { randomUUID } from 'node:crypto'
-import { createServer, type IncomingMessage, type RequestListener } from 'node:http'
+import {
+  createServer,
+  ServerResponse,
+  type IncomingMessage,
+  type OutgoingHttpHeader,
+  type OutgoingHttpHeaders,
+  type RequestListener,
+} from 'node:http'
 import { serve, type ServerType } from '@hono/node-server'
 import type { Context } from 'hono'
 import { createApp, securityHeaderOptions, type AppEdge } from '../../app.ts'
@@ -29,7 +38,52 @@ export interface NodeEdge {
   createServer: typeof createServer
 }
 
+type Own = OutgoingHttpHeaders | OutgoingHttpHeader[] | undefined
+
+/** The lower-case names among a route's own headers (an object, a flat list, or a list of pairs). */
+function ownNames(own: Own): Set<string> {
+  const names = new Set<string>()
+  if (Array.isArray(own)) {
+    const pairs = own.length > 0 && Array.isArray(own[0])
+    for (let i = 0; i < own.length; i += pairs ? 1 : 2)
+      names.add(String(pairs ? (own[i] as OutgoingHttpHeader[])[0] : own[i]).toLowerCase())
+  } else if (own) for (const name in own) names.add(name.toLowerCase())
+  return names
+}
+
+/** Appends a route's own headers to a flat list, in any of the shapes `writeHead` takes. */
+function appendOwn(flat: OutgoingHttpHeader[], own: Own): void {
+  if (Array.isArray(own)) {
+    if (own.length > 0 && Array.isArray(own[0]))
+      for (const pair of own as OutgoingHttpHeader[][]) flat.push(pair[0]!, pair[1]!)
+    else for (const item of own) flat.push(item)
+  } else if (own) for (const name in own) flat.push(name, own[name]!)
+}
+
 export function nodeEdge(headers: readonly [string, string][], logger: Logger): NodeEdge {
+  const defaults = headers.map(([name, value]) => [name, name.toLowerCase(), value] as const)
+
+  /** A response that adds the defaults and the request id in its one `writeHead`. */
+  class EdgeResponse<Req extends IncomingMessage = IncomingMessage> extends ServerResponse<Req> {
+    requestId = ''
+    // Node's own `_implicitHeader` (a body written without `writeHead`) calls this too.
+    override writeHead(status: number, reason?: string | Own, own?: Own): this {
+      const phrase = typeof reason === 'string' ? reason : undefined
+      if (phrase === undefined) own = reason as Own
+      const mine = ownNames(own)
+      const flat: OutgoingHttpHeader[] = []
+      // A header set earlier with setHeader is the route's too (hasHeader is a map lookup).
+      for (const [name, lower, value] of defaults)
+        if (!mine.has(lower) && !this.hasHeader(lower)) flat.push(name, value)
+      if (!mine.has('x-request-id') && !this.hasHeader('x-request-id'))
+        flat.push('X-Request-Id', this.requestId)
+      appendOwn(flat, own)
+      return phrase === undefined
+        ? super.writeHead(status, flat)
+        : super.writeHead(status, phrase, flat)
+    }
+  }
+
   const wrap =
     (inner: RequestListener): RequestListener =>
     (incoming: Tagged, outgoing) => {
@@ -37,8 +91,7 @@ export function nodeEdge(headers: readonly [string, string][], logger: Logger): 
       const given = incoming.headers['x-request-id']
       const id = typeof given === 'string' && VALID_ID.test(given) ? given : randomUUID()
       incoming[REQUEST_ID] = id
-      for (const [name, value] of headers) outgoing.setHeader(name, value)
-      outgoing.setHeader('X-Request-Id', id)
+      ;(outgoing as EdgeResponse).requestId = id
       const done = () =>
         logRequest(
           logger,
@@ -61,7 +114,10 @@ export function nodeEdge(headers: readonly [string, string][], logger: Logger): 
         (c.env as { incoming?: Tagged } | undefined)?.incoming?.[REQUEST_ID],
     },
     createServer: ((options: object, listener: RequestListener) =>
-      createServer(options, wrap(listener))) as typeof createServer,
+      createServer(
+        { ...options, ServerResponse: EdgeResponse },
+        wrap(listener),
+      )) as typeof createServer,
   }
 }
 
