@@ -106,6 +106,11 @@ describe('the Node edge', () => {
         ])
         res.end()
       },
+      // The shape @hono/node-server hands over, with the cookies as one array.
+      '/object': (res) => {
+        res.writeHead(200, { 'set-cookie': ['a=1', 'b=2'], 'Cache-Control': 'private' })
+        res.end()
+      },
     }
     const server = edge.createServer({}, (req, res) => routes[req.url!]!(res))
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
@@ -127,5 +132,10 @@ describe('the Node edge', () => {
     expect(flat.headers.get('x-frame-options')).toBe('SAMEORIGIN')
     expect(flat.headers.getSetCookie()).toEqual(['a=1', 'b=2'])
     expect(flat.headers.get('cache-control')).toBe('no-store')
+
+    const object = await fetch(`${base}/object`)
+    expect(object.headers.getSetCookie()).toEqual(['a=1', 'b=2'])
+    expect(object.headers.get('cache-control')).toBe('private')
+    expect(object.headers.get('x-frame-options')).toBe('DENY')
   })
 })
