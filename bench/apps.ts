@@ -42,13 +42,8 @@ const BENCH_SECRET = 'bench-secret-0123456789-abcdefghijklmnopqrstuvwxyz'
  */
 async function listen(fetch: Parameters<typeof serve>[0]['fetch'], edge?: SecurityHeadersOptions) {
   const server = await new Promise<ReturnType<typeof serve>>((resolve) => {
-    const options = { fetch, port: 0, hostname: HOST }
-    const s = edge
-      ? serve(
-          { ...options, createServer: nodeEdge(securityHeaderList(edge), dropLog).createServer },
-          () => resolve(s),
-        )
-      : serve(options, () => resolve(s))
+    const createServer = edge && nodeEdge(securityHeaderList(edge), dropLog).createServer
+    const s = serve({ fetch, port: 0, hostname: HOST, createServer }, () => resolve(s))
   })
   const address = server.address()
   return {

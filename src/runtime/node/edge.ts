@@ -41,24 +41,15 @@ export interface NodeEdge {
 
 type Own = OutgoingHttpHeaders | OutgoingHttpHeader[] | undefined
 
-/** The lower-case names among a route's own headers (an object, a flat list, or a list of pairs). */
-function ownNames(own: Own): Set<string> {
-  const names = new Set<string>()
-  if (Array.isArray(own)) {
-    const pairs = own.length > 0 && Array.isArray(own[0])
-    for (let i = 0; i < own.length; i += pairs ? 1 : 2)
-      names.add(String(pairs ? (own[i] as OutgoingHttpHeader[])[0] : own[i]).toLowerCase())
-  } else if (own) for (const name in own) names.add(name.toLowerCase())
-  return names
-}
-
-/** Appends a route's own headers to a flat list, in any of the shapes `writeHead` takes. */
-function appendOwn(flat: OutgoingHttpHeader[], own: Own): void {
-  if (Array.isArray(own)) {
-    if (own.length > 0 && Array.isArray(own[0]))
-      for (const pair of own as OutgoingHttpHeader[][]) flat.push(pair[0]!, pair[1]!)
-    else for (const item of own) flat.push(item)
-  } else if (own) for (const name in own) flat.push(name, own[name]!)
+/** A route's own headers as one flat list, from any of the shapes `writeHead` takes. */
+function flatten(own: Own): OutgoingHttpHeader[] {
+  if (!own) return []
+  if (!Array.isArray(own)) {
+    const flat: OutgoingHttpHeader[] = []
+    for (const name in own) flat.push(name, own[name]!)
+    return flat
+  }
+  return own.length > 0 && Array.isArray(own[0]) ? (own as OutgoingHttpHeader[][]).flat() : own
 }
 
 export function nodeEdge(headers: readonly [string, string][], logger: Logger): NodeEdge {
@@ -71,14 +62,16 @@ export function nodeEdge(headers: readonly [string, string][], logger: Logger): 
     override writeHead(status: number, reason?: string | Own, own?: Own): this {
       const phrase = typeof reason === 'string' ? reason : undefined
       if (phrase === undefined) own = reason as Own
-      const mine = ownNames(own)
+      const routes = flatten(own)
+      const mine = new Set<string>()
+      for (let i = 0; i < routes.length; i += 2) mine.add(String(routes[i]).toLowerCase())
       const flat: OutgoingHttpHeader[] = []
       // A header set earlier with setHeader is the route's too (hasHeader is a map lookup).
       for (const [name, lower, value] of defaults)
         if (!mine.has(lower) && !this.hasHeader(lower)) flat.push(name, value)
       if (!mine.has('x-request-id') && !this.hasHeader('x-request-id'))
         flat.push('X-Request-Id', this.requestId)
-      appendOwn(flat, own)
+      for (const item of routes) flat.push(item)
       return phrase === undefined
         ? super.writeHead(status, flat)
         : super.writeHead(status, phrase, flat)

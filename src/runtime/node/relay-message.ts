@@ -64,7 +64,8 @@ export async function relayMessage(
   if (!headers.getFirst('to')) throw smtpError(554, '5.6.0 The message has no To: header')
   const purpose = headers.getFirst(PURPOSE_HEADER) || user.purpose
   // Each recipient decided and linked from one read (Mautic sends one recipient per message).
-  const gates = []
+  const allowed: { to: string; contact: { id: string; locale: 'fr' | 'en' } }[] = []
+  const refused: string[] = []
   for (const to of envelope.to) {
     const gate = await gateByEmail(deps, purpose, to)
     if (!gate.ok)
@@ -72,15 +73,10 @@ export async function relayMessage(
         550,
         `5.7.1 unknown_purpose: ${quoted(purpose)} is not a purpose of this gateway`,
       )
-    gates.push({ to, ...gate })
+    // Allowed implies a contact (the gate refuses unknown ones); without one there is nothing to link.
+    if (gate.decision.allowed && gate.contact) allowed.push({ to, contact: gate.contact })
+    else refused.push(gate.decision.reason ?? 'unknown_contact')
   }
-  // Allowed implies a contact (the gate refuses unknown ones); without one there is nothing to link.
-  const allowed = gates.flatMap((g) =>
-    g.decision.allowed && g.contact ? [{ to: g.to, contact: g.contact }] : [],
-  )
-  const refused = gates.flatMap((g) =>
-    g.decision.allowed && g.contact ? [] : [g.decision.reason ?? 'unknown_contact'],
-  )
   if (allowed.length === 0) {
     deps.logger.log('info', 'relay: message refused', { purpose, reasons: refused })
     throw smtpError(550, `5.7.1 ${refused[0]}`)
