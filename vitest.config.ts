@@ -11,7 +11,7 @@ export default defineConfig(async () => {
         {
           test: {
             name: 'node',
-            include: ['test/node/**/*.test.ts', 'src/**/*.test.ts'],
+            include: ['test/node/**/*.test.ts'],
             testTimeout: 20_000,
           },
         },

@@ -3,9 +3,9 @@
  * pass-through baseline, and the real relay on a seeded database. All on 127.0.0.1, port 0.
  */
 import { SMTPServer, type SMTPServerOptions } from 'smtp-server'
-import { createApiKey } from '../src/domain/api-keys.ts'
+import { createApiKey } from '../src/domain/platform/api-keys.ts'
 import { pooledSmtp } from '../src/runtime/node/mail.ts'
-import { DEFAULT_RELAY_MAX_SIZE, startRelay } from '../src/runtime/node/relay.ts'
+import { DEFAULT_RELAY_MAX_SIZE, startRelay } from '../src/runtime/node/relay/server.ts'
 import { HOST } from './apps.ts'
 import { seededDeps } from './seeded-app.ts'
 

@@ -6,4 +6,4 @@ import { buildViews, viewsAreStale } from '../scripts/build-views.mjs'
 
 if (viewsAreStale()) buildViews()
 register()
-await import('../src/cli.ts')
+await import('../src/cli/main.ts')

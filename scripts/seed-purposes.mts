@@ -2,7 +2,7 @@
 // French (the brief's own words) and English notices, version 1, and the hosted form `default`.
 // Kept as the source of that migration; re-running it must reproduce the file byte for byte.
 import { writeFileSync } from 'node:fs'
-import { noticeContentHash } from '../src/domain/notices.ts'
+import { noticeContentHash } from '../src/domain/consent/notices.ts'
 
 const SEEDED_AT = Date.UTC(2026, 10, 29)
 type P = [

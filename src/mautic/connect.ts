@@ -5,7 +5,7 @@
  * exists is left alone, so a second run creates nothing.
  */
 import type { Deps } from '../deps.ts'
-import { loadPurposes, SENDING_CHANNELS } from '../domain/purposes.ts'
+import { loadPurposes, SENDING_CHANNELS } from '../domain/consent/purposes.ts'
 import { toHex } from '../lib/encoding.ts'
 import { consentTag } from './mirror.ts'
 import { WEBHOOK_TRIGGERS } from './webhook-payload.ts'

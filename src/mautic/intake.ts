@@ -8,7 +8,7 @@
  */
 import type { CompiledQuery } from 'kysely'
 import { findContactByBlindIndexes, findContactById } from '../db/repositories/contacts.ts'
-import { findStates } from '../db/repositories/consent.ts'
+import { findStates } from '../db/repositories/ledger.ts'
 import {
   insertReceiptQuery,
   isReceiptRace,
@@ -17,15 +17,15 @@ import {
   noteBlockQuery,
 } from '../db/repositories/mautic.ts'
 import type { Deps } from '../deps.ts'
-import { contactDataKey } from '../domain/contacts.ts'
+import { contactDataKey } from '../domain/platform/contacts.ts'
 import {
   buildEventQueries,
   chainHead,
   commitWithChainRetry,
   type ChainHead,
-} from '../domain/ledger.ts'
-import { enqueueQuery } from '../domain/outbox.ts'
-import { loadPurposes } from '../domain/purposes.ts'
+} from '../domain/consent/ledger.ts'
+import { enqueueQuery } from '../domain/platform/outbox.ts'
+import { loadPurposes } from '../domain/consent/purposes.ts'
 import { blindIndexes, normalizeEmail } from '../lib/email.ts'
 import { isGatewayEntry, purposesOfChannel, withdrawable } from './signals.ts'
 import { QUEUED, type IntakeEvent, type KeyedEvent } from './webhook-read.ts'

@@ -10,7 +10,7 @@
  * MIRROR_MODE=observe writes nothing and keeps the changes it would make; enforce writes them.
  */
 import { findContactById } from '../db/repositories/contacts.ts'
-import { findStates } from '../db/repositories/consent.ts'
+import { findStates } from '../db/repositories/ledger.ts'
 import {
   findMirror,
   linkQuery,
@@ -21,9 +21,9 @@ import {
   type MirrorRow,
 } from '../db/repositories/mautic.ts'
 import type { Deps } from '../deps.ts'
-import { gateBatch } from '../domain/gate-check.ts'
-import { preferencesUrl } from '../domain/links.ts'
-import { loadPurposes, SENDING_CHANNELS } from '../domain/purposes.ts'
+import { gateBatch } from '../domain/sending/gate.ts'
+import { preferencesUrl } from '../domain/sending/links.ts'
+import { loadPurposes, SENDING_CHANNELS } from '../domain/consent/purposes.ts'
 import { GATEWAY_MARK, isGatewayEntry } from './signals.ts'
 import type { DncReason, MauticApi, MauticDnc } from './types.ts'
 

@@ -5,7 +5,7 @@
  * submission, which is captured with its evidence and confirmed by double opt-in like any other.
  */
 import type { CompiledQuery } from 'kysely'
-import { findStates } from '../db/repositories/consent.ts'
+import { findStates } from '../db/repositories/ledger.ts'
 import { findContactByBlindIndexes, isSuppressed } from '../db/repositories/contacts.ts'
 import {
   emailPurposeOf,
@@ -22,12 +22,12 @@ import {
 import { findPublishedNotice, type NoticeRow } from '../db/repositories/purposes.ts'
 import type { FindingKind } from '../db/database.ts'
 import type { Deps } from '../deps.ts'
-import { prepareContact } from '../domain/contacts.ts'
-import { gateBatch } from '../domain/gate-check.ts'
-import { buildEventQueries, chainHead, commitWithChainRetry } from '../domain/ledger.ts'
-import { enqueueQuery } from '../domain/outbox.ts'
-import { loadPurposes, SENDING_CHANNELS } from '../domain/purposes.ts'
-import { mergeAttributes, subscribe } from '../domain/subscriptions.ts'
+import { prepareContact } from '../domain/platform/contacts.ts'
+import { gateBatch } from '../domain/sending/gate.ts'
+import { buildEventQueries, chainHead, commitWithChainRetry } from '../domain/consent/ledger.ts'
+import { enqueueQuery } from '../domain/platform/outbox.ts'
+import { loadPurposes, SENDING_CHANNELS } from '../domain/consent/purposes.ts'
+import { mergeAttributes, subscribe } from '../domain/consent/subscriptions.ts'
 import { blindIndexes, normalizeEmail } from '../lib/email.ts'
 import { decryptField } from '../lib/keys.ts'
 import { mauticOrderingKey, resolveContact, type Outcome } from './intake.ts'

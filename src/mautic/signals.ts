@@ -2,8 +2,8 @@
  * @module What a Mautic event says about consent, decided the same way at intake and in the mirror.
  * A Mautic signal can only ever take consent away: it carries no proof of a grant (Art. 7(1)).
  */
-import type { ConsentStateRow } from '../db/repositories/consent.ts'
-import type { Purpose } from '../domain/purposes.ts'
+import type { ConsentStateRow } from '../db/repositories/ledger.ts'
+import type { Purpose } from '../domain/consent/purposes.ts'
 import type { MauticDnc } from './types.ts'
 
 /** Every comment the gateway writes into Mautic starts with this: its echoes are recognised by it. */

@@ -19,8 +19,8 @@ import {
   upsertMirrorQuery,
 } from '../db/repositories/mautic.ts'
 import type { Deps } from '../deps.ts'
-import { prepareContact } from '../domain/contacts.ts'
-import { enqueueQuery } from '../domain/outbox.ts'
+import { prepareContact } from '../domain/platform/contacts.ts'
+import { enqueueQuery } from '../domain/platform/outbox.ts'
 import { blindIndexes, normalizeEmail } from '../lib/email.ts'
 import type { Locale } from '../lib/i18n.ts'
 import { mauticOrderingKey } from './intake.ts'

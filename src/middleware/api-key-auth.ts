@@ -9,7 +9,7 @@ import {
   type ApiKeyDeps,
   type ApiKeyIdentity,
   type ApiKeyScope,
-} from '../domain/api-keys.ts'
+} from '../domain/platform/api-keys.ts'
 import { jsonError } from '../lib/http-errors.ts'
 
 declare module 'hono' {

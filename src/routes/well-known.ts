@@ -1,7 +1,7 @@
 /** @module GET /.well-known/jwks.json: the public keys that verify receipts and ledger checkpoints. */
 import { Hono } from 'hono'
 import type { Deps } from '../deps.ts'
-import { publishedJwks } from '../domain/receipts.ts'
+import { publishedJwks } from '../domain/consent/signing-keys.ts'
 
 export function wellKnownRoutes(deps: Pick<Deps, 'db' | 'keys' | 'clock'>) {
   return new Hono().get('/jwks.json', async (c) => {

@@ -1,8 +1,8 @@
 /** Calling the real app's API with a real API key. */
 import type { App } from '../../src/app.ts'
 import type { Deps } from '../../src/deps.ts'
-import { createApiKey } from '../../src/domain/api-keys.ts'
-import type { ApiKeyScope } from '../../src/domain/api-keys.ts'
+import { createApiKey } from '../../src/domain/platform/api-keys.ts'
+import type { ApiKeyScope } from '../../src/domain/platform/api-keys.ts'
 
 export async function apiKey(
   deps: Deps,

@@ -1,8 +1,8 @@
 /** Consent states reached the real way: subscription, confirmation mail, confirmation. */
 import type { Deps } from '../../src/deps.ts'
-import { confirmOptin } from '../../src/domain/optin.ts'
-import { deliverOutbox } from '../../src/domain/outbox.ts'
-import { subscribe } from '../../src/domain/subscriptions.ts'
+import { confirmOptin } from '../../src/domain/consent/optin.ts'
+import { deliverOutbox } from '../../src/domain/platform/outbox.ts'
+import { subscribe } from '../../src/domain/consent/subscriptions.ts'
 import type { MemoryMailTransport } from '../../src/mail/memory.ts'
 import { API_CONSENT } from './deps.ts'
 

@@ -7,7 +7,7 @@ import { nodeDeps } from '../../src/runtime/node/deps.ts'
 import { applyMigrations, openSqlite } from '../../src/runtime/node/sqlite.ts'
 import { createApp } from '../../src/app.ts'
 import { memoryMailTransport } from '../../src/mail/memory.ts'
-import { deliverOutbox } from '../../src/domain/outbox.ts'
+import { deliverOutbox } from '../../src/domain/platform/outbox.ts'
 
 export const TEST_SECRET = 'test-secret-0123456789-abcdefghijklmnopqrstuvwxyz'
 export const TEST_NOW = Date.UTC(2026, 10, 29, 9, 0, 0)

@@ -9,8 +9,8 @@ import {
   createApiKey,
   revokeApiKey,
   verifyApiKey,
-} from '../../src/domain/api-keys.ts'
-import { hitRateLimit, purgeRateLimits } from '../../src/domain/rate-limit.ts'
+} from '../../src/domain/platform/api-keys.ts'
+import { hitRateLimit, purgeRateLimits } from '../../src/domain/platform/rate-limits.ts'
 import { deriveKeys, webHmacSha256 } from '../../src/lib/keys.ts'
 import { jsonLogger } from '../../src/lib/log.ts'
 import { apiKeyAuth } from '../../src/middleware/api-key-auth.ts'

@@ -2,10 +2,10 @@
 import { env, SELF } from 'cloudflare:test'
 import { compactVerify, createLocalJWKSet, type JSONWebKeySet } from 'jose'
 import { describe, expect, it } from 'vitest'
-import { createApiKey } from '../../src/domain/api-keys.ts'
-import { maybeCheckpoint, verifyLedger } from '../../src/domain/checkpoints.ts'
+import { createApiKey } from '../../src/domain/platform/api-keys.ts'
+import { maybeCheckpoint, verifyLedger } from '../../src/domain/consent/checkpoints.ts'
 import { decryptField } from '../../src/lib/keys.ts'
-import { mailLogAad } from '../../src/mail/d1-log.ts'
+import { mailLogAad } from '../../src/runtime/worker/mail-log.ts'
 import { forEnv } from '../../src/worker.ts'
 
 const BASE = 'https://gateway.test'

@@ -11,10 +11,10 @@ import {
   waitOnExecutionContext,
 } from 'cloudflare:test'
 import { describe, expect, it } from 'vitest'
-import { createApiKey } from '../../src/domain/api-keys.ts'
-import { deliverOutbox } from '../../src/domain/outbox.ts'
+import { createApiKey } from '../../src/domain/platform/api-keys.ts'
+import { deliverOutbox } from '../../src/domain/platform/outbox.ts'
 import { decryptField } from '../../src/lib/keys.ts'
-import { mailLogAad } from '../../src/mail/d1-log.ts'
+import { mailLogAad } from '../../src/runtime/worker/mail-log.ts'
 import worker, { forEnv } from '../../src/worker.ts'
 import {
   channelChanged,

@@ -11,7 +11,7 @@ import {
   rotateSigningKey,
   signReceipt,
   verifyStatement,
-} from '../../src/domain/receipts.ts'
+} from '../../src/domain/consent/signing-keys.ts'
 import { deriveKeys } from '../../src/lib/keys.ts'
 import { wellKnownRoutes } from '../../src/routes/well-known.ts'
 import { D1Dialect } from '../../src/runtime/worker/d1-dialect.ts'

@@ -9,7 +9,7 @@ import {
 import { Kysely } from 'kysely'
 import { describe, expect, it } from 'vitest'
 import type { Database } from '../../src/db/database.ts'
-import { deliverOutbox, enqueueQuery } from '../../src/domain/outbox.ts'
+import { deliverOutbox, enqueueQuery } from '../../src/domain/platform/outbox.ts'
 import { blindIndexWith } from '../../src/lib/email.ts'
 import { deriveKeys, webHmacSha256 } from '../../src/lib/keys.ts'
 import { jsonLogger } from '../../src/lib/log.ts'

@@ -1,8 +1,8 @@
 // RFC 8058 one-click unsubscribe and /api/v1/send on Workers/D1.
 import { env, SELF } from 'cloudflare:test'
 import { describe, expect, it } from 'vitest'
-import { createApiKey } from '../../src/domain/api-keys.ts'
-import { unsubscribeUrl } from '../../src/domain/links.ts'
+import { createApiKey } from '../../src/domain/platform/api-keys.ts'
+import { unsubscribeUrl } from '../../src/domain/sending/links.ts'
 import { forEnv } from '../../src/worker.ts'
 
 describe('withdrawal on D1', () => {

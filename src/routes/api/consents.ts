@@ -1,7 +1,7 @@
 /** @module GET /api/v1/contacts/{email or id}/consents: state, history with evidence and wording, signed receipt. */
 import { Hono } from 'hono'
 import type { Deps } from '../../deps.ts'
-import { consentProof } from '../../domain/proof.ts'
+import { consentProof } from '../../domain/consent/proof.ts'
 import { jsonError } from '../../lib/http-errors.ts'
 import { apiKeyAuth } from '../../middleware/api-key-auth.ts'
 

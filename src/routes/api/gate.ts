@@ -1,7 +1,7 @@
 /** @module POST /api/v1/gate: batch send decisions, in input order, with a reason for each refusal. */
 import { Hono } from 'hono'
 import type { Deps } from '../../deps.ts'
-import { gateBatch, type ContactRef } from '../../domain/gate-check.ts'
+import { gateBatch, type ContactRef } from '../../domain/sending/gate.ts'
 import { jsonError } from '../../lib/http-errors.ts'
 import { apiKeyAuth } from '../../middleware/api-key-auth.ts'
 import { BadInput, badInputResponse, readJsonObject, requiredString } from './json.ts'

@@ -1,7 +1,7 @@
 /** @module GET /api/v1/openapi.json: the OpenAPI 3.1 description of /api/v1 (kept beside the routes). */
 import { Hono } from 'hono'
-import { GATE_REASONS } from '../../domain/gate.ts'
-import { API_KEY_SCOPES } from '../../domain/api-keys.ts'
+import { GATE_REASONS } from '../../domain/consent/gate-decision.ts'
+import { API_KEY_SCOPES } from '../../domain/platform/api-keys.ts'
 
 const error = { $ref: '#/components/schemas/Error' }
 const errors = (...codes: number[]) =>

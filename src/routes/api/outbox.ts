@@ -8,7 +8,7 @@ import { Hono } from 'hono'
 import type { FindingKind } from '../../db/database.ts'
 import { listFindings } from '../../db/repositories/mautic.ts'
 import type { Deps } from '../../deps.ts'
-import { retryDead } from '../../domain/outbox.ts'
+import { retryDead } from '../../domain/platform/outbox.ts'
 import { jsonError } from '../../lib/http-errors.ts'
 import { apiKeyAuth } from '../../middleware/api-key-auth.ts'
 

@@ -4,8 +4,8 @@
  */
 import { Hono } from 'hono'
 import type { Deps } from '../../deps.ts'
-import { createPurpose, publishNotice } from '../../domain/purpose-admin.ts'
-import { loadPurposes } from '../../domain/purposes.ts'
+import { createPurpose, publishNotice } from '../../domain/consent/purpose-admin.ts'
+import { loadPurposes } from '../../domain/consent/purposes.ts'
 import { jsonError } from '../../lib/http-errors.ts'
 import { isLocale } from '../../lib/i18n.ts'
 import { apiKeyAuth } from '../../middleware/api-key-auth.ts'

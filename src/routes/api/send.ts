@@ -1,7 +1,7 @@
 /** @module POST /api/v1/send: decide, add the links and headers, deliver (or queue for retry). */
 import { Hono } from 'hono'
 import type { Deps } from '../../deps.ts'
-import { sendMarketingMail } from '../../domain/send.ts'
+import { sendMarketingMail } from '../../domain/sending/send.ts'
 import { jsonError } from '../../lib/http-errors.ts'
 import { isLocale } from '../../lib/i18n.ts'
 import { apiKeyAuth } from '../../middleware/api-key-auth.ts'

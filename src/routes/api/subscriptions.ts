@@ -1,7 +1,7 @@
 /** @module POST /api/v1/subscriptions: consent captured by a website or tool, with its evidence. */
 import { Hono } from 'hono'
 import type { Deps } from '../../deps.ts'
-import { subscribe } from '../../domain/subscriptions.ts'
+import { subscribe } from '../../domain/consent/subscriptions.ts'
 import { jsonError } from '../../lib/http-errors.ts'
 import { isLocale } from '../../lib/i18n.ts'
 import { apiKeyAuth } from '../../middleware/api-key-auth.ts'

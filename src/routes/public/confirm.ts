@@ -5,8 +5,12 @@
  */
 import { Hono, type Context } from 'hono'
 import type { Deps } from '../../deps.ts'
-import { confirmOptin, inspectConfirmToken, type ConfirmOutcome } from '../../domain/optin.ts'
-import { loadPurposes } from '../../domain/purposes.ts'
+import {
+  confirmOptin,
+  inspectConfirmToken,
+  type ConfirmOutcome,
+} from '../../domain/consent/optin.ts'
+import { loadPurposes } from '../../domain/consent/purposes.ts'
 import { messagePage } from '../../lib/http-errors.ts'
 import { t, type Locale } from '../../lib/i18n.ts'
 import { page, pageLocale } from '../../lib/pages.ts'

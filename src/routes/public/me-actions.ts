@@ -5,9 +5,9 @@
  */
 import { Hono, type Context } from 'hono'
 import type { Deps } from '../../deps.ts'
-import { selfServiceDsrQuery } from '../../domain/dsr.ts'
-import { eraseContact } from '../../domain/erasure.ts'
-import { objectToMarketing } from '../../domain/objection.ts'
+import { selfServiceDsrQuery } from '../../domain/rights/dsr.ts'
+import { eraseContact } from '../../domain/rights/erasure.ts'
+import { objectToMarketing } from '../../domain/rights/objection.ts'
 import { t, type Locale } from '../../lib/i18n.ts'
 import { page, pageLocale } from '../../lib/pages.ts'
 import { siteInfo } from '../../lib/site.ts'

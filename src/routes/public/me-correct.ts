@@ -11,8 +11,8 @@ import {
   correctContact,
   PROFILE_FIELDS,
   type CorrectionError,
-} from '../../domain/correction.ts'
-import { contactEmail } from '../../domain/contacts.ts'
+} from '../../domain/rights/correction.ts'
+import { contactEmail } from '../../domain/platform/contacts.ts'
 import { t, type Locale } from '../../lib/i18n.ts'
 import { page, pageLocale } from '../../lib/pages.ts'
 import { siteInfo } from '../../lib/site.ts'

@@ -6,11 +6,15 @@
  */
 import { Hono, type Context } from 'hono'
 import type { Deps } from '../../deps.ts'
-import { completeSelfServiceQuery, derivedDsrId, selfServiceDsrQuery } from '../../domain/dsr.ts'
-import { collectPersonalData, type PersonalData } from '../../domain/data-export.ts'
-import { personalDataCsv } from '../../domain/data-export-csv.ts'
-import { mauticHoldings, type MauticHoldings } from '../../domain/mautic-data.ts'
-import { loadPurposes } from '../../domain/purposes.ts'
+import {
+  completeSelfServiceQuery,
+  derivedDsrId,
+  selfServiceDsrQuery,
+} from '../../domain/rights/dsr.ts'
+import { collectPersonalData, type PersonalData } from '../../domain/rights/data-export.ts'
+import { personalDataCsv } from '../../domain/rights/data-export-csv.ts'
+import { mauticHoldings, type MauticHoldings } from '../../domain/rights/mautic-data.ts'
+import { loadPurposes } from '../../domain/consent/purposes.ts'
 import { t, type Locale } from '../../lib/i18n.ts'
 import { page, pageLocale } from '../../lib/pages.ts'
 import { siteInfo } from '../../lib/site.ts'

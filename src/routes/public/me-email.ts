@@ -9,7 +9,7 @@ import {
   confirmEmailChange,
   inspectEmailChange,
   type EmailChangeOutcome,
-} from '../../domain/email-change.ts'
+} from '../../domain/rights/email-change.ts'
 import { messagePage } from '../../lib/http-errors.ts'
 import { page, pageLocale } from '../../lib/pages.ts'
 import { siteInfo } from '../../lib/site.ts'

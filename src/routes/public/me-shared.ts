@@ -6,7 +6,7 @@
 import type { Context } from 'hono'
 import type { Deps } from '../../deps.ts'
 import { findContactById, type ContactRow } from '../../db/repositories/contacts.ts'
-import { readAccessToken } from '../../domain/access.ts'
+import { readAccessToken } from '../../domain/rights/access.ts'
 import { t, type Locale } from '../../lib/i18n.ts'
 import { page, pageLocale } from '../../lib/pages.ts'
 import type { SiteInfo } from '../../lib/views.ts'

@@ -6,8 +6,8 @@
  */
 import { Hono, type Context } from 'hono'
 import type { Deps } from '../../deps.ts'
-import { requestAccessByEmail } from '../../domain/access.ts'
-import { hitRateLimit } from '../../domain/rate-limit.ts'
+import { requestAccessByEmail } from '../../domain/rights/access.ts'
+import { hitRateLimit } from '../../domain/platform/rate-limits.ts'
 import { normalizeEmail } from '../../lib/email.ts'
 import { messagePage } from '../../lib/http-errors.ts'
 import { t, type Locale } from '../../lib/i18n.ts'

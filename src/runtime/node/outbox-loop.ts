@@ -2,8 +2,8 @@
  * @module Node's background work: the delivery loop, woken right after a commit that wrote outbox rows
  * and every few seconds, and the periodic jobs (expiry, purges, checkpoints) every minute.
  */
-import { deliverOutbox, type DeliveryReport } from '../../domain/outbox.ts'
-import { runScheduledJobs } from '../../domain/scheduler.ts'
+import { deliverOutbox, type DeliveryReport } from '../../domain/platform/outbox.ts'
+import { runScheduledJobs } from '../../jobs/scheduler.ts'
 import type { Deps } from '../../deps.ts'
 
 export interface OutboxLoop {

@@ -1,0 +1,205 @@
+/**
+ * @module The consent ledger: append-only events, one hash chain per contact (UNIQUE(contact_id, seq)),
+ * each event written atomically with the consent_state it implies and whatever else the unit carries
+ * (outbox rows, the contact itself). Two writers racing on one contact: the loser's batch fails on the
+ * unique key and is rebuilt from the new head (atomic() cannot read between statements, and D1 cannot
+ * serialise writers, so the chain is per contact rather than global).
+ */
+import type { CompiledQuery } from 'kysely'
+import type { ConsentAction } from '../../db/database.ts'
+import {
+  findChainHead,
+  insertEventQuery,
+  upsertStateQuery,
+  type ConsentEventRow,
+} from '../../db/repositories/ledger.ts'
+import type { Deps } from '../../deps.ts'
+import { toHex, utf8, type Bytes } from '../../lib/encoding.ts'
+import { webSha256, type Sha256 } from '../../lib/keys.ts'
+import { sealEvidence } from '../platform/contacts.ts'
+import { uuidv7 } from '../../lib/ids.ts'
+
+export const GENESIS_HASH = '0'.repeat(64)
+const MAX_ATTEMPTS = 5
+
+export interface NewConsentEvent {
+  purposeKey: string
+  action: ConsentAction
+  noticeId: string | null
+  /** Version and locale of that notice, copied into consent_state for the gate. */
+  noticeVersion?: number | null
+  noticeLocale?: 'fr' | 'en' | null
+  /** How: form, double_opt_in, api, one_click, preference_center, import, admin, mautic… */
+  method: string
+  /** Where: form key, page URL, API key name, Mautic form id… */
+  source: string
+  /** IP, user agent, shown-unticked, privacy URL shown… encrypted under the contact's key. */
+  evidence: Record<string, unknown> | null
+  /** Who: 'contact', 'api:<key name>', 'admin:<id>', 'system'. */
+  actor: string
+  occurredAt: number
+}
+
+const STATUS_AFTER: Record<ConsentAction, 'pending' | 'granted' | 'withdrawn' | 'expired'> = {
+  requested: 'pending',
+  confirmed: 'granted',
+  granted: 'granted',
+  withdrawn: 'withdrawn',
+  expired: 'expired',
+  erased: 'withdrawn',
+}
+
+/** SHA-256 over the event's fields and the previous hash (ciphertext, so erasure keeps it valid). */
+export async function eventHash(
+  e: Omit<ConsentEventRow, 'hash'>,
+  sha256: Sha256 = webSha256,
+): Promise<string> {
+  const canonical = JSON.stringify([
+    e.id,
+    e.contact_id,
+    e.seq,
+    e.purpose_key,
+    e.action,
+    e.notice_id,
+    e.method,
+    e.source,
+    e.evidence_enc,
+    e.actor,
+    e.occurred_at,
+    e.recorded_at,
+    e.prev_hash,
+  ])
+  return toHex(await sha256(utf8(canonical)))
+}
+
+/** Event rows chained after `head`, plus the state upserts they imply. */
+export async function buildEventQueries(
+  deps: Pick<Deps, 'db' | 'clock' | 'sha256' | 'keys'>,
+  contact: { id: string; dataKey: Bytes | null },
+  head: { seq: number; hash: string },
+  events: NewConsentEvent[],
+): Promise<{ queries: CompiledQuery[]; rows: ConsentEventRow[]; chain: ChainHead }> {
+  const queries: CompiledQuery[] = []
+  const rows: ConsentEventRow[] = []
+  let { seq, hash } = head
+  const recordedAt = deps.clock.now()
+  for (const e of events) {
+    const id = uuidv7(recordedAt)
+    seq += 1
+    const evidence_enc =
+      e.evidence && contact.dataKey
+        ? await sealEvidence(deps.keys, contact.dataKey, e.evidence, `consent_events:${id}`)
+        : null
+    const partial = {
+      id,
+      contact_id: contact.id,
+      seq,
+      purpose_key: e.purposeKey,
+      action: e.action,
+      notice_id: e.noticeId,
+      method: e.method,
+      source: e.source,
+      evidence_enc,
+      actor: e.actor,
+      occurred_at: e.occurredAt,
+      recorded_at: recordedAt,
+      prev_hash: hash,
+    }
+    hash = await eventHash(partial, deps.sha256)
+    const row = { ...partial, hash }
+    rows.push(row)
+    queries.push(insertEventQuery(deps.db, row))
+    const status = STATUS_AFTER[e.action]
+    queries.push(
+      upsertStateQuery(deps.db, {
+        contact_id: contact.id,
+        purpose_key: e.purposeKey,
+        status,
+        notice_id: e.noticeId,
+        notice_version: e.noticeVersion ?? null,
+        notice_locale: e.noticeLocale ?? null,
+        granted_at: status === 'granted' ? e.occurredAt : null,
+        changed_at: e.occurredAt,
+        last_event_id: id,
+      }),
+    )
+  }
+  return { queries, rows, chain: { contactId: contact.id, seq, hash } }
+}
+
+export const isChainRace = (err: unknown) =>
+  /UNIQUE constraint failed: consent_events\.contact_id, consent_events\.seq/.test(
+    String((err as Error)?.message),
+  )
+
+/**
+ * Runs `build` (which reads what it needs, including the chain head via `chainHead`) and commits its
+ * queries atomically; rebuilds and retries when another writer extended the same chain first.
+ */
+export interface ChainHead {
+  contactId: string
+  seq: number
+  hash: string
+}
+
+/**
+ * The last head this process committed per contact, so that the next change to a contact needs no read
+ * first. Optimistic: a head made stale by another process makes the insert collide on
+ * UNIQUE(contact_id, seq), and the retry reads the real head. Bounded; oldest entries go first.
+ */
+const HEAD_CACHE_MAX = 10_000
+const headCaches = new WeakMap<object, Map<string, { seq: number; hash: string }>>()
+const headCache = (deps: Pick<Deps, 'query'>) => {
+  let cache = headCaches.get(deps.query)
+  if (!cache) headCaches.set(deps.query, (cache = new Map()))
+  return cache
+}
+
+/**
+ * Runs `build` (which reads what it needs, including the chain head via `chainHead`) and commits its
+ * queries atomically; rebuilds and retries when another writer extended the same chain first.
+ */
+export async function commitWithChainRetry<T>(
+  deps: Pick<Deps, 'atomic' | 'query'>,
+  build: () => Promise<{ queries: CompiledQuery[]; result: T; chains?: ChainHead[] }>,
+): Promise<T> {
+  const cache = headCache(deps)
+  for (let attempt = 1; ; attempt++) {
+    const { queries, result, chains = [] } = await build()
+    try {
+      await deps.atomic(queries)
+    } catch (err) {
+      for (const c of chains) cache.delete(c.contactId)
+      if (!isChainRace(err) || attempt >= MAX_ATTEMPTS) throw err
+      continue
+    }
+    for (const c of chains) {
+      cache.delete(c.contactId) // re-insert: Map order is the eviction order
+      cache.set(c.contactId, { seq: c.seq, hash: c.hash })
+      if (cache.size > HEAD_CACHE_MAX) cache.delete(cache.keys().next().value!)
+    }
+    return result
+  }
+}
+
+export async function chainHead(deps: Pick<Deps, 'query'>, contactId: string) {
+  const cached = headCache(deps).get(contactId)
+  if (cached) return cached
+  return (await findChainHead(deps.query, contactId)) ?? { seq: 0, hash: GENESIS_HASH }
+}
+
+/**
+ * Appends events to one contact's chain, with their state and any extra queries (outbox rows), as
+ * one atomic unit; retries when another writer extended the chain first.
+ */
+export async function recordConsentEvents(
+  deps: Pick<Deps, 'db' | 'atomic' | 'clock' | 'query' | 'sha256' | 'keys'>,
+  contact: { id: string; dataKey: Bytes | null },
+  events: NewConsentEvent[],
+  extra: CompiledQuery[] = [],
+): Promise<ConsentEventRow[]> {
+  return commitWithChainRetry(deps, async () => {
+    const built = await buildEventQueries(deps, contact, await chainHead(deps, contact.id), events)
+    return { queries: [...built.queries, ...extra], result: built.rows, chains: [built.chain] }
+  })
+}

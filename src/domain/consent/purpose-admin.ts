@@ -1,0 +1,107 @@
+/**
+ * @module Adding purposes and publishing notice versions. A published notice is never edited (the
+ * database refuses it): a change of wording is a new version, marked "requires re-consent" when the
+ * change is substantial (EDPB 05/2020 §110–111), which makes the gate refuse consents given under
+ * older versions with `notice_outdated` until the person consents again.
+ */
+import type { Deps } from '../../deps.ts'
+import type { Locale } from '../../lib/i18n.ts'
+import { noticeContentHash } from './notices.ts'
+import { invalidatePurposes, loadPurposes } from './purposes.ts'
+
+type Failure = { ok: false; code: string; message: string }
+
+export interface NewPurpose {
+  key: string
+  channel: 'email' | 'sms' | 'push' | 'web' | 'app' | 'data'
+  legalBasis: 'consent' | 'legitimate_interest'
+  doubleOptIn: boolean
+  maxConsentAgeDays: number | null
+}
+
+export async function createPurpose(
+  deps: Pick<Deps, 'db' | 'clock'>,
+  p: NewPurpose,
+): Promise<{ ok: true } | Failure> {
+  if (!/^[a-z][a-z0-9_]{1,63}$/.test(p.key))
+    return {
+      ok: false,
+      code: 'invalid_key',
+      message: 'key must be 2 to 64 lower-case letters, digits or _, starting with a letter',
+    }
+  const position = await deps.db
+    .selectFrom('purposes')
+    .select((eb) => eb.fn.max<number>('position').as('max'))
+    .executeTakeFirst()
+  const result = await deps.db
+    .insertInto('purposes')
+    .values({
+      key: p.key,
+      channel: p.channel,
+      legal_basis: p.legalBasis,
+      double_opt_in: p.doubleOptIn ? 1 : 0,
+      max_consent_age_days: p.maxConsentAgeDays,
+      position: (position?.max ?? 0) + 1,
+      archived_at: null,
+      created_at: deps.clock.now(),
+    })
+    .onConflict((oc) => oc.column('key').doNothing())
+    .executeTakeFirst()
+  if (!result.numInsertedOrUpdatedRows)
+    return { ok: false, code: 'purpose_exists', message: `Purpose "${p.key}" already exists` }
+  invalidatePurposes(deps.db)
+  return { ok: true }
+}
+
+export interface NewNotice {
+  purposeKey: string
+  locale: Locale
+  title: string
+  body: string
+  privacyUrl: string
+  requiresReconsent: boolean
+}
+
+/** Publishes the next version of a purpose's notice in one locale; returns its id and version. */
+export async function publishNotice(
+  deps: Pick<Deps, 'db' | 'clock'>,
+  n: NewNotice,
+): Promise<{ ok: true; id: string; version: number; contentHash: string } | Failure> {
+  if (!(await loadPurposes(deps.db, deps.clock.now())).has(n.purposeKey))
+    return { ok: false, code: 'unknown_purpose', message: `Unknown purpose "${n.purposeKey}"` }
+  for (let attempt = 0; attempt < 3; attempt++) {
+    const last = await deps.db
+      .selectFrom('notices')
+      .select((eb) => eb.fn.max<number>('version').as('v'))
+      .where('purpose_key', '=', n.purposeKey)
+      .where('locale', '=', n.locale)
+      .executeTakeFirst()
+    const version = (last?.v ?? 0) + 1
+    const contentHash = await noticeContentHash({ ...n, version })
+    const id = crypto.randomUUID()
+    const now = deps.clock.now()
+    const res = await deps.db
+      .insertInto('notices')
+      .values({
+        id,
+        purpose_key: n.purposeKey,
+        locale: n.locale,
+        version,
+        title: n.title,
+        body: n.body,
+        privacy_url: n.privacyUrl,
+        content_hash: contentHash,
+        requires_reconsent: n.requiresReconsent ? 1 : 0,
+        published_at: now,
+        created_at: now,
+      })
+      .onConflict((oc) => oc.columns(['purpose_key', 'locale', 'version']).doNothing())
+      .executeTakeFirst()
+    if (res.numInsertedOrUpdatedRows) {
+      invalidatePurposes(deps.db)
+      return { ok: true, id, version, contentHash }
+    }
+    // Another admin published the same version at the same moment: take the next one.
+  }
+  return { ok: false, code: 'conflict', message: 'Could not publish: retry' }
+}

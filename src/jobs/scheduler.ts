@@ -1,0 +1,20 @@
+/** @module Periodic jobs, run by Node's timer and by the Workers cron trigger alike. */
+import type { Deps } from '../deps.ts'
+import { maybeCheckpoint } from '../domain/consent/checkpoints.ts'
+import { expireOptinRequests } from '../domain/consent/optin.ts'
+import { purgeDeliveredOutbox } from '../domain/platform/outbox.ts'
+import { purgeRateLimits } from '../domain/platform/rate-limits.ts'
+
+export async function runScheduledJobs(deps: Deps): Promise<void> {
+  const jobs: [string, () => Promise<unknown>][] = [
+    ['expire opt-in requests', () => expireOptinRequests(deps)],
+    ['purge rate limits', () => purgeRateLimits(deps, deps.clock.now())],
+    ['ledger checkpoint', () => maybeCheckpoint(deps)],
+    ['purge delivered outbox rows', () => purgeDeliveredOutbox(deps)],
+  ]
+  // One failing job must not stop the others; each is retried on the next run.
+  for (const [name, job] of jobs)
+    await job().catch((err: unknown) =>
+      deps.logger.log('error', `scheduled job failed: ${name}`, { err }),
+    )
+}

@@ -1,0 +1,88 @@
+// The preference center /p/{token}: choices only, unticking withdraws at once, ticking goes through DOI.
+import { describe, expect, it } from 'vitest'
+import { preferencesUrl } from '../../../../src/domain/sending/links.ts'
+import { deliverOutbox } from '../../../../src/domain/platform/outbox.ts'
+import { subscribe } from '../../../../src/domain/consent/subscriptions.ts'
+import { testApp } from '../../../helpers/deps.ts'
+
+async function withChoices() {
+  const t = await testApp()
+  const r = await subscribe(t.deps, {
+    email: 'anne@exemple.fr',
+    purposes: ['cookies', 'push_notifications'],
+    locale: 'fr',
+    method: 'api',
+    source: 's',
+    actor: 'a',
+    evidence: {},
+  })
+  if (!r.ok) throw new Error(r.message)
+  const path = new URL(await preferencesUrl(t.deps, r.contactId)).pathname
+  const states = () =>
+    Object.fromEntries(
+      (
+        t.sqlite.prepare('SELECT purpose_key, status FROM consent_state').all() as {
+          purpose_key: string
+          status: string
+        }[]
+      ).map((s) => [s.purpose_key, s.status]),
+    )
+  const save = (body: string, origin = 'http://gateway.test') =>
+    t.app.request(path, {
+      method: 'POST',
+      body,
+      headers: { Origin: origin, 'Content-Type': 'application/x-www-form-urlencoded' },
+    })
+  return { ...t, path, states, save, contactId: r.contactId }
+}
+
+describe('preference center', () => {
+  it('shows every purpose, ticked only when granted, and no personal data', async () => {
+    const { app, path } = await withChoices()
+    const res = await app.request(path)
+    expect(res.status).toBe(200)
+    const html = await res.text()
+    expect(html.match(/type="checkbox"/g)).toHaveLength(8)
+    expect(html).toMatch(/value="cookies" checked/)
+    expect(html).toMatch(/value="push_notifications" checked/)
+    expect(html).not.toMatch(/value="newsletter" checked/)
+    expect(html).not.toContain('anne@')
+    expect(await (await app.request(`${path}?lang=en`)).text()).toContain('Your preferences')
+  })
+
+  it('unticking withdraws at once, ticking a purpose without double opt-in grants it', async () => {
+    const { save, states } = await withChoices()
+    const res = await save('purposes=cookies&purposes=geolocation&lang=fr')
+    expect(res.status).toBe(303)
+    expect(res.headers.get('location')).toMatch(/\?saved=1&lang=fr$/)
+    expect(states()).toMatchObject({
+      cookies: 'granted',
+      push_notifications: 'withdrawn',
+      geolocation: 'granted',
+    })
+  })
+
+  it('ticking the newsletter sends a confirmation mail and shows it as pending', async () => {
+    const { save, states, app, deps, mail } = await withChoices()
+    const res = await save('purposes=cookies&purposes=push_notifications&purposes=newsletter')
+    expect(res.headers.get('location')).toContain('pending=1')
+    expect(states().newsletter).toBe('pending')
+    await deliverOutbox(deps)
+    expect(mail.sent.map((m) => m.to)).toEqual(['anne@exemple.fr'])
+    const page = await (await app.request(res.headers.get('location')!)).text()
+    expect(page).toContain('en attente de votre confirmation')
+  })
+
+  it('"unsubscribe from everything" withdraws every purpose', async () => {
+    const { save, states } = await withChoices()
+    await save('all=off')
+    expect(states()).toEqual({ cookies: 'withdrawn', push_notifications: 'withdrawn' })
+  })
+
+  it('refuses a post from another origin, and forged links', async () => {
+    const { save, app, states } = await withChoices()
+    expect((await save('all=off', 'https://evil.example')).status).toBe(403)
+    expect(states()).toMatchObject({ cookies: 'granted' })
+    expect((await app.request('/p/forged.token.here')).status).toBe(404)
+  })
+})

@@ -1,0 +1,141 @@
+import type { ServerType } from '@hono/node-server'
+import type { AddressInfo } from 'node:net'
+import { afterEach, describe, expect, it } from 'vitest'
+import type { ServerResponse } from 'node:http'
+import { jsonLogger } from '../../../../src/lib/log.ts'
+import { nodeEdge, serveGateway } from '../../../../src/runtime/node/edge.ts'
+import { testDeps } from '../../../helpers/deps.ts'
+
+// The Node listener sends the security headers, the request id and the access log itself (the app
+// skips its own copies there): these are the same promises as app.test.ts makes, over a real socket.
+const servers: ServerType[] = []
+afterEach(async () => {
+  await Promise.all(servers.splice(0).map((s) => new Promise((r) => s.close(r))))
+})
+
+async function served(env = {}) {
+  const t = await testDeps(env)
+  const server = await new Promise<ServerType>((resolve) => {
+    const s = serveGateway(t.deps, { port: 0, hostname: '127.0.0.1' }, () => resolve(s))
+  })
+  servers.push(server)
+  const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
+  return { ...t, get: (path: string, init?: RequestInit) => fetch(base + path, init) }
+}
+
+describe('the Node edge', () => {
+  it('sends the strict security headers and no-store on every answer, once each', async () => {
+    const { get } = await served({ PUBLIC_URL: 'https://consent.example.com' })
+    for (const path of ['/healthz', '/', '/nowhere', '/api/v1/nowhere']) {
+      const res = await get(path)
+      expect(res.headers.get('content-security-policy'), path).toContain("default-src 'none'")
+      expect(res.headers.get('x-frame-options'), path).toBe('DENY')
+      expect(res.headers.get('x-content-type-options'), path).toBe('nosniff')
+      expect(res.headers.get('referrer-policy'), path).toBe('no-referrer')
+      expect(res.headers.get('strict-transport-security'), path).toContain('max-age=31536000')
+      expect(res.headers.get('cache-control'), path).toBe('no-store')
+    }
+  })
+
+  it("lets a route's own header win over the default", async () => {
+    const { get } = await served()
+    const css = await get('/assets/site.css')
+    expect(css.headers.get('cache-control')).toBe('public, max-age=3600')
+    expect(css.headers.get('content-type')).toContain('text/css')
+    const jwks = await get('/.well-known/jwks.json')
+    expect(jwks.headers.get('cache-control')).toBe('public, max-age=300')
+  })
+
+  it('gives each request an id, keeps a sane proxy id, and logs one redacted line per request', async () => {
+    const { get, logs } = await served()
+    const res = await get('/healthz')
+    const id = res.headers.get('x-request-id')
+    expect(id).toMatch(/^[0-9a-f-]{36}$/)
+    const kept = await get('/healthz', { headers: { 'X-Request-Id': 'from-the-proxy-123' } })
+    expect(kept.headers.get('x-request-id')).toBe('from-the-proxy-123')
+    const odd = await get('/healthz', { headers: { 'X-Request-Id': 'no spaces <allowed>' } })
+    expect(odd.headers.get('x-request-id')).toMatch(/^[0-9a-f-]{36}$/)
+    await get('/p/some.secret.token?lang=en')
+    await expect.poll(() => logs.filter((l) => l.msg === 'request').length).toBe(4)
+    const lines = logs.filter((l) => l.msg === 'request')
+    expect(lines[0]).toMatchObject({ requestId: id, method: 'GET', path: '/healthz', status: 200 })
+    expect(lines[1]).toMatchObject({ requestId: 'from-the-proxy-123' })
+    expect(lines[3]).toMatchObject({ path: '/p/:redacted' })
+    expect(JSON.stringify(logs)).not.toContain('secret')
+  })
+
+  it('hands the same id to the app, for its own log lines', async () => {
+    const { get, logs, sqlite } = await served()
+    sqlite.close()
+    const res = await get('/healthz')
+    expect(res.status).toBe(503)
+    const id = res.headers.get('x-request-id')
+    expect(logs.find((l) => l.msg === 'health check: database unavailable')?.requestId).toBe(id)
+    await expect
+      .poll(() => logs.find((l) => l.msg === 'request'))
+      .toMatchObject({ requestId: id, status: 503, level: 'error' })
+  })
+
+  it("adds the defaults on every way Node writes a head, and a listener's own headers win", async () => {
+    // Not through Hono: the paths @hono/node-server does not take (an implicit head after setHeader,
+    // a reason phrase, a flat list with a repeated header) must keep the same promises.
+    const edge = nodeEdge(
+      [
+        ['X-Frame-Options', 'DENY'],
+        ['Cache-Control', 'no-store'],
+      ],
+      jsonLogger(() => {}),
+    )
+    const routes: Record<string, (res: ServerResponse) => void> = {
+      '/implicit': (res) => {
+        res.setHeader('Cache-Control', 'private')
+        res.end('body')
+      },
+      '/reason': (res) => {
+        res.writeHead(418, 'Short And Stout', [['Content-Type', 'text/plain']])
+        res.end()
+      },
+      '/flat': (res) => {
+        res.writeHead(200, [
+          'x-frame-options',
+          'SAMEORIGIN',
+          'Set-Cookie',
+          'a=1',
+          'Set-Cookie',
+          'b=2',
+        ])
+        res.end()
+      },
+      // The shape @hono/node-server hands over, with the cookies as one array.
+      '/object': (res) => {
+        res.writeHead(200, { 'set-cookie': ['a=1', 'b=2'], 'Cache-Control': 'private' })
+        res.end()
+      },
+    }
+    const server = edge.createServer({}, (req, res) => routes[req.url!]!(res))
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+    servers.push(server as ServerType)
+    const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
+
+    const implicit = await fetch(`${base}/implicit`)
+    expect(implicit.headers.get('cache-control')).toBe('private')
+    expect(implicit.headers.get('x-frame-options')).toBe('DENY')
+    expect(implicit.headers.get('x-request-id')).toMatch(/^[0-9a-f-]{36}$/)
+    expect(await implicit.text()).toBe('body')
+
+    const reason = await fetch(`${base}/reason`)
+    expect([reason.status, reason.statusText]).toEqual([418, 'Short And Stout'])
+    expect(reason.headers.get('content-type')).toBe('text/plain')
+    expect(reason.headers.get('cache-control')).toBe('no-store')
+
+    const flat = await fetch(`${base}/flat`)
+    expect(flat.headers.get('x-frame-options')).toBe('SAMEORIGIN')
+    expect(flat.headers.getSetCookie()).toEqual(['a=1', 'b=2'])
+    expect(flat.headers.get('cache-control')).toBe('no-store')
+
+    const object = await fetch(`${base}/object`)
+    expect(object.headers.getSetCookie()).toEqual(['a=1', 'b=2'])
+    expect(object.headers.get('cache-control')).toBe('private')
+    expect(object.headers.get('x-frame-options')).toBe('DENY')
+  })
+})

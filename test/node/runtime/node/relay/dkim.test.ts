@@ -1,0 +1,107 @@
+// The relay re-signs what it changed (RFC 8058 §4: both list headers under a valid DKIM signature).
+import { generateKeyPairSync } from 'node:crypto'
+import { createRequire } from 'node:module'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { startServer } from '../../../../../src/runtime/node/server.ts'
+import { TEST_SECRET } from '../../../../helpers/deps.ts'
+import {
+  consentedContact,
+  lastReceived,
+  linesNamed,
+  sendVia,
+  startRelayRig,
+} from '../../../../helpers/relay.ts'
+import { startSmtpServer } from '../../../../helpers/smtp.ts'
+
+// mailauth ships no types; this is the part of its result the test reads.
+type DkimResult = { results: { status: { result: string }; signingHeaders?: { keys: string } }[] }
+const { dkimVerify } = createRequire(import.meta.url)('mailauth/lib/dkim/verify') as {
+  dkimVerify(
+    message: Buffer,
+    options: { resolver: (name: string, rr: string) => Promise<string[][]> },
+  ): Promise<DkimResult>
+}
+
+const { publicKey, privateKey } = generateKeyPairSync('rsa', {
+  modulusLength: 2048,
+  publicKeyEncoding: { type: 'spki', format: 'der' },
+  privateKeyEncoding: { type: 'pkcs8', format: 'pem' },
+})
+const dnsName = 'relay2026._domainkey.acme.test'
+// The test key as DNS would publish it: no network.
+const resolver = async (name: string, rr: string) => {
+  if (name === dnsName && rr === 'TXT')
+    return [[`v=DKIM1; k=rsa; p=${publicKey.toString('base64')}`]]
+  throw Object.assign(new Error(`no ${rr} record for ${name}`), { code: 'ENOTFOUND' })
+}
+
+let rig: Awaited<ReturnType<typeof startRelayRig>>
+beforeAll(async () => {
+  rig = await startRelayRig({
+    dkim: { domainName: 'acme.test', keySelector: 'relay2026', privateKey },
+  })
+  await consentedContact(rig.deps, 'anne@exemple.fr')
+})
+afterAll(() => rig.close())
+
+describe('SMTP relay: DKIM', () => {
+  it('drops the broken signature and signs again, h= covering both List-Unsubscribe headers', async () => {
+    await rig.send('push_notifications', rig.relayKey, {
+      from: 'news@acme.test',
+      to: 'anne@exemple.fr',
+      subject: 'Signé ✓',
+      html: '<p>Bonjour</p>',
+      text: 'Bonjour',
+      headers: { 'DKIM-Signature': 'v=1; a=rsa-sha256; d=mautic.test; s=old; h=from; bh=x; b=x' },
+    })
+    const got = lastReceived(rig.upstream.received)
+    const signatures = linesNamed(got, 'DKIM-Signature')
+    expect(signatures).toHaveLength(1)
+    const h = /\bh=([^;]+)/.exec(signatures[0]!.replace(/\s+/g, ''))![1]!.toLowerCase().split(':')
+    expect(h).toEqual(
+      expect.arrayContaining(['list-unsubscribe', 'list-unsubscribe-post', 'list-id']),
+    )
+
+    const verified = await dkimVerify(Buffer.from(got.raw), { resolver })
+    expect(verified.results.map((r) => r.status.result)).toEqual(['pass'])
+    // The check has teeth: a changed List-Unsubscribe-Post no longer verifies.
+    const tampered = got.raw.replace('List-Unsubscribe=One-Click', 'List-Unsubscribe=Two-Clicks')
+    const failed = await dkimVerify(Buffer.from(tampered), { resolver })
+    expect(failed.results.map((r) => r.status.result)).not.toContain('pass')
+  })
+})
+
+describe('startServer', () => {
+  it('starts the relay with RELAY_PORT and RELAY_UPSTREAM_URL, and stops it on close', async () => {
+    const upstream = await startSmtpServer()
+    const running = await startServer(
+      {
+        PORT: '0',
+        APP_SECRET: TEST_SECRET,
+        DATABASE_PATH: ':memory:',
+        RELAY_PORT: '0',
+        RELAY_UPSTREAM_URL: upstream.url,
+      },
+      { log: () => {} },
+    )
+    try {
+      expect(running.relayPort).toBeGreaterThan(0)
+      const refused = await sendVia(running.relayPort!, 'newsletter', 'nope', {
+        from: 'a@acme.test',
+        to: 'b@exemple.fr',
+        text: 'x',
+      }).catch((err: { responseCode: number }) => err.responseCode)
+      expect(refused).toBe(535)
+    } finally {
+      await running.close()
+      await upstream.close()
+    }
+    await expect(
+      sendVia(running.relayPort!, 'newsletter', 'nope', {
+        from: 'a@acme.test',
+        to: 'b@exemple.fr',
+        text: 'x',
+      }),
+    ).rejects.toMatchObject({ code: 'ESOCKET' })
+  })
+})

@@ -1,0 +1,113 @@
+// Mautic webhook bodies read on a worker thread (src/runtime/node/webhook-reader.ts): the same reading
+// as in the request, through the real app, and nothing lost when the thread dies or cannot start.
+import { fileURLToPath } from 'node:url'
+import { threadId } from 'node:worker_threads'
+import { afterEach, describe, expect, it } from 'vitest'
+import { decryptField } from '../../../../src/lib/keys.ts'
+import {
+  eventAad,
+  readMauticWebhook,
+  type WebhookRead,
+} from '../../../../src/mautic/webhook-read.ts'
+import { nodeHmacSha256, nodeSha256 } from '../../../../src/runtime/node/crypto.ts'
+import {
+  webhookReaderThread,
+  type WebhookReaderThread,
+} from '../../../../src/runtime/node/webhook-reader.ts'
+import { realisticBody5k, signMautic } from '../../../fixtures/mautic-webhooks.ts'
+import { testApp } from '../../../helpers/deps.ts'
+
+const SECRET = 'c1d2e3f4a5b6c7d8e9f0a1b2c3d4e5f6a7b8c9d0e1f2a3b4c5d6e7f8a9b0c1d2'
+const bytes = (s: string) => new TextEncoder().encode(s)
+
+let reader: WebhookReaderThread | undefined
+afterEach(() => reader?.close())
+
+/** The app's real keys, and reading in the request with them, to compare the thread's reading with. */
+async function setup() {
+  const t = await testApp({ MAUTIC_WEBHOOK_SECRET: SECRET })
+  const crypto = { hmac: nodeHmacSha256, sha256: nodeSha256, keys: t.deps.keys }
+  const inline = (body: string, signature: string | undefined) =>
+    readMauticWebhook(crypto, SECRET, bytes(body), signature)
+  /** Sealed events opened: a fresh IV makes every sealing different, the plaintext must not be. */
+  const opened = async (read: WebhookRead) =>
+    read.status !== 'ok'
+      ? read
+      : Promise.all(
+          read.events.map(async ({ sealed, ...rest }) => ({
+            ...rest,
+            compact: sealed && (await decryptField(t.deps.keys, sealed, eventAad(rest.key))),
+          })),
+        )
+  return { ...t, inline, opened }
+}
+
+describe('webhook reader thread', () => {
+  it('reads a body on a thread of its own exactly as the request would', async () => {
+    const t = await setup()
+    const errors: string[] = []
+    reader = webhookReaderThread(t.deps.keys, (m) => errors.push(m))
+    const body = realisticBody5k()
+    const signature = await signMautic(body, SECRET)
+    const read = await reader.read(SECRET, bytes(body), signature)
+    expect(read.status).toBe('ok')
+    const compact = (await t.opened(read)) as { compact?: string }[]
+    expect(compact[0]!.compact).toContain('helene.lefevre-chateau@exemple.fr')
+    expect(compact).toEqual(await t.opened(await t.inline(body, signature)))
+    expect(reader.threadId()).toBeGreaterThan(threadId)
+    expect(await reader.read(SECRET, bytes(body), await signMautic(body, 'another'))).toEqual({
+      status: 'unsigned',
+    })
+    expect(await reader.read(SECRET, bytes('{"a":'), await signMautic('{"a":', SECRET))).toEqual({
+      status: 'invalid',
+      message: 'the body is not JSON',
+    })
+    expect(errors).toEqual([])
+  })
+
+  it('serves the intake: 200 with the event recorded, 401 unsigned, 400 unreadable', async () => {
+    const t = await setup()
+    reader = webhookReaderThread(t.deps.keys, () => {})
+    t.deps.readWebhook = reader.read
+    const post = async (body: string, signature: string) =>
+      t.app.request('/hooks/mautic', {
+        method: 'POST',
+        body,
+        headers: { 'Content-Type': 'application/json', 'Webhook-Signature': signature },
+      })
+    const body = realisticBody5k()
+    const ok = await post(body, await signMautic(body, SECRET))
+    expect(ok.status).toBe(200)
+    expect(await ok.json()).toEqual({ received: 1, duplicates: 0, outcomes: { queued: 1 } })
+    expect(reader.threadId()).toBeDefined()
+    expect(t.sqlite.prepare('SELECT COUNT(*) FROM webhook_receipts').pluck().get()).toBe(1)
+    expect((await post(body, await signMautic(body, 'another'))).status).toBe(401)
+    expect((await post('nope', await signMautic('nope', SECRET))).status).toBe(400)
+  })
+
+  it('reads in the request the bodies the thread held when it stopped', async () => {
+    const t = await setup()
+    reader = webhookReaderThread(t.deps.keys, () => {})
+    const body = realisticBody5k()
+    const signature = await signMautic(body, SECRET)
+    await reader.read(SECRET, bytes(body), signature) // the thread is up
+    const pending = reader.read(SECRET, bytes(body), signature)
+    await reader.close()
+    expect(await t.opened(await pending)).toEqual(await t.opened(await t.inline(body, signature)))
+  })
+
+  it('reads every body in the request, and says so, when the thread cannot start', async () => {
+    const t = await setup()
+    const errors: string[] = []
+    const dead = fileURLToPath(new URL('../../../fixtures/dead-thread.cjs', import.meta.url))
+    reader = webhookReaderThread(t.deps.keys, (m) => errors.push(m), dead)
+    const body = realisticBody5k()
+    const signature = await signMautic(body, SECRET)
+    expect(await t.opened(await reader.read(SECRET, bytes(body), signature))).toEqual(
+      await t.opened(await t.inline(body, signature)),
+    )
+    expect(errors).toEqual([expect.stringContaining('could not start (exit code 3)')])
+    expect(await reader.read(SECRET, bytes(body), signature)).toMatchObject({ status: 'ok' })
+    expect(reader.threadId()).toBeUndefined()
+  })
+})
