@@ -55,7 +55,7 @@ export async function recordEvent(): Promise<InprocOp> {
         ],
         [
           enqueueQuery(deps.db, now, {
-            kind: 'mautic.sync',
+            kind: 'mautic.mirror',
             payload: { contactId: contact.id },
             orderingKey: contact.id,
           }),

@@ -1,21 +1,14 @@
 /** @module What createApp needs from its runtime: everything runtime-specific is injected here. */
 import type { Context } from 'hono'
-import type { CompiledQuery } from 'kysely'
 import type { Config } from './config.ts'
-import type { Atomic, DB } from './db/database.ts'
-import type { OutboxHandlers } from './domain/platform/outbox.ts'
+import type { Atomic, DB, Query, QueryOne } from './db/database.ts'
+import type { OutboxHandlerTable } from './domain/platform/outbox-messages.ts'
+import type { Clock } from './lib/clock.ts'
 import type { HmacSha256, Keys, Sha256 } from './lib/keys.ts'
 import type { Logger } from './lib/log.ts'
 import type { MailTransport } from './mail/message.ts'
 import type { WebhookReader } from './mautic/webhook-read.ts'
 import type { MauticApi } from './mautic/types.ts'
-
-export interface Clock {
-  /** Epoch milliseconds. Tests pass a fixed clock. */
-  now(): number
-}
-
-export const systemClock: Clock = { now: () => Date.now() }
 
 /** The part of a Workers ExecutionContext the app uses; Node passes nothing. */
 export interface Deferrer {
@@ -26,20 +19,17 @@ export interface Deps {
   config: Config
   db: DB
   atomic: Atomic
-  /**
-   * Runs one compiled read straight on the driver (hot paths; see db/prepared.ts). Synchronous on
-   * Node (better-sqlite3 is), a promise on Workers: callers use `settle` to await only when needed.
-   */
-  query<R>(q: CompiledQuery): R[] | Promise<R[]>
-  /** The first row only (or undefined): cheaper than `query` on Node, where no array is built. */
-  queryOne<R>(q: CompiledQuery): R | undefined | Promise<R | undefined>
+  /** One compiled read straight on the driver (hot paths): see `Query` in db/database.ts. */
+  query: Query
+  queryOne: QueryOne
   keys: Keys
   hmac: HmacSha256
   /** SHA-256; node:crypto on Node (synchronous, far faster for small inputs), WebCrypto on Workers. */
   sha256: Sha256
   clock: Clock
   logger: Logger
-  outboxHandlers: OutboxHandlers
+  /** Built by src/jobs/outbox-handlers.ts: one handler per kind of domain/platform/outbox-messages.ts. */
+  outboxHandlers: OutboxHandlerTable
   mail: MailTransport
   /** The Mautic REST client when MAUTIC_URL is configured; calls go through the outbox, never a request. */
   mautic?: MauticApi

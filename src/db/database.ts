@@ -293,6 +293,15 @@ export type DB = Kysely<Database>
  */
 export type Atomic = (queries: readonly CompiledQuery[]) => Promise<void>
 
+/**
+ * Runs one compiled read straight on the driver (hot paths; see prepared.ts). Synchronous on Node
+ * (better-sqlite3 is), a promise on Workers: callers use `settle` to await only when needed.
+ */
+export type Query = <R>(q: CompiledQuery) => R[] | Promise<R[]>
+
+/** The first row only (or undefined): cheaper than `Query` on Node, where no array is built. */
+export type QueryOne = <R>(q: CompiledQuery) => R | undefined | Promise<R | undefined>
+
 // 0005_data_rights.sql
 
 export type DsrKind = 'access' | 'export' | 'rectify' | 'erase' | 'object'

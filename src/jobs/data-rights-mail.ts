@@ -4,7 +4,7 @@
  * - `mail.access` {contactId, requestId}: the one-hour link to the data pages (Art. 15), to the contact's address.
  * - `mail.email_change` {contactId, requestId, emailEnc}: the check of a new address (Art. 16), sent to
  *   that new address, which travels encrypted (the same ciphertext the link carries).
- * Spread into `outboxHandlers()` (src/domain/outbox-handlers.ts).
+ * Spread into `outboxHandlers()` (src/jobs/outbox-handlers.ts).
  */
 import { findContactById } from '../db/repositories/contacts.ts'
 import type { Deps } from '../deps.ts'
@@ -14,7 +14,7 @@ import { unescapeText } from '../mail/render.ts'
 import { accessUrl, ACCESS_TTL_MS } from '../domain/rights/access.ts'
 import { contactEmail } from '../domain/platform/contacts.ts'
 import { emailChangeUrl, EMAIL_CHANGE_TTL_MS, openNewEmail } from '../domain/rights/email-change.ts'
-import type { OutboxHandlers } from '../domain/platform/outbox.ts'
+import type { OutboxHandlers } from '../domain/platform/outbox-messages.ts'
 
 /** The data-rights mails and what their templates need (views/email/<name>.{html,text}.hbs). */
 interface DataRightsEmails {
@@ -37,14 +37,15 @@ export function renderDataRightsEmail<N extends keyof DataRightsEmails>(
   }
 }
 
-export function dataRightsOutboxHandlers(deps: Deps): OutboxHandlers {
+export function dataRightsOutboxHandlers(
+  deps: Deps,
+): Pick<OutboxHandlers, 'mail.access' | 'mail.email_change'> {
   const activeContact = async (id: string) => {
     const contact = await findContactById(deps.db, id)
     return contact?.status === 'active' ? contact : undefined
   }
   return {
-    'mail.access': async (payload) => {
-      const { contactId, requestId } = payload as { contactId: string; requestId: string }
+    'mail.access': async ({ contactId, requestId }) => {
       const contact = await activeContact(contactId)
       const to = contact ? await contactEmail(deps, contact) : null
       if (!contact || !to) return // erased meanwhile: nobody to write to
@@ -55,8 +56,7 @@ export function dataRightsOutboxHandlers(deps: Deps): OutboxHandlers {
       })
       await deps.mail.send({ from: deps.config.mail.from, to, ...mail })
     },
-    'mail.email_change': async (payload) => {
-      const p = payload as { contactId: string; requestId: string; emailEnc: string }
+    'mail.email_change': async (p) => {
       const contact = await activeContact(p.contactId)
       if (!contact) return
       const to = await openNewEmail(deps, p.contactId, p.requestId, p.emailEnc)

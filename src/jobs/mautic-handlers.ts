@@ -1,44 +1,35 @@
 /**
- * @module Outbox handlers for the Mautic connector. Kinds and payloads (other modules enqueue them):
- * - `mautic.event` {key, type, event}: one webhook event (compact, encrypted), in order per Mautic contact.
- * - `mautic.mirror` {contactId} or {mauticId}: make Mautic's DNC, tags and fields match the ledger.
- * - `mautic.update` {contactId}: push corrected personal fields (Art. 16, 19).
- * - `mautic.delete` {mauticId}: the person's own erasure (Art. 17) deletes the Mautic contact.
- * - `mautic.send_email` {emailId, mauticId, contactId, purpose}: the campaign gate's send, re-gated.
- * - `mautic.orphan` {contactId}: no Mautic contact links to the person any more after the grace period.
- * Without MAUTIC_URL the calls to Mautic do nothing: there is no Mautic to keep in step. A Mautic
- * failure throws, so the outbox retries with backoff and dead-letters after its maximum.
+ * @module Outbox handlers for the Mautic connector (the kinds `mautic.*` of
+ * src/domain/platform/outbox-messages.ts, which says what each carries). Without MAUTIC_URL the calls
+ * to Mautic do nothing: there is no Mautic to keep in step. A Mautic failure throws, so the outbox
+ * retries with backoff and dead-letters after its maximum.
  */
 import { findContactById } from '../db/repositories/contacts.ts'
-import { mauticIdsOf } from '../db/repositories/mautic.ts'
+import { deleteMirrorQuery, mauticIdsOf } from '../db/repositories/mautic.ts'
 import type { Deps } from '../deps.ts'
 import { attributesAad, contactEmail } from '../domain/platform/contacts.ts'
 import { eraseContact } from '../domain/rights/erasure.ts'
 import { gateBatch } from '../domain/sending/gate.ts'
 import { preferencesUrl, unsubscribeUrl } from '../domain/sending/links.ts'
-import type { OutboxHandlers } from '../domain/platform/outbox.ts'
+import type { OutboxHandlers, OutboxPayloads } from '../domain/platform/outbox-messages.ts'
 import { decryptField } from '../lib/keys.ts'
 import { mirror } from '../mautic/mirror.ts'
-import { processMauticEvent, type EventMessage } from '../mautic/process.ts'
+import { processMauticEvent } from '../mautic/process.ts'
 import { mauticFields } from '../mautic/sync.ts'
 import { PROFILE_FIELDS } from '../domain/rights/correction.ts'
 
-export function mauticOutboxHandlers(deps: Deps): OutboxHandlers {
+export function mauticOutboxHandlers(deps: Deps): MauticHandlers {
   return {
-    'mautic.event': async (payload) =>
-      void (await processMauticEvent(deps, payload as EventMessage)),
-    'mautic.mirror': async (payload) =>
-      void (await mirror(deps, payload as { contactId?: string; mauticId?: string })),
-    'mautic.update': (payload) =>
-      pushCorrection(deps, (payload as { contactId: string }).contactId),
-    'mautic.delete': async (payload) => {
-      const { mauticId } = payload as { mauticId: string }
+    'mautic.event': async (payload) => void (await processMauticEvent(deps, payload)),
+    'mautic.mirror': async (payload) => void (await mirror(deps, payload)),
+    'mautic.update': ({ contactId }) => pushCorrection(deps, contactId),
+    'mautic.delete': async ({ mauticId }) => {
       if (!deps.mautic) return
       await deps.mautic.deleteContact(Number(mauticId))
-      await deps.db.deleteFrom('mautic_mirror').where('mautic_id', '=', mauticId).execute()
+      await deps.atomic([deleteMirrorQuery(deps.db, mauticId)])
     },
-    'mautic.send_email': (payload) => sendCampaignEmail(deps, payload as CampaignSend),
-    'mautic.orphan': (payload) => eraseOrphan(deps, (payload as { contactId: string }).contactId),
+    'mautic.send_email': (payload) => sendCampaignEmail(deps, payload),
+    'mautic.orphan': ({ contactId }) => eraseOrphan(deps, contactId),
   }
 }
 
@@ -85,12 +76,8 @@ async function pushCorrection(deps: Deps, contactId: string): Promise<void> {
   for (const id of ids) await api.editContact(Number(id), { fields })
 }
 
-interface CampaignSend {
-  emailId: number
-  mauticId: string
-  contactId: string
-  purpose: string
-}
+type CampaignSend = OutboxPayloads['mautic.send_email']
+type MauticHandlers = Pick<OutboxHandlers, Extract<keyof OutboxHandlers, `mautic.${string}`>>
 
 /**
  * The campaign action's "send this e-mail": decided again at delivery (consent may have been withdrawn

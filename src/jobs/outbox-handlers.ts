@@ -1,10 +1,13 @@
-/** @module What each kind of outbox message does when delivered. */
+/**
+ * @module What each kind of outbox message does when delivered: one handler for every kind listed in
+ * src/domain/platform/outbox-messages.ts (the compiler checks that none is missing).
+ */
 import type { Deps } from '../deps.ts'
 import { findOptinRequest } from '../db/repositories/optin.ts'
 import { renderEmail } from '../mail/render.ts'
 import { requestRecipient } from '../domain/consent/optin.ts'
 import { deliverMarketingMail } from '../domain/sending/send.ts'
-import type { OutboxHandlers } from '../domain/platform/outbox.ts'
+import type { OutboxHandlers } from '../domain/platform/outbox-messages.ts'
 import { signLinkToken } from '../domain/platform/link-tokens.ts'
 import { findNoticesByIds } from '../db/repositories/purposes.ts'
 import { mauticOutboxHandlers } from './mautic-handlers.ts'
@@ -15,11 +18,9 @@ export function outboxHandlers(deps: Deps): OutboxHandlers {
     ...mauticOutboxHandlers(deps),
     ...dataRightsOutboxHandlers(deps),
     /** A marketing mail handed over by POST /api/v1/send, links already in it. */
-    'mail.send': (payload) =>
-      deliverMarketingMail(deps, payload as Parameters<typeof deliverMarketingMail>[1]),
+    'mail.send': (payload) => deliverMarketingMail(deps, payload),
     /** The double opt-in mail: rendered and signed at delivery, so the outbox row holds no personal data. */
-    'mail.confirm': async (payload) => {
-      const { requestId } = payload as { requestId: string }
+    'mail.confirm': async ({ requestId }) => {
       const now = deps.clock.now()
       const request = await findOptinRequest(deps.db, requestId)
       if (!request || request.status !== 'pending' || request.expires_at < now) return // nothing left to confirm

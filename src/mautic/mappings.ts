@@ -4,6 +4,19 @@
  * version is fixed here, not guessed at submission time), and which purpose a Mautic e-mail or e-mail
  * category serves (what its sends are checked against; unmapped e-mails count as `email_marketing`).
  */
+import {
+  findEmailMappingPurpose,
+  findFormFieldPurpose,
+  listEmailMappings,
+  listFormFields,
+  upsertEmailMapping,
+  upsertFormField,
+} from '../db/repositories/mautic-mappings.ts'
+import {
+  findActivePurpose,
+  listPurposes,
+  publishedNoticeVersions,
+} from '../db/repositories/purposes.ts'
 import type { Deps } from '../deps.ts'
 import type { Locale } from '../lib/i18n.ts'
 
@@ -41,15 +54,7 @@ export async function mapFormField(
     }
   const purpose = await findPurpose(deps, m.purposeKey)
   if (!purpose) return { ok: false, error: await unknownPurpose(deps, m.purposeKey) }
-  const published = await deps.db
-    .selectFrom('notices')
-    .select('version')
-    .where('purpose_key', '=', m.purposeKey)
-    .where('locale', '=', m.locale)
-    .where('published_at', 'is not', null)
-    .orderBy('version')
-    .execute()
-  const versions = published.map((n) => n.version)
+  const versions = await publishedNoticeVersions(deps.db, m.purposeKey, m.locale)
   if (!versions.includes(m.noticeVersion))
     return {
       ok: false,
@@ -59,31 +64,15 @@ export async function mapFormField(
           ? `; published versions: ${versions.join(', ')}`
           : `; no ${m.locale} notice of it is published yet`),
     }
-  const replaced = await deps.db
-    .selectFrom('mautic_form_fields')
-    .select('purpose_key')
-    .where('form_id', '=', m.formId)
-    .where('field_alias', '=', m.fieldAlias)
-    .executeTakeFirst()
-  await deps.db
-    .insertInto('mautic_form_fields')
-    .values({
-      form_id: m.formId,
-      field_alias: m.fieldAlias,
-      purpose_key: m.purposeKey,
-      notice_version: m.noticeVersion,
-      locale: m.locale,
-      created_at: deps.clock.now(),
-    })
-    .onConflict((oc) =>
-      oc.columns(['form_id', 'field_alias']).doUpdateSet((eb) => ({
-        purpose_key: eb.ref('excluded.purpose_key'),
-        notice_version: eb.ref('excluded.notice_version'),
-        locale: eb.ref('excluded.locale'),
-        created_at: eb.ref('excluded.created_at'),
-      })),
-    )
-    .execute()
+  const replaced = await findFormFieldPurpose(deps.db, m.formId, m.fieldAlias)
+  await upsertFormField(deps.db, {
+    form_id: m.formId,
+    field_alias: m.fieldAlias,
+    purpose_key: m.purposeKey,
+    notice_version: m.noticeVersion,
+    locale: m.locale,
+    created_at: deps.clock.now(),
+  })
   const latest = Math.max(...versions)
   return {
     ok: true,
@@ -114,38 +103,18 @@ export async function mapEmail(
       ok: false,
       error: `"${m.purposeKey}" is a ${purpose.channel} purpose: a Mautic e-mail can only serve an e-mail purpose`,
     }
-  const replaced = await deps.db
-    .selectFrom('mautic_email_purposes')
-    .select('purpose_key')
-    .where('kind', '=', m.kind)
-    .where('ref', '=', m.ref)
-    .executeTakeFirst()
-  await deps.db
-    .insertInto('mautic_email_purposes')
-    .values({ kind: m.kind, ref: m.ref, purpose_key: m.purposeKey, created_at: deps.clock.now() })
-    .onConflict((oc) =>
-      oc.columns(['kind', 'ref']).doUpdateSet((eb) => ({
-        purpose_key: eb.ref('excluded.purpose_key'),
-        created_at: eb.ref('excluded.created_at'),
-      })),
-    )
-    .execute()
+  const replaced = await findEmailMappingPurpose(deps.db, m.kind, m.ref)
+  await upsertEmailMapping(deps.db, {
+    kind: m.kind,
+    ref: m.ref,
+    purpose_key: m.purposeKey,
+    created_at: deps.clock.now(),
+  })
   return { ok: true, replaced: replaced !== undefined }
 }
 
 export async function listMappings(deps: Pick<Deps, 'db'>) {
-  const forms = await deps.db
-    .selectFrom('mautic_form_fields')
-    .selectAll()
-    .orderBy('form_id')
-    .orderBy('field_alias')
-    .execute()
-  const emails = await deps.db
-    .selectFrom('mautic_email_purposes')
-    .selectAll()
-    .orderBy('kind', 'desc') // e-mails first: their mapping wins over their category's
-    .orderBy('ref')
-    .execute()
+  const [forms, emails] = await Promise.all([listFormFields(deps.db), listEmailMappings(deps.db)])
   return {
     forms: forms.map((r): FormMapping => ({
       formId: r.form_id,
@@ -163,20 +132,10 @@ export async function listMappings(deps: Pick<Deps, 'db'>) {
 }
 
 function findPurpose(deps: Pick<Deps, 'db'>, key: string) {
-  return deps.db
-    .selectFrom('purposes')
-    .select(['key', 'channel'])
-    .where('key', '=', key)
-    .where('archived_at', 'is', null)
-    .executeTakeFirst()
+  return findActivePurpose(deps.db, key)
 }
 
 async function unknownPurpose(deps: Pick<Deps, 'db'>, key: string): Promise<string> {
-  const keys = await deps.db
-    .selectFrom('purposes')
-    .select('key')
-    .where('archived_at', 'is', null)
-    .orderBy('position')
-    .execute()
-  return `unknown purpose "${key}"; the purposes are: ${keys.map((k) => k.key).join(', ')}`
+  const keys = (await listPurposes(deps.db)).map((p) => p.key)
+  return `unknown purpose "${key}"; the purposes are: ${keys.join(', ')}`
 }

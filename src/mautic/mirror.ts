@@ -20,6 +20,7 @@ import {
   upsertMirrorQuery,
   type MirrorRow,
 } from '../db/repositories/mautic.ts'
+import type { MirrorTarget } from '../domain/platform/outbox-messages.ts'
 import type { Deps } from '../deps.ts'
 import { gateBatch } from '../domain/sending/gate.ts'
 import { preferencesUrl } from '../domain/sending/links.ts'
@@ -148,11 +149,6 @@ async function applyChanges(api: MauticApi, mauticId: number, changes: Change[])
   }
   if (Object.keys(fields).length > 0 || tags.length > 0)
     await api.editContact(mauticId, { fields, ...(tags.length > 0 ? { tags } : {}) })
-}
-
-export interface MirrorTarget {
-  contactId?: string
-  mauticId?: string
 }
 
 /**

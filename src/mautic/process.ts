@@ -8,10 +8,8 @@ import type { CompiledQuery } from 'kysely'
 import { findStates } from '../db/repositories/ledger.ts'
 import { findContactByBlindIndexes, isSuppressed } from '../db/repositories/contacts.ts'
 import {
-  emailPurposeOf,
+  deleteMirrorQuery,
   findMirror,
-  formFieldsOf,
-  insertFindingQuery,
   linkQuery,
   mauticIdsOf,
   noteBlockQuery,
@@ -19,8 +17,11 @@ import {
   unlinkQuery,
   upsertMirrorQuery,
 } from '../db/repositories/mautic.ts'
+import { insertFindingQuery, openFindingPurposes } from '../db/repositories/findings.ts'
 import { findPublishedNotice, type NoticeRow } from '../db/repositories/purposes.ts'
 import type { FindingKind } from '../db/database.ts'
+import type { MirrorTarget, OutboxPayloads } from '../domain/platform/outbox-messages.ts'
+import { emailPurposeOf, formFieldsOf } from '../db/repositories/mautic-mappings.ts'
 import type { Deps } from '../deps.ts'
 import { prepareContact } from '../domain/platform/contacts.ts'
 import { gateBatch } from '../domain/sending/gate.ts'
@@ -40,12 +41,8 @@ import { parseCompactEvent, type MauticEvent } from './webhook-payload.ts'
 /** A Mautic contact deleted for a merge is re-linked within this time; after it, the data is erased. */
 export const UNLINK_GRACE_MS = 7 * 86_400_000
 
-export interface EventMessage {
-  key: string
-  type: string
-  /** The compact event (webhook-payload.ts), encrypted: it holds personal data. */
-  event: string
-}
+/** The compact event (webhook-payload.ts) travels encrypted: it holds personal data. */
+type EventMessage = OutboxPayloads['mautic.event']
 
 export async function processMauticEvent(deps: Deps, msg: EventMessage): Promise<Outcome> {
   const event = parseCompactEvent(await decryptField(deps.keys, msg.event, eventAad(msg.key)))
@@ -72,11 +69,7 @@ function dispatch(deps: Deps, event: MauticEvent): Promise<Outcome> {
   }
 }
 
-const mirrorMessage = (
-  deps: Deps,
-  now: number,
-  target: { contactId?: string; mauticId?: string },
-) =>
+const mirrorMessage = (deps: Deps, now: number, target: MirrorTarget) =>
   enqueueQuery(deps.db, now, {
     kind: 'mautic.mirror',
     payload: target,
@@ -203,15 +196,8 @@ async function contactSaved(deps: Deps, event: MauticEvent): Promise<Outcome> {
   })
 }
 
-async function openClaims(deps: Deps, mauticId: string): Promise<Set<string>> {
-  const rows = await deps.db
-    .selectFrom('compliance_findings')
-    .select('purpose_key')
-    .where('mautic_id', '=', mauticId)
-    .where('kind', '=', 'unproven_consent_claim')
-    .where('resolved_at', 'is', null)
-    .execute()
-  return new Set(rows.map((r) => r.purpose_key ?? ''))
+function openClaims(deps: Deps, mauticId: string): Promise<Set<string>> {
+  return openFindingPurposes(deps.db, mauticId, 'unproven_consent_claim')
 }
 
 /**
@@ -224,10 +210,7 @@ async function contactDeleted(deps: Deps, event: MauticEvent): Promise<Outcome> 
   const mauticId = String(event.mauticId)
   const now = deps.clock.now()
   const contact = await resolveContact(deps, mauticId, null)
-  const queries = [
-    unlinkQuery(deps.db, mauticId),
-    deps.db.deleteFrom('mautic_mirror').where('mautic_id', '=', mauticId).compile(),
-  ]
+  const queries = [unlinkQuery(deps.db, mauticId), deleteMirrorQuery(deps.db, mauticId)]
   if (contact && contact.status === 'active') {
     const others = (await mauticIdsOf(deps.db, contact.id)).filter((m) => m !== mauticId)
     if (others.length === 0)

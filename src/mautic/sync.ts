@@ -10,14 +10,18 @@ import type { CompiledQuery } from 'kysely'
 import { isSuppressed } from '../db/repositories/contacts.ts'
 import {
   findMirror,
-  insertFindingQuery,
   linkedContactId,
   linkQuery,
-  listFindings,
   noteBlockQuery,
   unlinkQuery,
   upsertMirrorQuery,
 } from '../db/repositories/mautic.ts'
+import {
+  insertFindingQuery,
+  listFindings,
+  resolveFindingsQuery,
+} from '../db/repositories/findings.ts'
+import type { MirrorTarget } from '../domain/platform/outbox-messages.ts'
 import type { Deps } from '../deps.ts'
 import { prepareContact } from '../domain/platform/contacts.ts'
 import { enqueueQuery } from '../domain/platform/outbox.ts'
@@ -279,7 +283,7 @@ async function importDnc(
   return 0
 }
 
-const mirrorQuery = (deps: Deps, now: number, target: { contactId?: string; mauticId?: string }) =>
+const mirrorQuery = (deps: Deps, now: number, target: MirrorTarget) =>
   enqueueQuery(deps.db, now, {
     kind: 'mautic.mirror',
     payload: target,
@@ -288,13 +292,12 @@ const mirrorQuery = (deps: Deps, now: number, target: { contactId?: string; maut
 
 /** The contact has proof now (a re-permission campaign worked): its open finding is closed. */
 const resolveNoProofQuery = (deps: Deps, mauticId: string, now: number) =>
-  deps.db
-    .updateTable('compliance_findings')
-    .set({ resolved_at: now, resolution: 'consent_recorded' })
-    .where('kind', '=', 'no_proof')
-    .where('mautic_id', '=', mauticId)
-    .where('resolved_at', 'is', null)
-    .compile()
+  resolveFindingsQuery(deps.db, {
+    kind: 'no_proof',
+    mauticId,
+    resolution: 'consent_recorded',
+    now,
+  })
 
 /**
  * The contacts without proof as CSV (RFC 4180, CRLF), for a re-permission campaign. A cell a

@@ -5,8 +5,8 @@ import { describe, expect, it } from 'vitest'
 import { createApiKey } from '../../src/domain/platform/api-keys.ts'
 import { maybeCheckpoint, verifyLedger } from '../../src/domain/consent/checkpoints.ts'
 import { decryptField } from '../../src/lib/keys.ts'
-import { mailLogAad } from '../../src/runtime/worker/mail-log.ts'
-import { forEnv } from '../../src/worker.ts'
+import { mailLogAad } from '../../src/runtime/worker/mail.ts'
+import { forEnv } from '../../src/runtime/worker/deps.ts'
 
 const BASE = 'https://gateway.test'
 

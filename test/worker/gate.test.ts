@@ -7,7 +7,7 @@ import { gateBatch, type ContactRef } from '../../src/domain/sending/gate.ts'
 import { subscribe } from '../../src/domain/consent/subscriptions.ts'
 import { blindIndexes } from '../../src/lib/email.ts'
 import { deriveKeys } from '../../src/lib/keys.ts'
-import { forEnv } from '../../src/worker.ts'
+import { forEnv } from '../../src/runtime/worker/deps.ts'
 
 const CONSENT = {
   locale: 'fr',

@@ -6,9 +6,12 @@ import { parseConfig } from '../../src/config.ts'
 import type { Database } from '../../src/db/database.ts'
 import { decryptField, deriveKeys } from '../../src/lib/keys.ts'
 import { jsonLogger } from '../../src/lib/log.ts'
-import { d1LogMailTransport, mailLogAad } from '../../src/runtime/worker/mail-log.ts'
+import {
+  d1LogMailTransport,
+  mailLogAad,
+  workerMailTransport,
+} from '../../src/runtime/worker/mail.ts'
 import type { MailMessage } from '../../src/mail/message.ts'
-import { workerMailTransport } from '../../src/runtime/worker/mail.ts'
 import { D1Dialect } from '../../src/runtime/worker/d1-dialect.ts'
 
 const NOW = Date.UTC(2026, 10, 29, 9, 0, 0)

@@ -14,8 +14,9 @@ import { describe, expect, it } from 'vitest'
 import { createApiKey } from '../../src/domain/platform/api-keys.ts'
 import { deliverOutbox } from '../../src/domain/platform/outbox.ts'
 import { decryptField } from '../../src/lib/keys.ts'
-import { mailLogAad } from '../../src/runtime/worker/mail-log.ts'
-import worker, { forEnv } from '../../src/worker.ts'
+import { mailLogAad } from '../../src/runtime/worker/mail.ts'
+import worker from '../../src/worker.ts'
+import { forEnv } from '../../src/runtime/worker/deps.ts'
 import {
   channelChanged,
   contactFixture,

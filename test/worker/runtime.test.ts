@@ -9,7 +9,11 @@ import {
 import { Kysely } from 'kysely'
 import { describe, expect, it } from 'vitest'
 import type { Database } from '../../src/db/database.ts'
-import { deliverOutbox, enqueueQuery } from '../../src/domain/platform/outbox.ts'
+import {
+  deliverOutbox,
+  enqueueQuery,
+  type OutboxMessage,
+} from '../../src/domain/platform/outbox.ts'
 import { blindIndexWith } from '../../src/lib/email.ts'
 import { deriveKeys, webHmacSha256 } from '../../src/lib/keys.ts'
 import { jsonLogger } from '../../src/lib/log.ts'
@@ -103,8 +107,16 @@ describe('Workers runtime (workerd + D1)', () => {
     const k = db()
     const delivered: unknown[] = []
     await d1Atomic(env.DB)([
-      enqueueQuery(k, 1000, { kind: 'test.record', payload: { n: 1 }, orderingKey: 'contact-1' }),
-      enqueueQuery(k, 1000, { kind: 'test.record', payload: { n: 2 }, orderingKey: 'contact-1' }),
+      enqueueQuery(k, 1000, {
+        kind: 'test.record',
+        payload: { n: 1 },
+        orderingKey: 'contact-1',
+      } as unknown as OutboxMessage),
+      enqueueQuery(k, 1000, {
+        kind: 'test.record',
+        payload: { n: 2 },
+        orderingKey: 'contact-1',
+      } as unknown as OutboxMessage),
     ])
     const deps = {
       db: k,
@@ -121,7 +133,12 @@ describe('Workers runtime (workerd + D1)', () => {
   it('the cron trigger runs the delivery step (safety net)', async () => {
     const k = db()
     await d1Atomic(env.DB)([
-      enqueueQuery(k, 0, { kind: 'no.such.kind', payload: {} }, 'cron-probe'),
+      enqueueQuery(
+        k,
+        0,
+        { kind: 'no.such.kind', payload: {} } as unknown as OutboxMessage,
+        'cron-probe',
+      ),
     ])
     const ctx = createExecutionContext()
     await worker.scheduled(createScheduledController({ cron: '* * * * *' }), env, ctx)

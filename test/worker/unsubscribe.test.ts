@@ -3,7 +3,7 @@ import { env, SELF } from 'cloudflare:test'
 import { describe, expect, it } from 'vitest'
 import { createApiKey } from '../../src/domain/platform/api-keys.ts'
 import { unsubscribeUrl } from '../../src/domain/sending/links.ts'
-import { forEnv } from '../../src/worker.ts'
+import { forEnv } from '../../src/runtime/worker/deps.ts'
 
 describe('withdrawal on D1', () => {
   it('a one-click POST withdraws at once (200, no redirect, no cookie) and /api/v1/send then blocks', async () => {

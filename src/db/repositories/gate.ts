@@ -5,7 +5,7 @@
  * contact's standing as bits, then the state): on Node every column of every row costs a JS value.
  */
 import { sql, type RawBuilder } from 'kysely'
-import type { Deps } from '../../deps.ts'
+import type { Query, QueryOne } from '../database.ts'
 import { compiler, prepared } from '../prepared.ts'
 
 /** Bits of `GateRow.contact`. */
@@ -95,7 +95,7 @@ const batchQueries = { single: batchQuery(byEmail.single), rotating: batchQuery(
  * two contacts during a rotation (one written under each key).
  */
 export function readGateFacts(
-  { query }: Pick<Deps, 'query'>,
+  { query }: { query: Query },
   purposeKey: string,
   refs: GateRefs,
 ): GateBatchRow[] | Promise<GateBatchRow[]> {
@@ -154,7 +154,7 @@ export interface GateEmailRow extends GateRow {
 
 /** Always one row (two when the address matches a contact under each key of a rotation: the first). */
 export function readGateFactsByEmail(
-  { queryOne }: Pick<Deps, 'queryOne'>,
+  { queryOne }: { queryOne: QueryOne },
   purposeKey: string,
   [current, previous]: [string, string | null],
 ): GateEmailRow | undefined | Promise<GateEmailRow | undefined> {
@@ -166,7 +166,7 @@ export function readGateFactsByEmail(
 }
 
 export function readGateFactsById(
-  { queryOne }: Pick<Deps, 'queryOne'>,
+  { queryOne }: { queryOne: QueryOne },
   purposeKey: string,
   contactId: string,
 ): GateRow | undefined | Promise<GateRow | undefined> {

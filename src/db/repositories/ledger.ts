@@ -1,7 +1,6 @@
 /** @module Ledger rows and the derived consent state, as compiled queries for atomic units. */
 import { sql, type CompiledQuery, type Selectable } from 'kysely'
-import type { Deps } from '../../deps.ts'
-import type { ConsentEventsTable, ConsentStateTable, DB } from '../database.ts'
+import type { ConsentEventsTable, ConsentStateTable, DB, Query } from '../database.ts'
 import { prepared } from '../prepared.ts'
 
 export type ConsentEventRow = Selectable<ConsentEventsTable>
@@ -46,7 +45,7 @@ const chainHeadQuery = prepared(['contactId'], (p, db) =>
 
 /** The last link of a contact's chain, if it has one (hot: every consent change reads it). */
 export async function findChainHead(
-  query: Deps['query'],
+  query: Query,
   contactId: string,
 ): Promise<{ seq: number; hash: string } | undefined> {
   return (await query<{ seq: number; hash: string }>(chainHeadQuery({ contactId })))[0]

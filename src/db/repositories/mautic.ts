@@ -1,27 +1,16 @@
 /**
  * @module Rows of the Mautic connector: links between gateway contacts and Mautic ids (many Mautic
  * contacts to one gateway contact), webhook receipts (idempotency), the mirror's memory per Mautic
- * contact, compliance findings, and the form and e-mail mappings. Writes are compiled queries for
- * atomic units.
+ * contact. Writes are compiled queries for atomic units (mappings: mautic-mappings.ts; findings:
+ * findings.ts).
  */
 import type { CompiledQuery, Selectable } from 'kysely'
-import type {
-  ComplianceFindingsTable,
-  DB,
-  FindingKind,
-  MauticFormFieldsTable,
-  MauticMirrorTable,
-} from '../database.ts'
-import { uuidv7 } from '../../lib/ids.ts'
-import type { Deps } from '../../deps.ts'
+import type { DB, MauticMirrorTable, Query } from '../database.ts'
 import { prepared } from '../prepared.ts'
 
 export const MAUTIC = 'mautic'
 
 export type MirrorRow = Selectable<MauticMirrorTable>
-export type FindingRow = Selectable<ComplianceFindingsTable>
-export type FormFieldRow = Selectable<MauticFormFieldsTable>
-
 export async function linkedContactId(db: DB, mauticId: string): Promise<string | undefined> {
   const row = await db
     .selectFrom('contact_links')
@@ -72,7 +61,7 @@ const receiptExists = prepared(['key'], (p, db) =>
 
 /** The receipt keys among `keys` already recorded (one event per body, the usual case, is one prepared look-up). */
 export async function knownReceipts(
-  deps: { db: DB; query: Deps['query'] },
+  deps: { db: DB; query: Query },
   keys: string[],
 ): Promise<Set<string>> {
   const found = new Set<string>()
@@ -187,59 +176,7 @@ export function noteBlockQuery(db: DB, mauticId: string, at: number): CompiledQu
     .compile()
 }
 
-export function insertFindingQuery(
-  db: DB,
-  f: {
-    kind: FindingKind
-    contactId: string | null
-    mauticId: string | null
-    purposeKey: string | null
-    details: Record<string, unknown>
-    now: number
-  },
-): CompiledQuery {
-  return db
-    .insertInto('compliance_findings')
-    .values({
-      id: uuidv7(f.now),
-      kind: f.kind,
-      contact_id: f.contactId,
-      mautic_id: f.mauticId,
-      purpose_key: f.purposeKey,
-      details: JSON.stringify(f.details),
-      created_at: f.now,
-      resolved_at: null,
-      resolution: null,
-    })
-    .compile()
-}
-
-export function listFindings(db: DB, opts: { open?: boolean; kind?: FindingKind } = {}) {
-  let q = db.selectFrom('compliance_findings').selectAll().orderBy('created_at').orderBy('id')
-  if (opts.open) q = q.where('resolved_at', 'is', null)
-  if (opts.kind) q = q.where('kind', '=', opts.kind)
-  return q.execute()
-}
-
-export function formFieldsOf(db: DB, formId: string): Promise<FormFieldRow[]> {
-  return db.selectFrom('mautic_form_fields').selectAll().where('form_id', '=', formId).execute()
-}
-
-export async function emailPurposeOf(
-  db: DB,
-  emailId: string | null,
-  categoryId: string | null,
-): Promise<string | undefined> {
-  const rows = await db
-    .selectFrom('mautic_email_purposes')
-    .select(['kind', 'purpose_key'])
-    .where((eb) =>
-      eb.or([
-        eb.and([eb('kind', '=', 'email'), eb('ref', '=', emailId ?? '')]),
-        eb.and([eb('kind', '=', 'category'), eb('ref', '=', categoryId ?? '')]),
-      ]),
-    )
-    .execute()
-  // An e-mail's own mapping is more specific than its category's.
-  return (rows.find((r) => r.kind === 'email') ?? rows[0])?.purpose_key
+/** Forgets the mirror's memory of a Mautic contact (deleted there, or by the person's erasure). */
+export function deleteMirrorQuery(db: DB, mauticId: string): CompiledQuery {
+  return db.deleteFrom('mautic_mirror').where('mautic_id', '=', mauticId).compile()
 }

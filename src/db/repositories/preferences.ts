@@ -3,7 +3,7 @@
  * and the state of each purpose it has a record for. The page is what every footer link opens.
  */
 import { sql } from 'kysely'
-import type { Deps } from '../../deps.ts'
+import type { Query } from '../database.ts'
 import { compiler, prepared } from '../prepared.ts'
 
 interface Row {
@@ -28,7 +28,7 @@ const factsQuery = prepared(['id'], (p) => ({
 }))
 
 export async function readPreferenceFacts(
-  deps: Pick<Deps, 'query'>,
+  deps: { query: Query },
   contactId: string,
 ): Promise<PreferenceFacts | undefined> {
   const rows = await deps.query<Row>(factsQuery({ id: contactId }))

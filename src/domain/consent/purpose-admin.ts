@@ -4,6 +4,7 @@
  * change is substantial (EDPB 05/2020 §110–111), which makes the gate refuse consents given under
  * older versions with `notice_outdated` until the person consents again.
  */
+import { insertNotice, insertPurpose, latestNoticeVersion } from '../../db/repositories/purposes.ts'
 import type { Deps } from '../../deps.ts'
 import type { Locale } from '../../lib/i18n.ts'
 import { noticeContentHash } from './notices.ts'
@@ -29,25 +30,15 @@ export async function createPurpose(
       code: 'invalid_key',
       message: 'key must be 2 to 64 lower-case letters, digits or _, starting with a letter',
     }
-  const position = await deps.db
-    .selectFrom('purposes')
-    .select((eb) => eb.fn.max<number>('position').as('max'))
-    .executeTakeFirst()
-  const result = await deps.db
-    .insertInto('purposes')
-    .values({
-      key: p.key,
-      channel: p.channel,
-      legal_basis: p.legalBasis,
-      double_opt_in: p.doubleOptIn ? 1 : 0,
-      max_consent_age_days: p.maxConsentAgeDays,
-      position: (position?.max ?? 0) + 1,
-      archived_at: null,
-      created_at: deps.clock.now(),
-    })
-    .onConflict((oc) => oc.column('key').doNothing())
-    .executeTakeFirst()
-  if (!result.numInsertedOrUpdatedRows)
+  const inserted = await insertPurpose(deps.db, {
+    key: p.key,
+    channel: p.channel,
+    legal_basis: p.legalBasis,
+    double_opt_in: p.doubleOptIn ? 1 : 0,
+    max_consent_age_days: p.maxConsentAgeDays,
+    created_at: deps.clock.now(),
+  })
+  if (!inserted)
     return { ok: false, code: 'purpose_exists', message: `Purpose "${p.key}" already exists` }
   invalidatePurposes(deps.db)
   return { ok: true }
@@ -70,34 +61,24 @@ export async function publishNotice(
   if (!(await loadPurposes(deps.db, deps.clock.now())).has(n.purposeKey))
     return { ok: false, code: 'unknown_purpose', message: `Unknown purpose "${n.purposeKey}"` }
   for (let attempt = 0; attempt < 3; attempt++) {
-    const last = await deps.db
-      .selectFrom('notices')
-      .select((eb) => eb.fn.max<number>('version').as('v'))
-      .where('purpose_key', '=', n.purposeKey)
-      .where('locale', '=', n.locale)
-      .executeTakeFirst()
-    const version = (last?.v ?? 0) + 1
+    const version = (await latestNoticeVersion(deps.db, n.purposeKey, n.locale)) + 1
     const contentHash = await noticeContentHash({ ...n, version })
     const id = crypto.randomUUID()
     const now = deps.clock.now()
-    const res = await deps.db
-      .insertInto('notices')
-      .values({
-        id,
-        purpose_key: n.purposeKey,
-        locale: n.locale,
-        version,
-        title: n.title,
-        body: n.body,
-        privacy_url: n.privacyUrl,
-        content_hash: contentHash,
-        requires_reconsent: n.requiresReconsent ? 1 : 0,
-        published_at: now,
-        created_at: now,
-      })
-      .onConflict((oc) => oc.columns(['purpose_key', 'locale', 'version']).doNothing())
-      .executeTakeFirst()
-    if (res.numInsertedOrUpdatedRows) {
+    const inserted = await insertNotice(deps.db, {
+      id,
+      purpose_key: n.purposeKey,
+      locale: n.locale,
+      version,
+      title: n.title,
+      body: n.body,
+      privacy_url: n.privacyUrl,
+      content_hash: contentHash,
+      requires_reconsent: n.requiresReconsent ? 1 : 0,
+      published_at: now,
+      created_at: now,
+    })
+    if (inserted) {
       invalidatePurposes(deps.db)
       return { ok: true, id, version, contentHash }
     }

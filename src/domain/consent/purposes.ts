@@ -5,6 +5,7 @@
  */
 import type { DB } from '../../db/database.ts'
 import {
+  findFormPurposes,
   listPublishedNotices,
   listPurposes,
   type NoticeRow,
@@ -80,3 +81,7 @@ async function readPurposes(db: DB): Promise<Map<string, Purpose>> {
   }
   return map
 }
+
+/** The purposes a hosted form offers (`/subscribe/{form}`), or undefined when there is no such form. */
+export const formPurposes = (db: DB, formKey: string): Promise<string[] | undefined> =>
+  findFormPurposes(db, formKey)

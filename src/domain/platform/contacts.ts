@@ -6,6 +6,7 @@
 import type { CompiledQuery } from 'kysely'
 import {
   findContactByBlindIndexes,
+  findContactById,
   insertContactQuery,
   type ContactRow,
 } from '../../db/repositories/contacts.ts'
@@ -25,6 +26,21 @@ export interface ContactContext {
 }
 
 const dataKeyAad = (contactId: string) => `contacts.data_key:${contactId}`
+export type { ContactRow }
+
+/** A contact by id, whatever its status (erased contacts keep their row). */
+export const findContact = (deps: Pick<Deps, 'db'>, id: string): Promise<ContactRow | undefined> =>
+  findContactById(deps.db, id)
+
+/** A contact by id, only while active (not erased). */
+export async function findActiveContact(
+  deps: Pick<Deps, 'db'>,
+  id: string,
+): Promise<ContactRow | undefined> {
+  const contact = await findContactById(deps.db, id)
+  return contact?.status === 'active' ? contact : undefined
+}
+
 export const emailAad = (contactId: string) => `contacts.email:${contactId}`
 export const attributesAad = (contactId: string) => `contacts.attributes:${contactId}`
 

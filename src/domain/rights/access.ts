@@ -7,6 +7,7 @@
  */
 import type { CompiledQuery } from 'kysely'
 import { findContactByBlindIndexes, type ContactRow } from '../../db/repositories/contacts.ts'
+import { noOpWriteQuery } from '../../db/repositories/rate-limits.ts'
 import type { Deps } from '../../deps.ts'
 import { blindIndexes } from '../../lib/email.ts'
 import { contactEmail } from '../platform/contacts.ts'
@@ -67,8 +68,7 @@ export async function requestAccessByEmail(deps: Deps, normalizedEmail: string):
   return true
 }
 
-const sameCostAsAWrite = (deps: Pick<Deps, 'db'>): CompiledQuery =>
-  deps.db.updateTable('rate_limits').set({ count: 0 }).where('key', '=', '').compile()
+const sameCostAsAWrite = (deps: Pick<Deps, 'db'>): CompiledQuery => noOpWriteQuery(deps.db)
 
 /** From the preference center: the same mail, to the contact's own address. */
 export async function requestAccessForContact(deps: Deps, contact: ContactRow): Promise<boolean> {

@@ -12,7 +12,7 @@ import { decryptField, encryptField } from '../../lib/keys.ts'
 import { attributesAad, contactEmail } from '../platform/contacts.ts'
 import { selfServiceDsrQuery } from './dsr.ts'
 import { emailChangeQueries } from './email-change.ts'
-import { hasMauticLinks, mauticUpdateQuery } from '../platform/mautic-update.ts'
+import { hasMauticLinks, mauticUpdateQuery } from '../platform/mautic-queue.ts'
 
 /** The fields every correction form offers, whether or not the contact has them yet. */
 export const PROFILE_FIELDS = ['first_name', 'last_name'] as const

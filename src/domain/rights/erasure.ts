@@ -14,6 +14,7 @@ import {
   expirePendingOptinsQuery,
 } from '../../db/repositories/suppressions.ts'
 import { mauticIdsOf } from '../../db/repositories/mautic.ts'
+import { deleteUndeliveredQuery } from '../../db/repositories/outbox.ts'
 import type { Deps } from '../../deps.ts'
 import { contactDataKey } from '../platform/contacts.ts'
 import { buildEventQueries, chainHead, commitWithChainRetry } from '../consent/ledger.ts'
@@ -106,9 +107,5 @@ export async function eraseContact(
 }
 
 function undeliveredFor(deps: Pick<Deps, 'db'>, orderingKeys: string[]): CompiledQuery {
-  return deps.db
-    .deleteFrom('outbox')
-    .where('status', '!=', 'done')
-    .where('ordering_key', 'in', orderingKeys)
-    .compile()
+  return deleteUndeliveredQuery(deps.db, orderingKeys)
 }

@@ -5,20 +5,14 @@
  * Payloads are never shown: they may hold encrypted personal data.
  */
 import { Hono } from 'hono'
-import type { FindingKind } from '../../db/database.ts'
-import { listFindings } from '../../db/repositories/mautic.ts'
+import { FINDING_KINDS, listFindings, type FindingKind } from '../../domain/platform/findings.ts'
 import type { Deps } from '../../deps.ts'
-import { retryDead } from '../../domain/platform/outbox.ts'
+import { listOutboxMessages, retryDead } from '../../domain/platform/outbox.ts'
 import { jsonError } from '../../lib/http-errors.ts'
 import { apiKeyAuth } from '../../middleware/api-key-auth.ts'
 
 const STATUSES = ['pending', 'dead'] as const
-const KINDS: FindingKind[] = [
-  'send_without_consent',
-  'unproven_consent_claim',
-  'no_proof',
-  'bounced',
-]
+const KINDS: readonly FindingKind[] = FINDING_KINDS
 
 export function outboxRoutes(deps: Deps) {
   return new Hono()
@@ -27,21 +21,7 @@ export function outboxRoutes(deps: Deps) {
       const status = c.req.query('status') ?? 'dead'
       if (!(STATUSES as readonly string[]).includes(status))
         return jsonError(c, 400, 'invalid_status', 'status must be "pending" or "dead"')
-      const rows = await deps.db
-        .selectFrom('outbox')
-        .select([
-          'id',
-          'kind',
-          'ordering_key',
-          'attempts',
-          'last_error',
-          'next_attempt_at',
-          'created_at',
-        ])
-        .where('status', '=', status as 'pending' | 'dead')
-        .orderBy('id')
-        .limit(500)
-        .execute()
+      const rows = await listOutboxMessages(deps.db, status as 'pending' | 'dead')
       return c.json({ messages: rows })
     })
     .post('/:id/retry', async (c) => {
@@ -57,12 +37,10 @@ export function findingRoutes(deps: Deps) {
     const kind = c.req.query('kind')
     if (kind !== undefined && !KINDS.includes(kind as FindingKind))
       return jsonError(c, 400, 'invalid_kind', `kind must be one of ${KINDS.join(', ')}`)
-    const rows = await listFindings(deps.db, {
+    const findings = await listFindings(deps, {
       open: c.req.query('open') !== 'false',
       kind: kind as FindingKind | undefined,
     })
-    return c.json({
-      findings: rows.map((r) => ({ ...r, details: JSON.parse(r.details) as unknown })),
-    })
+    return c.json({ findings })
   })
 }

@@ -5,8 +5,8 @@
  */
 import type { Context } from 'hono'
 import type { Deps } from '../../deps.ts'
-import { findContactById, type ContactRow } from '../../db/repositories/contacts.ts'
 import { readAccessToken } from '../../domain/rights/access.ts'
+import { findContact, type ContactRow } from '../../domain/platform/contacts.ts'
 import { t, type Locale } from '../../lib/i18n.ts'
 import { page, pageLocale } from '../../lib/pages.ts'
 import type { SiteInfo } from '../../lib/views.ts'
@@ -44,7 +44,7 @@ export async function withAccess(
   const token = c.req.param('token') ?? ''
   const read = await readAccessToken(deps, token)
   if (read.status !== 'valid') return accessInvalidPage(c, site, read.status)
-  const contact = await findContactById(deps.db, read.contactId)
+  const contact = await findContact(deps, read.contactId)
   if (!contact) return accessInvalidPage(c, site, 'invalid')
   if (contact.status !== 'active') return accessInvalidPage(c, site, 'erased')
   return { contact, requestId: read.requestId, token, base: `/me/${token}` }

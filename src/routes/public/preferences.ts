@@ -7,11 +7,9 @@
  */
 import { Hono, type Context } from 'hono'
 import type { Deps } from '../../deps.ts'
-import { findContactById } from '../../db/repositories/contacts.ts'
-import { findStates } from '../../db/repositories/ledger.ts'
-import { readPreferenceFacts } from '../../db/repositories/preferences.ts'
 import { requestAccessForContact } from '../../domain/rights/access.ts'
-import { contactEmail } from '../../domain/platform/contacts.ts'
+import { contactEmail, findActiveContact } from '../../domain/platform/contacts.ts'
+import { consentStates, preferenceFacts } from '../../domain/consent/preferences.ts'
 import { readPreferencesToken } from '../../domain/sending/links.ts'
 import { loadPurposes } from '../../domain/consent/purposes.ts'
 import { subscribe } from '../../domain/consent/subscriptions.ts'
@@ -27,14 +25,13 @@ export function preferenceRoutes(deps: Deps) {
 
   async function contactFor(token: string) {
     const id = await readPreferencesToken(deps, token)
-    const contact = id ? await findContactById(deps.db, id) : undefined
-    return contact?.status === 'active' ? contact : undefined
+    return id ? await findActiveContact(deps, id) : undefined
   }
 
   return new Hono()
     .get('/:token', async (c) => {
       const id = await readPreferencesToken(deps, c.req.param('token'))
-      const facts = id ? await readPreferenceFacts(deps, id) : undefined
+      const facts = id ? await preferenceFacts(deps, id) : undefined
       if (facts?.status !== 'active') return invalid(c)
       const locale = pageLocale(c, facts.locale)
       const purposes = await loadPurposes(deps.db, deps.clock.now())
@@ -90,7 +87,7 @@ export function preferenceRoutes(deps: Deps) {
               .flat()
               .filter((k): k is string => typeof k === 'string' && purposes.has(k)),
       )
-      const states = await findStates(deps.db, contact.id)
+      const states = await consentStates(deps, contact.id)
       const active = (k: string) =>
         ['granted', 'pending'].includes(states.find((s) => s.purpose_key === k)?.status ?? '')
       const evidence = {

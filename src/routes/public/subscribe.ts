@@ -5,11 +5,10 @@
  */
 import { Hono, type Context } from 'hono'
 import type { Deps } from '../../deps.ts'
-import { loadPurposes } from '../../domain/consent/purposes.ts'
+import { formPurposes, loadPurposes } from '../../domain/consent/purposes.ts'
 import { hitRateLimit } from '../../domain/platform/rate-limits.ts'
 import { subscribe } from '../../domain/consent/subscriptions.ts'
 import { resendConfirmation } from '../../domain/consent/optin.ts'
-import { findFormPurposes } from '../../db/repositories/purposes.ts'
 import { messagePage } from '../../lib/http-errors.ts'
 import { t, type Locale } from '../../lib/i18n.ts'
 import { page, pageLocale } from '../../lib/pages.ts'
@@ -72,7 +71,7 @@ export function subscribeRoutes(deps: Deps) {
 
   app.get('/:form', async (c) => {
     const formKey = c.req.param('form')
-    const keys = await findFormPurposes(deps.db, formKey)
+    const keys = await formPurposes(deps.db, formKey)
     if (!keys) return messagePage(c, site, 404, 'error.notFound.title', 'error.notFound.body')
     return renderForm(c, formKey, keys, pageLocale(c), {
       email: '',
@@ -84,7 +83,7 @@ export function subscribeRoutes(deps: Deps) {
 
   app.post('/:form', async (c) => {
     const formKey = c.req.param('form')
-    const keys = await findFormPurposes(deps.db, formKey)
+    const keys = await formPurposes(deps.db, formKey)
     if (!keys) return messagePage(c, site, 404, 'error.notFound.title', 'error.notFound.body')
     const form = await c.req.parseBody({ all: true })
     const locale = pageLocale(c, typeof form.lang === 'string' ? form.lang : null)

@@ -7,7 +7,7 @@
  */
 import { Hono, type Context } from 'hono'
 import type { Deps } from '../../deps.ts'
-import { findContactById } from '../../db/repositories/contacts.ts'
+import { findContact } from '../../domain/platform/contacts.ts'
 import { preferencesUrl, readUnsubscribeToken } from '../../domain/sending/links.ts'
 import { loadPurposes } from '../../domain/consent/purposes.ts'
 import { hitRateLimit } from '../../domain/platform/rate-limits.ts'
@@ -47,7 +47,7 @@ export function unsubscribeRoutes(deps: Deps) {
         : { status: 'invalid' as const }
     const email = typeof form.email === 'string' ? normalizeEmail(form.email) : null
     if (limited.allowed && token.status !== 'invalid' && email) {
-      const contact = await findContactById(deps.db, token.claims.sub)
+      const contact = await findContact(deps, token.claims.sub)
       const bidxes = await blindIndexes(deps.hmac, deps.keys, email)
       if (contact?.email_bidx && bidxes.includes(contact.email_bidx))
         await withdraw(deps, contact.id, [token.purpose!], {
@@ -66,7 +66,7 @@ export function unsubscribeRoutes(deps: Deps) {
   app.get('/:token', async (c) => {
     const token = await readUnsubscribeToken(deps, c.req.param('token'))
     if (token.status === 'invalid') return invalid(c)
-    const contact = await findContactById(deps.db, token.claims.sub)
+    const contact = await findContact(deps, token.claims.sub)
     const locale = pageLocale(c, contact?.locale)
     const purposes = await loadPurposes(deps.db, deps.clock.now())
     return page(c, site, 'public/unsubscribe', {

@@ -5,9 +5,10 @@ import { getConnInfo } from '@hono/node-server/conninfo'
 import type { Context } from 'hono'
 import type { Config } from '../../config.ts'
 import type { Database as Schema } from '../../db/database.ts'
-import { systemClock, type Clock, type Deps } from '../../deps.ts'
+import type { Deps } from '../../deps.ts'
+import { systemClock, type Clock } from '../../lib/clock.ts'
 import { outboxHandlers } from '../../jobs/outbox-handlers.ts'
-import type { OutboxHandlers } from '../../domain/platform/outbox.ts'
+import type { OutboxHandlerTable } from '../../domain/platform/outbox-messages.ts'
 import { deriveKeys } from '../../lib/keys.ts'
 import { jsonLogger, type Logger } from '../../lib/log.ts'
 import type { MailTransport } from '../../mail/message.ts'
@@ -21,7 +22,7 @@ export interface NodeDepsOptions {
   sqlite: Database.Database
   clock?: Clock
   logger?: Logger
-  outboxHandlers?: OutboxHandlers
+  outboxHandlers?: OutboxHandlerTable
   wakeOutbox?: () => void
   mail?: MailTransport
   /** Instead of the client made from config.mautic. */

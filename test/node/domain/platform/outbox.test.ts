@@ -10,6 +10,7 @@ import {
 } from '../../../../src/domain/platform/outbox.ts'
 import { startOutboxLoop } from '../../../../src/runtime/node/outbox-loop.ts'
 import { testDeps } from '../../../helpers/deps.ts'
+import { testMessage } from '../../../helpers/outbox.ts'
 
 async function setup(handler: (p: unknown) => Promise<void>) {
   const t = await testDeps()
@@ -21,9 +22,7 @@ describe('outbox delivery', () => {
   it('delivers a message once and marks it done', async () => {
     const seen: unknown[] = []
     const { deps, clock } = await setup(async (p) => void seen.push(p))
-    await deps.atomic([
-      enqueueQuery(deps.db, clock.now(), { kind: 'test.call', payload: { a: 1 } }),
-    ])
+    await deps.atomic([enqueueQuery(deps.db, clock.now(), testMessage('test.call', { a: 1 }))])
     expect(await deliverOutbox(deps)).toEqual({ delivered: 1, retried: 0, dead: 0 })
     expect(await deliverOutbox(deps)).toEqual({ delivered: 0, retried: 0, dead: 0 })
     expect(seen).toEqual([{ a: 1 }])
@@ -41,16 +40,8 @@ describe('outbox delivery', () => {
       seen.push((p as { n: number }).n)
     })
     await deps.atomic([
-      enqueueQuery(deps.db, clock.now(), {
-        kind: 'test.call',
-        payload: { n: 1 },
-        orderingKey: 'c1',
-      }),
-      enqueueQuery(deps.db, clock.now(), {
-        kind: 'test.call',
-        payload: { n: 2 },
-        orderingKey: 'c1',
-      }),
+      enqueueQuery(deps.db, clock.now(), testMessage('test.call', { n: 1 }, { orderingKey: 'c1' })),
+      enqueueQuery(deps.db, clock.now(), testMessage('test.call', { n: 2 }, { orderingKey: 'c1' })),
     ])
     expect(await deliverOutbox(deps)).toEqual({ delivered: 0, retried: 1, dead: 0 }) // n=2 waits behind n=1
     expect(await deliverOutbox(deps)).toEqual({ delivered: 0, retried: 0, dead: 0 }) // not due yet
@@ -68,9 +59,7 @@ describe('outbox delivery', () => {
     const { deps, clock } = await setup(async () => {
       throw new Error('always')
     })
-    await deps.atomic([
-      enqueueQuery(deps.db, clock.now(), { kind: 'test.call', payload: {} }, 'm1'),
-    ])
+    await deps.atomic([enqueueQuery(deps.db, clock.now(), testMessage('test.call', {}), 'm1')])
     for (let i = 0; i < OUTBOX_MAX_ATTEMPTS; i++) {
       await deliverOutbox(deps)
       clock.advance(2 * 60 * 60_000)
@@ -95,7 +84,7 @@ describe('outbox delivery', () => {
     })
     await deps.atomic(
       Array.from({ length: 5 }, (_, n) =>
-        enqueueQuery(deps.db, clock.now(), { kind: 'test.call', payload: { n } }),
+        enqueueQuery(deps.db, clock.now(), testMessage('test.call', { n })),
       ),
     )
     for (let minute = 0; minute < 60; minute++) {
@@ -122,7 +111,7 @@ describe('outbox delivery', () => {
       calls++
       await new Promise((r) => setTimeout(r, 20))
     })
-    await deps.atomic([enqueueQuery(deps.db, clock.now(), { kind: 'test.call', payload: {} })])
+    await deps.atomic([enqueueQuery(deps.db, clock.now(), testMessage('test.call', {}))])
     await Promise.all([deliverOutbox(deps), deliverOutbox(deps), deliverOutbox(deps)])
     expect(calls).toBe(1)
   })
@@ -135,9 +124,7 @@ describe('Node delivery loop', () => {
     deps.clock = { now: () => Date.now() }
     const loop = startOutboxLoop(deps, 60_000)
     await new Promise((r) => setTimeout(r, 20)) // first (empty) run
-    await deps.atomic([
-      enqueueQuery(deps.db, Date.now(), { kind: 'test.call', payload: { woke: true } }),
-    ])
+    await deps.atomic([enqueueQuery(deps.db, Date.now(), testMessage('test.call', { woke: true }))])
     const t0 = Date.now()
     loop.wake()
     while (seen.length === 0 && Date.now() - t0 < 2000) await new Promise((r) => setTimeout(r, 5))
@@ -151,11 +138,11 @@ describe('outbox retention', () => {
   it('deletes delivered rows after 30 days, and never a pending or dead one', async () => {
     const { deps, clock } = await setup(async () => {})
     await deps.atomic([
-      enqueueQuery(deps.db, clock.now(), { kind: 'test.call', payload: {} }),
-      enqueueQuery(deps.db, clock.now(), { kind: 'test.call', payload: {}, orderingKey: 'k' }),
+      enqueueQuery(deps.db, clock.now(), testMessage('test.call', {})),
+      enqueueQuery(deps.db, clock.now(), testMessage('test.call', {}, { orderingKey: 'k' })),
     ])
     await deliverOutbox(deps)
-    await deps.atomic([enqueueQuery(deps.db, clock.now(), { kind: 'test.call', payload: {} })])
+    await deps.atomic([enqueueQuery(deps.db, clock.now(), testMessage('test.call', {}))])
     await deps.db
       .updateTable('outbox')
       .set({ status: 'dead' })

@@ -5,7 +5,7 @@ import {
   enqueueQuery,
   OUTBOX_MAX_ATTEMPTS,
 } from '../../../../src/domain/platform/outbox.ts'
-import { insertFindingQuery } from '../../../../src/db/repositories/mautic.ts'
+import { insertFindingQuery } from '../../../../src/db/repositories/findings.ts'
 import { api, apiKey } from '../../../helpers/api.ts'
 import { testApp } from '../../../helpers/deps.ts'
 

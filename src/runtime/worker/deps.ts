@@ -1,0 +1,75 @@
+/**
+ * @module Builds the app's dependencies on Cloudflare Workers: D1 through Kysely and D1.batch,
+ * WebCrypto, the mail transport MAIL_TRANSPORT names, and outbox delivery after each commit through
+ * `ctx.waitUntil`. Built once per environment object (the bindings), as src/runtime/node/deps.ts
+ * builds them once per process.
+ */
+import { Kysely } from 'kysely'
+import { createApp, type App } from '../../app.ts'
+import { parseConfig } from '../../config.ts'
+import type { Database } from '../../db/database.ts'
+import type { Deps } from '../../deps.ts'
+import { deliverOutbox } from '../../domain/platform/outbox.ts'
+import { outboxHandlers } from '../../jobs/outbox-handlers.ts'
+import { systemClock } from '../../lib/clock.ts'
+import { deriveKeys, webHmacSha256, webSha256 } from '../../lib/keys.ts'
+import { jsonLogger } from '../../lib/log.ts'
+import { createMauticClient } from '../../mautic/client.ts'
+import { d1Atomic, D1Dialect, d1Query, d1QueryOne } from './d1-dialect.ts'
+import { workerMailTransport } from './mail.ts'
+
+/** The D1 binding plus the variables and secrets the README lists (strings). */
+export interface WorkerEnv {
+  DB: D1Database
+}
+
+export interface Built {
+  deps: Deps
+  app: App
+}
+
+async function workerDeps(env: WorkerEnv): Promise<Built> {
+  const strings = Object.fromEntries(
+    Object.entries(env as object).filter((e): e is [string, string] => typeof e[1] === 'string'),
+  )
+  // On Workers there is no ./data/ to keep a generated secret in: APP_SECRET is always required.
+  const config = parseConfig({ NODE_ENV: 'production', ...strings })
+  if (!config.appSecret) throw new Error('APP_SECRET is required (wrangler secret put APP_SECRET)')
+  const db = new Kysely<Database>({ dialect: new D1Dialect(env.DB) })
+  const keys = await deriveKeys(config.appSecret, config.appSecretPrevious)
+  const logger = jsonLogger()
+  const mautic = config.mautic ? createMauticClient(config.mautic) : undefined
+  const deps: Deps = {
+    config,
+    db,
+    atomic: d1Atomic(env.DB),
+    query: d1Query(env.DB),
+    queryOne: d1QueryOne(env.DB),
+    keys,
+    hmac: webHmacSha256,
+    sha256: webSha256,
+    clock: systemClock,
+    logger,
+    outboxHandlers: {},
+    wakeOutbox: (ctx) => ctx?.()?.waitUntil(deliverOutbox(deps)),
+    mail: workerMailTransport(config, { db, keys, clock: systemClock, logger, mautic }),
+    mautic,
+    // Cloudflare sets it on every request; a client cannot forge it.
+    clientIp: (c) => c.req.header('cf-connecting-ip'),
+  }
+  deps.outboxHandlers = outboxHandlers(deps)
+  return { deps, app: createApp(deps) }
+}
+
+const built = new WeakMap<WorkerEnv, Promise<Built>>()
+
+/** The deps and app of this environment, built on first use. */
+export function forEnv(env: WorkerEnv): Promise<Built> {
+  let b = built.get(env)
+  if (!b) {
+    b = workerDeps(env)
+    b.catch(() => built.delete(env)) // a bad config is reported on every request until fixed
+    built.set(env, b)
+  }
+  return b
+}
