@@ -1,8 +1,59 @@
-// Lint: typescript-eslint's recommended rules plus the layering rules of design/STYLE.md §8.2–8.3.
+// Lint: typescript-eslint's recommended rules plus the layering of docs/architecture.md ("Layers").
 import js from '@eslint/js'
 import tseslint from 'typescript-eslint'
 
 const NODE_ONLY = ['better-sqlite3', '@hono/node-server', 'nodemailer', 'smtp-server', 'node:*']
+
+/** Import specifiers that reach a folder of src/, from any depth (`../x/…`, `../../x/…`). */
+const folder = (name) => [`./${name}/*`, `../${name}/*`, `../../${name}/*`, `../../../${name}/*`]
+/** …and a sibling folder of src/domain/ (`../x/…` from inside domain/). */
+const domainPart = (name) => [`../${name}/*`, `../../domain/${name}/*`, `../domain/${name}/*`]
+
+/**
+ * One layer: the files, the folders they must not import (value imports; a type-only import is
+ * allowed, it leaves nothing at run time), and why. Kysely's query builder is for src/db/ alone.
+ */
+function layer(files, forbidden, message, { queries = true } = {}) {
+  // Node-only packages are refused by the rule on every shared file above.
+  const patterns = [{ group: forbidden, message }]
+  return {
+    files,
+    rules: {
+      '@typescript-eslint/no-restricted-imports': [
+        'error',
+        { patterns: patterns.map((p) => ({ ...p, allowTypeImports: true })) },
+      ],
+      ...(queries && {
+        'no-restricted-syntax': [
+          'error',
+          {
+            selector:
+              'CallExpression[callee.property.name=/^(selectFrom|insertInto|updateTable|deleteFrom|replaceInto|mergeInto)$/]',
+            message:
+              'Queries live in src/db/repositories/ (the only Kysely code): call a repository function.',
+          },
+          {
+            selector:
+              "ImportDeclaration[source.value='kysely'][importKind!='type'] > ImportSpecifier[imported.name='sql'][importKind!='type']",
+            message: 'Raw SQL lives in src/db/repositories/.',
+          },
+        ],
+      }),
+    },
+  }
+}
+
+const ABOVE_DOMAIN = [
+  ...folder('mautic'),
+  ...folder('jobs'),
+  ...folder('routes'),
+  ...folder('middleware'),
+  ...folder('runtime'),
+  ...folder('cli'),
+  '../app.ts',
+  '../../app.ts',
+  '../../../app.ts',
+]
 
 export default tseslint.config(
   {
@@ -28,9 +79,9 @@ export default tseslint.config(
     },
   },
   {
-    // Shared code runs on Node and Workers: Web-standard APIs only (ARCHITECTURE.md "One app, two runtimes").
+    // Shared code runs on Node and Workers: Web-standard APIs only.
     files: ['src/**/*.ts'],
-    ignores: ['src/node.ts', 'src/cli.ts', 'src/cli/**', 'src/runtime/node/**'],
+    ignores: ['src/node.ts', 'src/cli/**', 'src/runtime/node/**'],
     rules: {
       'no-restricted-imports': [
         'error',
@@ -54,39 +105,96 @@ export default tseslint.config(
       ],
     },
   },
-  {
-    // The domain decides; it knows nothing of HTTP (STYLE.md §8.3).
-    files: ['src/domain/**/*.ts'],
-    rules: {
-      'no-restricted-imports': [
-        'error',
-        {
-          patterns: [
-            {
-              group: ['hono', 'hono/*', ...NODE_ONLY],
-              message: 'The domain must not depend on HTTP or a runtime.',
-            },
-          ],
-        },
-      ],
-    },
-  },
-  {
-    files: ['src/lib/**/*.ts'],
-    rules: {
-      'no-restricted-imports': [
-        'error',
-        {
-          patterns: [
-            {
-              group: ['../domain/*', '../routes/*', '../db/*', '../runtime/*', ...NODE_ONLY],
-              message: 'lib/ sits below every layer.',
-            },
-          ],
-        },
-      ],
-    },
-  },
+  // The layers, from the ground up: lib <- db <- domain (platform <- consent <- sending, rights,
+  // admin) <- mautic <- jobs; routes and middleware sit on the domain; runtime/ and the entries wire.
+  layer(
+    ['src/lib/**/*.ts'],
+    [...folder('db'), ...folder('domain'), ...folder('mail'), ...ABOVE_DOMAIN],
+    'lib/ sits below every layer.',
+  ),
+  layer(
+    ['src/db/**/*.ts'],
+    [...folder('domain'), ...folder('mail'), ...ABOVE_DOMAIN, '../deps.ts', '../../deps.ts'],
+    'db/ holds the tables and their queries; it knows no layer above it.',
+    { queries: false },
+  ),
+  layer(
+    ['src/mail/**/*.ts'],
+    [...folder('db'), ...folder('domain'), ...ABOVE_DOMAIN],
+    'mail/ renders and transports mail; it knows nothing of the ledger.',
+  ),
+  layer(
+    ['src/domain/platform/**/*.ts'],
+    [
+      ...domainPart('consent'),
+      ...domainPart('sending'),
+      ...domainPart('rights'),
+      ...domainPart('admin'),
+      ...ABOVE_DOMAIN,
+      'hono',
+      'hono/*',
+    ],
+    'domain/platform is the ground of the domain: contacts, tokens, keys, limits, the outbox.',
+  ),
+  layer(
+    ['src/domain/consent/**/*.ts'],
+    [
+      ...domainPart('sending'),
+      ...domainPart('rights'),
+      ...domainPart('admin'),
+      ...ABOVE_DOMAIN,
+      'hono',
+      'hono/*',
+    ],
+    'domain/consent stands on platform only; sending and rights stand on it.',
+  ),
+  layer(
+    ['src/domain/sending/**/*.ts'],
+    [...domainPart('rights'), ...domainPart('admin'), ...ABOVE_DOMAIN, 'hono', 'hono/*'],
+    'domain/sending stands on consent and platform.',
+  ),
+  layer(
+    ['src/domain/rights/**/*.ts'],
+    [...domainPart('sending'), ...domainPart('admin'), ...ABOVE_DOMAIN, 'hono', 'hono/*'],
+    'domain/rights stands on consent and platform.',
+  ),
+  layer(
+    ['src/domain/admin/**/*.ts'],
+    [...ABOVE_DOMAIN, 'hono', 'hono/*'],
+    'domain/admin decides; it knows nothing of HTTP or the connectors.',
+  ),
+  layer(
+    ['src/mautic/**/*.ts'],
+    [
+      ...folder('jobs'),
+      ...folder('routes'),
+      ...folder('middleware'),
+      ...folder('runtime'),
+      ...folder('cli'),
+      '../app.ts',
+      'hono',
+      'hono/*',
+    ],
+    'mautic/ is a connector on top of the domain; jobs and routes call it, not the reverse.',
+  ),
+  layer(
+    ['src/jobs/**/*.ts'],
+    [
+      ...folder('routes'),
+      ...folder('middleware'),
+      ...folder('runtime'),
+      ...folder('cli'),
+      '../app.ts',
+      'hono',
+      'hono/*',
+    ],
+    'jobs/ ties the domain and the connectors together; only runtimes call it.',
+  ),
+  layer(
+    ['src/middleware/**/*.ts', 'src/routes/**/*.ts'],
+    [...folder('db'), ...folder('jobs'), ...folder('runtime'), ...folder('cli')],
+    'HTTP parses, validates and authorizes, then calls the domain (route -> domain -> repository).',
+  ),
   {
     // Tests read loosely typed JSON answers; `any` there is the honest type.
     files: ['test/**/*.ts'],
