@@ -1,8 +1,7 @@
 /** @module The Markdown table printed by `npm run bench` and kept in bench/results.md. */
 import { writeFileSync } from 'node:fs'
 import { cpus } from 'node:os'
-import type { BenchOptions, Measurement } from './measure.ts'
-import type { Target } from './scenarios.ts'
+import type { BenchOptions, Measurement, Target } from './types.ts'
 
 export interface Row {
   name: string
@@ -113,11 +112,11 @@ export function writeResults(head: string, opts: BenchOptions, rows: Row[]): voi
     'Written by `npm run bench` (bench/run.ts). HTTP scenarios are compared with the bare Hono',
     'endpoint, in-process ones with the raw better-sqlite3 primary-key lookup or insert transaction,',
     'SMTP ones with a plain smtp-server that forwards each message through nodemailer, unchanged, to',
-    'the same sink smtp-server the relay forwards to (bench/mail-apps.ts); their rate counts messages',
-    'answered 250, which comes only once the sink has taken them.',
+    'the same sink smtp-server the relay forwards to (bench/apps/mail-apps.ts); their rate counts',
+    'messages answered 250, which comes only once the sink has taken them.',
     'A "fixed rate, open loop" row is the scenario above it sent at a fixed share of the highest rate',
     'it reached, each request due at its time whatever the answers do, latency counted from that due',
-    'time (bench/open-loop.ts): its target is on p99.',
+    'time (bench/load/open-loop.ts): its target is on p99.',
     '',
   ].join('\n')
   writeFileSync(new URL('results.md', dir), md)
