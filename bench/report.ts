@@ -1,5 +1,5 @@
 /** @module The Markdown table printed by `npm run bench` and kept in bench/results.md. */
-import { writeFileSync } from 'node:fs'
+import { existsSync, readFileSync, writeFileSync } from 'node:fs'
 import { cpus } from 'node:os'
 import type { BenchOptions, Measurement, Target } from './types.ts'
 
@@ -100,8 +100,24 @@ export function header(opts: BenchOptions): string {
   )
 }
 
+/**
+ * The hand-written part of results.md, from this heading to the end: measurements that comments in
+ * src/ point to, taken apart from `npm run bench`. A run rewrites the table above it and keeps it.
+ */
+const KEPT_HEADING = '## Measurements behind design choices'
+
+/** The kept section of the results.md at `file` (heading included), or '' when it has none. */
+function keptSection(file: URL): string {
+  if (!existsSync(file)) return ''
+  const old = readFileSync(file, 'utf8')
+  const at = old.indexOf(`\n${KEPT_HEADING}\n`)
+  return at < 0 ? '' : old.slice(at + 1)
+}
+
 export function writeResults(head: string, opts: BenchOptions, rows: Row[]): void {
   const dir = new URL('./', import.meta.url)
+  const file = new URL('results.md', dir)
+  const kept = keptSection(file)
   const md = [
     '# Benchmark results',
     '',
@@ -119,7 +135,7 @@ export function writeResults(head: string, opts: BenchOptions, rows: Row[]): voi
     'time (bench/load/open-loop.ts): its target is on p99.',
     '',
   ].join('\n')
-  writeFileSync(new URL('results.md', dir), md)
+  writeFileSync(file, kept ? `${md}\n${kept}` : md)
   // Machine-readable copy for comparing runs; gitignored, unlike results.md.
   writeFileSync(
     new URL('results.json', dir),
