@@ -1,8 +1,7 @@
 /** @module The Markdown table printed by `npm run bench` and kept in bench/results.md. */
-import { writeFileSync } from 'node:fs'
+import { existsSync, readFileSync, writeFileSync } from 'node:fs'
 import { cpus } from 'node:os'
-import type { BenchOptions, Measurement } from './measure.ts'
-import type { Target } from './scenarios.ts'
+import type { BenchOptions, Measurement, Target } from './types.ts'
 
 export interface Row {
   name: string
@@ -101,8 +100,24 @@ export function header(opts: BenchOptions): string {
   )
 }
 
+/**
+ * The hand-written part of results.md, from this heading to the end: measurements that comments in
+ * src/ point to, taken apart from `npm run bench`. A run rewrites the table above it and keeps it.
+ */
+const KEPT_HEADING = '## Measurements behind design choices'
+
+/** The kept section of the results.md at `file` (heading included), or '' when it has none. */
+function keptSection(file: URL): string {
+  if (!existsSync(file)) return ''
+  const old = readFileSync(file, 'utf8')
+  const at = old.indexOf(`\n${KEPT_HEADING}\n`)
+  return at < 0 ? '' : old.slice(at + 1)
+}
+
 export function writeResults(head: string, opts: BenchOptions, rows: Row[]): void {
   const dir = new URL('./', import.meta.url)
+  const file = new URL('results.md', dir)
+  const kept = keptSection(file)
   const md = [
     '# Benchmark results',
     '',
@@ -113,14 +128,14 @@ export function writeResults(head: string, opts: BenchOptions, rows: Row[]): voi
     'Written by `npm run bench` (bench/run.ts). HTTP scenarios are compared with the bare Hono',
     'endpoint, in-process ones with the raw better-sqlite3 primary-key lookup or insert transaction,',
     'SMTP ones with a plain smtp-server that forwards each message through nodemailer, unchanged, to',
-    'the same sink smtp-server the relay forwards to (bench/mail-apps.ts); their rate counts messages',
-    'answered 250, which comes only once the sink has taken them.',
+    'the same sink smtp-server the relay forwards to (bench/apps/mail-apps.ts); their rate counts',
+    'messages answered 250, which comes only once the sink has taken them.',
     'A "fixed rate, open loop" row is the scenario above it sent at a fixed share of the highest rate',
     'it reached, each request due at its time whatever the answers do, latency counted from that due',
-    'time (bench/open-loop.ts): its target is on p99.',
+    'time (bench/load/open-loop.ts): its target is on p99.',
     '',
   ].join('\n')
-  writeFileSync(new URL('results.md', dir), md)
+  writeFileSync(file, kept ? `${md}\n${kept}` : md)
   // Machine-readable copy for comparing runs; gitignored, unlike results.md.
   writeFileSync(
     new URL('results.json', dir),

@@ -1,12 +1,13 @@
 /**
- * @module `npm run bench`: measures the baselines, then every scenario in bench/scenarios.ts, each
- * in a child process of its own (and, for a scenario with a latency target at a fixed rate, that
+ * @module `npm run bench`: measures the baselines, then every scenario in bench/scenarios/list.ts,
+ * each in a child process of its own (and, for a scenario with a latency target at a fixed rate, that
  * too), and prints the Markdown table (also written to bench/results.md).
  * Progress goes to stderr so stdout holds only the table.
  */
-import { measure, type BenchOptions, type Measurement } from './measure.ts'
+import { measure } from './processes/measure.ts'
 import { header, ratioOf, table, targetMet, writeResults, type Row } from './report.ts'
-import { baselines, scenarios, type BaselineName } from './scenarios.ts'
+import { baselines, scenarios } from './scenarios/list.ts'
+import type { BaselineName, BenchOptions, Measurement } from './types.ts'
 
 function positive(name: string, fallback: number): number {
   const raw = process.env[name]

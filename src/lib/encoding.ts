@@ -20,7 +20,8 @@ export function toHex(bytes: Uint8Array): string {
 
 /**
  * Node's Buffer where the runtime has one (Node; workerd with nodejs_compat): its native base64url is
- * ten times faster than btoa, which Node implements in JavaScript, on the KB-sized sealed fields.
+ * much faster than btoa, which Node implements in JavaScript, on the KB-sized sealed fields (as
+ * measured: bench/results.md, "Measurements behind design choices").
  */
 const NodeBuffer = (
   globalThis as {

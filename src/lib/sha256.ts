@@ -1,9 +1,10 @@
 /**
  * @module SHA-256 (FIPS 180-4) and HMAC-SHA256 (RFC 2104) in plain JS, synchronous on both runtimes,
  * for the e-mail blind index in bulk. With the key's two pads hashed once, the HMAC of an address is
- * two block compressions and no call into native code: node:crypto's createHmac costs several µs a
- * call, WebCrypto's a promise, and the batch gate hashes a thousand addresses per request. The
- * library for this, @noble/hashes 2.0, measured 8 µs an address here against 1.3 µs for this code.
+ * two block compressions and no call into native code: node:crypto's createHmac costs a native call
+ * per address, WebCrypto's a promise, and the batch gate hashes a thousand addresses per request. The
+ * library for this, @noble/hashes 2.0, took several times as long per address as this code (as
+ * measured: bench/results.md, "Measurements behind design choices").
  * test/node/blind-index.test.ts checks it against RFC 4231's vectors and node:crypto.
  */
 

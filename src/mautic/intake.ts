@@ -51,8 +51,9 @@ const MAX_ATTEMPTS = 3
 
 export async function acceptWebhook(deps: Deps, keyed: KeyedEvent[]): Promise<IntakeResult> {
   // First written as if every event were new, without a look-up: Mautic sends each event once, so a
-  // receipt read per body cost every delivery a query (~6 % of the intake) to spare the rare copy a
-  // failed write. A copy fails on the receipt's primary key and nothing of its unit is written.
+  // receipt read per body cost every delivery a query (a measurable share of the intake:
+  // bench/results.md, "Measurements behind design choices") to spare the rare copy a failed write.
+  // A copy fails on the receipt's primary key and nothing of its unit is written.
   let known: ReadonlySet<string> | null = NONE_KNOWN
   for (let attempt = 1; ; attempt++) {
     try {

@@ -121,8 +121,9 @@ interface CacheEntry {
   key?: { identity: ApiKeyIdentity; hash: Uint8Array; revoked: boolean }
   /**
    * The secret once it has matched the hash: later requests compare against it (constant time) and
-   * skip hashing. On Node, WebCrypto's digest goes through the thread pool (20 to 70 µs a call), ten
-   * times what the whole cached check costs.
+   * skip hashing. On Node, WebCrypto's digest goes through the thread pool, which costs many times
+   * what the whole cached check does (as measured: bench/results.md, "Measurements behind design
+   * choices").
    */
   secret?: Uint8Array
   fetchedAt: number

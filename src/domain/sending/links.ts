@@ -1,9 +1,10 @@
 /**
- * @module The links every marketing e-mail carries: unsubscribe (one purpose, RFC 8058 one-click) and
- * preference center. Tokens hold an opaque contact id and the purpose, never the address. They are
- * stable for a calendar month (issued at its start, valid 13 months after its end, so always more than
- * a year): the same contact gets the same link all month, and links are cached, not signed per mail
- * (jose signs ~16,000 tokens/s here; two per mail would cap sending).
+ * @module The links every marketing e-mail carries: unsubscribe (one purpose, RFC 8058 one-click)
+ * and preference center. Tokens hold an opaque contact id and the purpose, never the address. They
+ * are stable for a calendar month (issued at its start, valid 13 months after its end, so always
+ * more than a year): the same contact gets the same link all month, and links are cached, not
+ * signed per mail (jose's signing rate would cap sending at two tokens per mail: bench/results.md,
+ * "Measurements behind design choices").
  */
 import type { Deps } from '../../deps.ts'
 import { signLinkToken, verifyLinkToken, type VerifiedToken } from '../platform/link-tokens.ts'

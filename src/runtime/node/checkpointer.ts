@@ -1,10 +1,11 @@
 /**
- * @module WAL checkpoints off the request path. SQLite's automatic checkpoint runs inside the commit
- * that crosses 1,000 WAL pages and copies them into the database file there and then: 8 to 10 ms on
- * this disk, stalling every request of a group commit (and a webhook's p99: Mautic waits on us).
- * The server turns it off and checkpoints from a worker thread with a connection of its own instead;
- * PASSIVE never blocks the writer or readers (sqlite.org/wal.html#ckpt), and the writer rewinds the
- * WAL once a checkpoint has caught up. Without this (tests, CLI) SQLite's own checkpoint stays on.
+ * @module WAL checkpoints off the request path. SQLite's automatic checkpoint runs inside the
+ * commit that crosses 1,000 WAL pages and copies them into the database file there and then, for
+ * milliseconds (as measured: bench/results.md, "Measurements behind design choices"), stalling
+ * every request of a group commit (and a webhook's p99: Mautic waits on us). The server turns it
+ * off and checkpoints from a worker thread with a connection of its own instead; PASSIVE never
+ * blocks the writer or readers (sqlite.org/wal.html#ckpt), and the writer rewinds the WAL once a
+ * checkpoint has caught up. Without this (tests, CLI) SQLite's own checkpoint stays on.
  */
 import type Database from 'better-sqlite3'
 import { createRequire } from 'node:module'

@@ -1,21 +1,22 @@
 /**
- * @module Group commit for the atomic port on Node. Concurrent requests each ask for a transaction of
- * their own; the units asked for in one turn of the event loop run in ONE SQLite transaction instead.
- * A failing unit must roll back alone, with only its caller getting the error: the batch first runs
- * plainly, and only when a unit fails is it run again with each unit inside a SAVEPOINT of its own
- * (units seldom fail, and the savepoints cost a third of a batch of small inserts). Every caller is
- * answered after the COMMIT, never before: nothing is acknowledged that is not durable (a webhook's
- * 200, a send's 202). A commit costs several times the few inserts of a unit, so
- * this is where throughput under concurrency comes from; a lone caller pays one event-loop turn.
+ * @module Group commit for the atomic port on Node. Concurrent requests each ask for a transaction
+ * of their own; the units asked for in one turn of the event loop run in ONE SQLite transaction
+ * instead. A failing unit must roll back alone, with only its caller getting the error: the batch
+ * first runs plainly, and only when a unit fails is it run again with each unit inside a SAVEPOINT
+ * of its own (units seldom fail, and the savepoints are a large share of a batch of small inserts).
+ * Every caller is answered after the COMMIT, never before: nothing is acknowledged that is not
+ * durable (a webhook's 200, a send's 202). A commit costs several times the few inserts of a unit,
+ * so this is where throughput under concurrency comes from; a lone caller pays one event-loop turn.
  *
  * At a moderate rate one turn gathers too little: at half the webhook intake's highest rate most
- * batches held one or two units, and the request thread was 85 % busy. So after a batch of two to
- * five units the next waits `windowMs` (1 ms) for company instead of one turn: fewer commits and
- * turns. At 2,800 webhooks/s, in interleaved rounds, the window lowered the median p99 (12.9 against
- * 20.2 ms over 9 rounds each, 15.3 against 18.3 over 7) for about 1 ms more at the median, and the
- * CPU per webhook by 3–8 %; with the cap below, p99 was lower in 4 rounds of 5. Not after a lone unit:
- * one caller after another (an import, the CLI) would wait every time. Not after six or more: one
- * turn already gathers plenty, and waiting left the thread idle (the highest rate fell 10–13 %).
+ * batches held one or two units, and the request thread was busy most of the time. So after a batch
+ * of two to five units the next waits `windowMs` (1 ms) for company instead of one turn: fewer
+ * commits and turns. At that rate, in interleaved rounds, the window lowered the webhooks' p99 for
+ * a little more latency at the median, and their CPU; with the cap below, p99 was lower in most
+ * rounds. Not after a lone unit: one caller after another (an import, the CLI) would wait every
+ * time. Not after six or more: one turn already gathers plenty, and waiting left the thread idle
+ * (the highest rate fell). The figures behind all this: bench/results.md, "Measurements behind
+ * design choices".
  */
 import type Database from 'better-sqlite3'
 

@@ -1,11 +1,11 @@
 /**
- * @module Mautic webhook bodies read on a worker thread: the signature check, the JSON parse and the
- * receipt keys were a third of the intake's time on the request thread (a realistic 5 KB body parses
- * in ~40 µs; queue mode sends up to 5 MB, whose parse would stall every other request for tens of ms).
- * The thread starts with the server (loading its TypeScript takes a few hundred ms), and again with
- * the next webhook after a crash. If it dies, the bodies it held are read in the request instead
- * (Mautic never sends an event twice, so none may be lost), and so is every body after a thread that
- * could not start at all.
+ * @module Mautic webhook bodies read on a worker thread: the signature check, the JSON parse and
+ * the receipt keys were a large share of the intake's time on the request thread, and queue mode
+ * sends up to 5 MB, whose parse there would stall every other request (as measured:
+ * bench/results.md, "Measurements behind design choices"). The thread starts with the server
+ * (loading its TypeScript takes a while), and again with the next webhook after a crash. If it
+ * dies, the bodies it held are read in the request instead (Mautic never sends an event twice, so
+ * none may be lost), and so is every body after a thread that could not start at all.
  */
 import { createRequire } from 'node:module'
 import { fileURLToPath } from 'node:url'

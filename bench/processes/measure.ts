@@ -1,33 +1,21 @@
 /** @module Runs one scenario in its own child process and returns its numbers. */
-import { HOST } from './apps.ts'
+import { HOST } from '../apps/http-apps.ts'
 import { firstLine, startChild, stopChild } from './children.ts'
-import { closedLoop, type ClosedLoopOptions } from './closed-loop.ts'
-import { cpuSeconds, peakRssMb } from './hist.ts'
-import { mailLoad } from './mail-load.ts'
-import { marketingMail } from './mail-message.ts'
-import { openLoop, type LoadOptions } from './open-loop.ts'
-import type { HttpScenario, InprocScenario, Scenario, SmtpScenario } from './scenarios.ts'
-import { seededEmail, SEEDED_CONTACTS } from './seeded-app.ts'
-
-export interface BenchOptions {
-  durationS: number
-  warmupS: number
-  connections: number
-  /** Concurrent senders (one SMTP connection each) of the SMTP scenarios. */
-  smtpConnections: number
-}
-
-export interface Measurement {
-  rate: number
-  unit: 'req/s' | 'ops/s' | 'items/s' | 'msg/s'
-  p50Ms: number
-  p99Ms: number
-  peakRssMb: number
-  /** Anything that makes the numbers suspect: errors, non-2xx answers, timeouts. */
-  problems: string[]
-  /** HTTP scenarios: the server process's CPU time per answered request, in microseconds. */
-  cpuUsPerReq?: number
-}
+import { closedLoop, type ClosedLoopOptions } from '../load/closed-loop.ts'
+import { cpuSeconds, peakRssMb } from './proc-stats.ts'
+import { mailLoad } from '../load/mail-load.ts'
+import { marketingMail } from '../load/marketing-mail.ts'
+import { openLoop } from '../load/open-loop.ts'
+import type { LoadOptions } from '../load/http-connection.ts'
+import type {
+  BenchOptions,
+  HttpScenario,
+  InprocScenario,
+  Measurement,
+  Scenario,
+  SmtpScenario,
+} from '../types.ts'
+import { seededEmail, SEEDED_CONTACTS } from '../apps/seeded-app.ts'
 
 /**
  * `fixedRate` (requests/s, HTTP scenarios only) measures latency at that rate, open loop, instead of
@@ -46,7 +34,7 @@ export function measure(s: Scenario, opts: BenchOptions, fixedRate?: number): Pr
 
 const SETTLE_MS = 500
 
-/** The line bench/server.ts prints once its apps listen. */
+/** The line bench/processes/server.ts prints once its apps listen. */
 interface ServerInfo {
   ports: Record<string, number>
   headers: Record<string, Record<string, string>>
@@ -130,7 +118,7 @@ async function closedLoopRun(
  */
 const LAG_LIMIT_MS = 5
 
-/** `rate` requests/s on a fixed schedule, whatever the answers do (bench/open-loop.ts). */
+/** `rate` requests/s on a fixed schedule, whatever the answers do (bench/load/open-loop.ts). */
 async function fixedRateLoop(
   o: Omit<LoadOptions, 'durationS'>,
   opts: BenchOptions,
@@ -187,12 +175,13 @@ async function measureSmtp(s: SmtpScenario, opts: BenchOptions): Promise<Measure
         auth: { user: string; pass: string }
       }
       const result = await mailLoad({
+        host: HOST,
         port: info.port,
         auth: info.auth,
         connections: opts.smtpConnections,
         warmupS: opts.warmupS,
         durationS: opts.durationS,
-        // Each message to the next seeded contact (bench/seeded-app.ts), as a campaign goes.
+        // Each message to the next seeded contact (bench/apps/seeded-app.ts), as a campaign goes.
         next: (n) => message(n, seededEmail(n % SEEDED_CONTACTS)),
         expectReply: s.expectReply,
       })

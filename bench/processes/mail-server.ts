@@ -1,10 +1,10 @@
 /**
- * @module Child process running one SMTP server of bench/mail-apps.ts: `mail-server.ts <name>
+ * @module Child process running one SMTP server of bench/apps/mail-apps.ts: `mail-server.ts <name>
  * [upstream smtp:// URL]`, printing `{"port":…,"auth":{"user":…,"pass":…}}` as one line on stdout.
  * A process of its own, apart from the load generator and from the sink, so that its VmHWM is its
  * peak RSS alone and a --cpu-prof of it shows only its own work.
  */
-import { mailApps, type MailAppName } from './mail-apps.ts'
+import { mailApps, type MailAppName } from '../apps/mail-apps.ts'
 
 const [name = '', upstreamUrl = ''] = process.argv.slice(2)
 if (!(name in mailApps))

@@ -9,23 +9,23 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import type { AddressInfo } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { createApp, securityHeaderOptions } from '../src/app.ts'
-import { parseConfig } from '../src/config.ts'
-import type { Deps } from '../src/deps.ts'
-import { createApiKey } from '../src/domain/platform/api-keys.ts'
-import { preferencesUrl } from '../src/domain/sending/links.ts'
-import { subscribe } from '../src/domain/consent/subscriptions.ts'
-import { jsonLogger } from '../src/lib/log.ts'
-import { newMessageId } from '../src/mail/headers.ts'
-import type { MailTransport } from '../src/mail/message.ts'
-import { nodeDeps } from '../src/runtime/node/deps.ts'
-import { startCheckpointer } from '../src/runtime/node/checkpointer.ts'
-import { serveGateway } from '../src/runtime/node/edge.ts'
-import { startWebhookReader } from '../src/runtime/node/webhook-reader.ts'
-import { applyMigrations, openSqlite } from '../src/runtime/node/sqlite.ts'
+import { createApp, securityHeaderOptions } from '../../src/app.ts'
+import { parseConfig } from '../../src/config.ts'
+import type { Deps } from '../../src/deps.ts'
+import { createApiKey } from '../../src/domain/platform/api-keys.ts'
+import { preferencesUrl } from '../../src/domain/sending/links.ts'
+import { subscribe } from '../../src/domain/consent/subscriptions.ts'
+import { jsonLogger } from '../../src/lib/log.ts'
+import { newMessageId } from '../../src/mail/headers.ts'
+import type { MailTransport } from '../../src/mail/message.ts'
+import { nodeDeps } from '../../src/runtime/node/deps.ts'
+import { startCheckpointer } from '../../src/runtime/node/checkpointer.ts'
+import { serveGateway } from '../../src/runtime/node/edge.ts'
+import { startWebhookReader } from '../../src/runtime/node/webhook-reader.ts'
+import { applyMigrations, openSqlite } from '../../src/runtime/node/sqlite.ts'
+import { APP_SECRET } from './secrets.ts'
 
 export const SEEDED_CONTACTS = 2_000
-const SECRET = 'bench-secret-0123456789-abcdefghijklmnopqrstuvwxyz'
 export const seededEmail = (i: number) => `bench${i}@example.test`
 
 /**
@@ -50,8 +50,8 @@ export async function seededDeps(): Promise<{
   const sqlite = openSqlite(join(dir, 'gw.db'))
   applyMigrations(sqlite)
   const config = {
-    ...parseConfig({ APP_SECRET: SECRET, PUBLIC_URL: 'https://gateway.bench' }),
-    appSecret: SECRET,
+    ...parseConfig({ APP_SECRET, PUBLIC_URL: 'https://gateway.bench' }),
+    appSecret: APP_SECRET,
   }
   const deps = await nodeDeps({
     config,
@@ -107,7 +107,7 @@ export async function seededApi() {
 
 /**
  * A seeded contact's preference page as the gateway renders it (in French), and the security
- * header options of that gateway: for the page's floor (bench/apps.ts, 'hono-page-edge').
+ * header options of that gateway: for the page's floor (bench/apps/http-apps.ts, 'hono-page-edge').
  */
 export async function seededPreferencePage() {
   const { deps, ids, close } = await seededDeps()

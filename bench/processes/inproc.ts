@@ -2,9 +2,10 @@
  * @module Child process looping over one in-process scenario: `inproc.ts <name> <seconds> <warm-up>`.
  * Prints one JSON Measurement line. A process of its own, so its peak RSS is the scenario's alone.
  */
-import { Histogram, peakRssMb } from './hist.ts'
-import type { Measurement } from './measure.ts'
-import { findScenario } from './scenarios.ts'
+import { Histogram } from '../load/histogram.ts'
+import { findScenario } from '../scenarios/list.ts'
+import type { Measurement } from '../types.ts'
+import { peakRssMb } from './proc-stats.ts'
 
 const [name = '', durationS = '5', warmupS = '1'] = process.argv.slice(2)
 const scenario = findScenario(name)

@@ -3,7 +3,7 @@ import { spawn, type ChildProcess } from 'node:child_process'
 import { basename, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 
-const ROOT = fileURLToPath(new URL('..', import.meta.url))
+const ROOT = fileURLToPath(new URL('../..', import.meta.url))
 const live = new Set<ChildProcess>()
 
 // Last resort if the parent dies with children running (children also watch their stdin).
@@ -30,8 +30,8 @@ function profiling(script: string, args: string[]): string[] {
 }
 
 /**
- * `node --import tsx bench/<script>`: process.execPath rather than `npx tsx`, so the pid we hold is
- * the process doing the work and its /proc status is the one we want.
+ * `node --import tsx bench/processes/<script>`: process.execPath rather than `npx tsx`, so the pid we
+ * hold is the process doing the work and its /proc status is the one we want.
  */
 export function startChild(script: string, args: string[]): ChildProcess {
   const path = fileURLToPath(new URL(script, import.meta.url))

@@ -2,8 +2,8 @@
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { openSqlite } from '../src/runtime/node/sqlite.ts'
-import type { InprocOp } from './scenarios.ts'
+import { openSqlite } from '../../src/runtime/node/sqlite.ts'
+import type { InprocOp } from '../types.ts'
 
 const ROWS = 100_000
 

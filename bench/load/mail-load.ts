@@ -5,11 +5,11 @@
  * servers measured here do only after their upstream took it: the rate is messages/s delivered.
  */
 import nodemailer from 'nodemailer'
-import { HOST } from './apps.ts'
-import { Histogram } from './hist.ts'
-import type { BenchMail } from './mail-message.ts'
+import { Histogram } from './histogram.ts'
+import type { BenchMail } from './marketing-mail.ts'
 
 export interface MailLoadOptions {
+  host: string
   port: number
   auth: { user: string; pass: string }
   connections: number
@@ -35,7 +35,7 @@ export interface MailLoadResult {
 export async function mailLoad(o: MailLoadOptions): Promise<MailLoadResult> {
   const transport = nodemailer.createTransport({
     pool: true,
-    host: HOST,
+    host: o.host,
     port: o.port,
     secure: false,
     ignoreTLS: true,

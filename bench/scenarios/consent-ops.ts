@@ -1,11 +1,11 @@
 /** @module In-process scenarios: the gate by contact id and by e-mail in batches, recording an event. */
-import { contactDataKey } from '../src/domain/platform/contacts.ts'
-import { gateBatch } from '../src/domain/sending/gate.ts'
-import { recordConsentEvents } from '../src/domain/consent/ledger.ts'
-import { enqueueQuery } from '../src/domain/platform/outbox.ts'
-import { startCheckpointer } from '../src/runtime/node/checkpointer.ts'
-import type { InprocOp } from './scenarios.ts'
-import { seededDeps, seededEmail, SEEDED_CONTACTS } from './seeded-app.ts'
+import { contactDataKey } from '../../src/domain/platform/contacts.ts'
+import { gateBatch } from '../../src/domain/sending/gate.ts'
+import { recordConsentEvents } from '../../src/domain/consent/ledger.ts'
+import { enqueueQuery } from '../../src/domain/platform/outbox.ts'
+import { startCheckpointer } from '../../src/runtime/node/checkpointer.ts'
+import type { InprocOp } from '../types.ts'
+import { seededDeps, seededEmail, SEEDED_CONTACTS } from '../apps/seeded-app.ts'
 
 const pick = (ids: string[]) => ids[Math.floor(Math.random() * ids.length)]!
 

@@ -3,7 +3,7 @@
  * printing `{"ports":{...},"headers":{...},"pathParams":{...}}` (by app name) as one line on stdout. It runs apart from the load generator so that
  * client and server never share an event loop, and so its VmHWM is the server's peak RSS alone.
  */
-import { apps, type AppName, type RunningApp } from './apps.ts'
+import { apps, type AppName, type RunningApp } from '../apps/http-apps.ts'
 
 const names = process.argv.slice(2)
 for (const name of names)

@@ -1,83 +1,15 @@
 /**
  * @module What `npm run bench` measures. To add a scenario, append one entry to `scenarios`: an HTTP
- * one names an app from bench/apps.ts and a request; an in-process one gives a `setup` returning the
- * operation to loop over; an SMTP one names a server from bench/mail-apps.ts, put in front of a sink.
- * Each is reported with its ratio to its kind's baseline.
+ * one names an app from bench/apps/http-apps.ts and a request; an in-process one gives a `setup`
+ * returning the operation to loop over; an SMTP one names a server from bench/apps/mail-apps.ts, put
+ * in front of a sink. Each is reported with its ratio to its kind's baseline. The shapes of these
+ * entries are in bench/types.ts.
  */
-import type { AppName } from './apps.ts'
-import type { MailAppName } from './mail-apps.ts'
-import { gateBatchByEmail, gateById, recordEvent } from './consent-scenarios.ts'
-import { nextWebhook, SAME_BODY, WEBHOOK_HEADERS } from './hook-scenarios.ts'
-import { seededEmail } from './seeded-app.ts'
-import { sqliteInsertTxn, sqlitePkLookup } from './sqlite-baseline.ts'
-
-export type BaselineName = 'hono-bare' | 'sqlite-pk' | 'sqlite-insert' | 'smtp-pass-through'
-
-/** What a row must show to pass; a row may have either or both. */
-export interface Target {
-  /** A floor on the scenario's rate as a fraction of its baseline's (0.5 prints as `>= 50 %`). */
-  minRatio?: number
-  /** A ceiling on p99 latency, in ms (20 prints as `p99 < 20 ms`). */
-  maxP99Ms?: number
-}
-
-interface Common {
-  name: string
-  /** The baseline this is compared with; absent on the baselines themselves. */
-  baseline?: BaselineName
-  target?: Target
-}
-
-export interface HttpScenario extends Common {
-  kind: 'http'
-  baseline?: 'hono-bare'
-  app: AppName
-  request: {
-    method?: string
-    /** May hold `{name}` placeholders, filled from the app's `pathParams` (bench/apps.ts). */
-    path: string
-    headers?: Record<string, string>
-    body?: string
-    /** A new body (and headers to add) for every request, made in the load generator; sync. */
-    next?: () => { body: string | Buffer; headers?: Record<string, string> }
-  }
-  /**
-   * Also measure latency at a fixed rate: `ofMax` times the median rate of this scenario's rounds,
-   * sent open loop (bench/open-loop.ts), reported as a row of its own with this target.
-   */
-  fixedRate?: { ofMax: number; target: Target }
-}
-
-/** One unit of in-process work; a returned promise is awaited before the next op starts. */
-export interface InprocOp {
-  op: () => unknown
-  close?: () => void | Promise<void>
-}
-
-export interface InprocScenario extends Common {
-  kind: 'inproc'
-  baseline?: 'sqlite-pk' | 'sqlite-insert'
-  /** Runs in a fresh child process (bench/inproc.ts), so imports and state stay out of the parent. */
-  setup: () => Promise<InprocOp>
-  /** For batch operations: items handled per op, so that the rate is items/s. */
-  itemsPerOp?: number
-}
-
-/**
- * An SMTP server (bench/mail-apps.ts) in its own process, forwarding to a sink in another, loaded by
- * BENCH_SMTP_CONNECTIONS senders on pooled connections (bench/mail-load.ts), each sending the
- * ~50 KB newsletter of bench/mail-message.ts to the seeded recipients in turn. Rate: messages/s
- * answered 250, which these servers answer once the sink took the message.
- */
-export interface SmtpScenario extends Common {
-  kind: 'smtp'
-  baseline?: 'smtp-pass-through'
-  app: Exclude<MailAppName, 'smtp-sink'>
-  /** Text every 250 must hold (that the server did its work, not something else). */
-  expectReply?: string
-}
-
-export type Scenario = HttpScenario | InprocScenario | SmtpScenario
+import type { BaselineName, Scenario } from '../types.ts'
+import { gateBatchByEmail, gateById, recordEvent } from './consent-ops.ts'
+import { nextWebhook, SAME_BODY, WEBHOOK_HEADERS } from './webhook-requests.ts'
+import { seededEmail } from '../apps/seeded-app.ts'
+import { sqliteInsertTxn, sqlitePkLookup } from './sqlite-baselines.ts'
 
 /** Measured in every run, first, so ratios compare numbers taken on the same machine minutes apart. */
 export const baselines: Record<BaselineName, Scenario> = {
@@ -199,7 +131,8 @@ export const scenarios: (Scenario & { baseline: BaselineName })[] = [
   // Mautic connector issue: "webhook intake (signature check, parse, durable write) of a realistic
   // 5 KB payload: >= 10 % of a bare Hono endpoint's requests/s, and p99 under 20 ms at half that rate
   // (Mautic waits on us inside its own requests)". Every request is a new event with its own
-  // signature (bench/hook-scenarios.ts); "half that rate" is taken as half of the rate measured here.
+  // signature (bench/scenarios/webhook-requests.ts); "half that rate" is taken as half of the rate
+  // measured here.
   {
     name: 'POST /hooks/mautic, a new 5 KB event each request',
     kind: 'http',

@@ -6,10 +6,8 @@
  * path is a scenario of its own.
  */
 import { createHmac } from 'node:crypto'
-import { realisticBody5k, signMautic } from '../test/fixtures/mautic-webhooks.ts'
-
-/** MAUTIC_WEBHOOK_SECRET of the 'gateway-hooks' app (bench/apps.ts). */
-export const WEBHOOK_SECRET = 'bench-mautic-webhook-secret-0123456789'
+import { realisticBody5k, signMautic } from '../../test/fixtures/mautic-webhooks.ts'
+import { WEBHOOK_SECRET } from '../apps/secrets.ts'
 
 /** What a webhook request carries besides its body: Mautic's own headers (Http/Client.php). */
 export const WEBHOOK_HEADERS = {
@@ -28,7 +26,8 @@ function cut(text: string, marker: string): [string, string] {
   const at = text.indexOf(marker)
   if (at < 0 || text.indexOf(marker, at + 1) >= 0)
     throw new Error(
-      `realisticBody5k() no longer has exactly one ${marker}: update bench/hook-scenarios.ts`,
+      `realisticBody5k() no longer has exactly one ${marker}: update ` +
+        'bench/scenarios/webhook-requests.ts',
     )
   return [text.slice(0, at), text.slice(at + marker.length)]
 }
@@ -40,7 +39,9 @@ const parts = [head, middle, tail].map((s) => Buffer.from(s, 'utf8'))
 export const SAME_BODY = { body: BODY, signature: sign(Buffer.from(BODY, 'utf8')) }
 // Our synchronous signer must agree with the fixture's (Mautic's algorithm, through WebCrypto).
 if ((await signMautic(BODY, WEBHOOK_SECRET)) !== SAME_BODY.signature)
-  throw new Error('bench/hook-scenarios.ts signs webhooks differently from signMautic()')
+  throw new Error(
+    'bench/scenarios/webhook-requests.ts signs webhooks differently from signMautic()',
+  )
 
 /** Events are numbered across the whole run, so no two requests of a run ever carry the same event. */
 let sequence = 0

@@ -175,7 +175,9 @@ export async function marketingMail(): Promise<{
   const cut = (s: string, marker: string): [string, string] => {
     const at = s.indexOf(marker)
     if (at < 0 || s.indexOf(marker, at + 1) >= 0)
-      throw new Error(`bench/mail-message.ts: "${marker}" is not in the composed mail exactly once`)
+      throw new Error(
+        `bench/load/marketing-mail.ts: "${marker}" is not in the composed mail exactly once`,
+      )
     return [s.slice(0, at), s.slice(at + marker.length)]
   }
   // Header order is nodemailer's: the recipient before the Message-ID, checked by the cut.

@@ -9,24 +9,11 @@
  * omission). At most `connections` keep-alive connections, one request in flight on each; a request
  * due while all are busy waits for the first one free.
  *
- * Plain sockets, with every request's bytes made before the clock starts: the generator shares two
- * CPUs with the server, and Node's HTTP client spent ~250 µs of CPU per request (a quarter of the
- * server's), which starved the server and made the generator itself late by 5 to 20 ms at p99.
+ * Plain sockets, with every request's bytes made before the clock starts: see
+ * bench/load/http-connection.ts.
  */
-import { connect, type Socket } from 'node:net'
-import { Histogram } from './hist.ts'
-
-/** What both generators send (this one and bench/closed-loop.ts), and on how many connections. */
-export interface LoadOptions {
-  url: string
-  method: string
-  headers: Record<string, string>
-  body?: string | Buffer
-  /** A new body (and headers to add) for every request. */
-  next?: () => { body: string | Buffer; headers?: Record<string, string> }
-  durationS: number
-  connections: number
-}
+import { Histogram } from './histogram.ts'
+import { open, requestMaker, type Connection, type LoadOptions } from './http-connection.ts'
 
 export interface OpenLoopOptions extends LoadOptions {
   /** Requests per second. */
@@ -46,87 +33,6 @@ export interface OpenLoopResult {
   unanswered: number
   /** How late the generator itself sent its requests (p99, ms): high means the numbers are suspect. */
   sendLagP99Ms: number
-}
-
-const HEAD_END = Buffer.from('\r\n\r\n')
-
-/**
- * Makes the next request as bytes on the wire (HTTP/1.1, keep-alive by default): `o.next`'s body and
- * headers when it has one, the fixed body otherwise.
- */
-export function requestMaker(o: LoadOptions): () => Buffer {
-  const url = new URL(o.url)
-  return () => {
-    const { body = '', headers: extra = {} } = o.next ? o.next() : { body: o.body }
-    const payload = typeof body === 'string' ? Buffer.from(body) : body
-    const headers = { ...o.headers, ...extra, 'Content-Length': String(payload.length) }
-    const lines = Object.entries(headers).map(([k, v]) => `${k}: ${v}\r\n`)
-    const head = `${o.method} ${url.pathname}${url.search} HTTP/1.1\r\nHost: ${url.host}\r\n${lines.join('')}\r\n`
-    return Buffer.concat([Buffer.from(head), payload])
-  }
-}
-
-/**
- * One keep-alive connection: sends a request, reads its answer (Content-Length framed: the apps under
- * test answer so), then takes the next waiting one.
- */
-export class Connection {
-  private pending: Buffer = Buffer.alloc(0)
-  private due = 0
-  busy = false
-  dead = false
-
-  constructor(
-    private socket: Socket,
-    private done: (c: Connection, due: number, status: number | null) => void,
-  ) {
-    socket.setNoDelay(true)
-    socket.on('data', (chunk: Buffer) => this.onData(chunk))
-    const fail = () => {
-      if (this.dead) return
-      this.dead = true
-      if (this.busy) done(this, this.due, null)
-    }
-    socket.on('error', fail)
-    socket.on('close', fail)
-  }
-
-  send(bytes: Buffer, due: number) {
-    this.busy = true
-    this.due = due
-    this.socket.write(bytes)
-  }
-
-  private onData(chunk: Buffer) {
-    this.pending = this.pending.length ? Buffer.concat([this.pending, chunk]) : chunk
-    const end = this.pending.indexOf(HEAD_END)
-    if (end < 0) return
-    const head = this.pending.toString('latin1', 0, end)
-    const length = /\r\ncontent-length:\s*(\d+)/i.exec(head)
-    if (!length) {
-      // Not framed by length (chunked): not something the apps under test send.
-      this.socket.destroy(new Error('load generator: an answer without Content-Length'))
-      return
-    }
-    const total = end + HEAD_END.length + Number(length[1])
-    if (this.pending.length < total) return
-    this.pending = this.pending.subarray(total)
-    this.busy = false
-    this.done(this, this.due, Number(head.slice(9, 12)))
-  }
-
-  close() {
-    this.dead = true
-    this.socket.destroy()
-  }
-}
-
-export function open(url: URL, done: (c: Connection, due: number, status: number | null) => void) {
-  return new Promise<Connection>((resolve, reject) => {
-    const socket = connect(Number(url.port), url.hostname)
-    socket.once('connect', () => resolve(new Connection(socket, done)))
-    socket.once('error', reject)
-  })
 }
 
 export async function openLoop(o: OpenLoopOptions): Promise<OpenLoopResult> {

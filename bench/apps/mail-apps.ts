@@ -1,12 +1,13 @@
 /**
- * @module The SMTP servers bench/mail-server.ts can run, by name: the sink every message ends in, the
- * pass-through baseline, and the real relay on a seeded database. All on 127.0.0.1, port 0.
+ * @module The SMTP servers bench/processes/mail-server.ts can run, by name: the sink every message
+ * ends in, the pass-through baseline, and the real relay on a seeded database. All on 127.0.0.1,
+ * port 0.
  */
 import { SMTPServer, type SMTPServerOptions } from 'smtp-server'
-import { createApiKey } from '../src/domain/platform/api-keys.ts'
-import { pooledSmtp } from '../src/runtime/node/mail.ts'
-import { DEFAULT_RELAY_MAX_SIZE, startRelay } from '../src/runtime/node/relay/server.ts'
-import { HOST } from './apps.ts'
+import { createApiKey } from '../../src/domain/platform/api-keys.ts'
+import { pooledSmtp } from '../../src/runtime/node/mail.ts'
+import { DEFAULT_RELAY_MAX_SIZE, startRelay } from '../../src/runtime/node/relay/server.ts'
+import { HOST } from './http-apps.ts'
 import { seededDeps } from './seeded-app.ts'
 
 export interface RunningMailApp {
@@ -92,8 +93,9 @@ export const mailApps = {
   },
 
   /**
-   * The real relay (startRelay) on the seeded database (bench/seeded-app.ts: bench0… with newsletter
-   * granted), logged in as the purpose `newsletter` with a `relay` key; logs are built and dropped.
+   * The real relay (startRelay) on the seeded database (bench/apps/seeded-app.ts: bench0… with
+   * newsletter granted), logged in as the purpose `newsletter` with a `relay` key; logs are built and
+   * dropped.
    */
   relay: async (upstreamUrl: string): Promise<RunningMailApp> => {
     const { deps, close } = await seededDeps()

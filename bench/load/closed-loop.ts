@@ -2,14 +2,14 @@
  * @module The closed-loop load generator of every HTTP row, baseline included: `connections`
  * keep-alive connections, each sending its next request as soon as the last is answered.
  *
- * Plain sockets and request bytes made before the clock starts, as in bench/open-loop.ts. The
- * generator shares the two CPUs with the server, so what it costs per request is taken from the
- * server: autocannon spent 18–22 µs of CPU on the bare GET but 89–99 µs on a webhook request with a
- * body of its own, which it rebuilt on every call. Here: 16–17 µs and 35–66 µs (sending 5 KB), so a
- * row and its baseline lose nearly the same to the generator.
+ * Plain sockets and request bytes made before the clock starts (bench/load/http-connection.ts), as
+ * in bench/load/open-loop.ts. The generator shares the two CPUs with the server, so what it costs per
+ * request is taken from the server: autocannon spent 18–22 µs of CPU on the bare GET but 89–99 µs on
+ * a webhook request with a body of its own, which it rebuilt on every call. Here: 16–17 µs and
+ * 35–66 µs (sending 5 KB), so a row and its baseline lose nearly the same to the generator.
  */
-import { Histogram } from './hist.ts'
-import { open, requestMaker, type Connection, type LoadOptions } from './open-loop.ts'
+import { Histogram } from './histogram.ts'
+import { open, requestMaker, type Connection, type LoadOptions } from './http-connection.ts'
 
 export interface ClosedLoopOptions extends LoadOptions {
   /**

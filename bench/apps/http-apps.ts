@@ -1,22 +1,25 @@
-/** @module The HTTP apps bench/server.ts can serve, by name. Add one here when a scenario needs it. */
+/**
+ * @module The HTTP apps bench/processes/server.ts can serve, by name. Add one here when a scenario
+ * needs it.
+ */
 import { serve } from '@hono/node-server'
 import { Hono } from 'hono'
 import { Kysely, SqliteDialect } from 'kysely'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { parseConfig } from '../src/config.ts'
-import { jsonLogger } from '../src/lib/log.ts'
-import { memoryMailTransport } from '../src/mail/memory.ts'
+import { parseConfig } from '../../src/config.ts'
+import { jsonLogger } from '../../src/lib/log.ts'
+import { memoryMailTransport } from '../../src/mail/memory.ts'
 import {
   securityHeaderList,
   type SecurityHeadersOptions,
-} from '../src/middleware/security-headers.ts'
-import { nodeDeps } from '../src/runtime/node/deps.ts'
-import { nodeEdge } from '../src/runtime/node/edge.ts'
-import { openDatabase, startServer } from '../src/runtime/node/server.ts'
-import { openSqlite } from '../src/runtime/node/sqlite.ts'
-import { WEBHOOK_SECRET } from './hook-scenarios.ts'
+} from '../../src/middleware/security-headers.ts'
+import { nodeDeps } from '../../src/runtime/node/deps.ts'
+import { nodeEdge } from '../../src/runtime/node/edge.ts'
+import { openDatabase, startServer } from '../../src/runtime/node/server.ts'
+import { openSqlite } from '../../src/runtime/node/sqlite.ts'
+import { APP_SECRET, WEBHOOK_SECRET } from './secrets.ts'
 import { seededApi, seededPreferencePage, serveBench } from './seeded-app.ts'
 
 export interface RunningApp {
@@ -34,7 +37,6 @@ export interface RunningApp {
 /** Loopback only: a benchmark server must never be reachable from the network. */
 export const HOST = '127.0.0.1'
 const dropLog = jsonLogger(() => {})
-const BENCH_SECRET = 'bench-secret-0123456789-abcdefghijklmnopqrstuvwxyz'
 
 /**
  * Serves `fetch` on a free loopback port; with `edge`, behind the gateway's own Node edge (those
@@ -124,7 +126,7 @@ export const apps = {
         PORT: '0',
         HOST,
         DATABASE_PATH: join(dir, 'gateway.db'),
-        APP_SECRET: BENCH_SECRET,
+        APP_SECRET,
         PUBLIC_URL: `http://${HOST}`,
       },
       // Access logs still get built (that cost is real) but go nowhere instead of flooding stdout.
@@ -138,7 +140,10 @@ export const apps = {
       },
     }
   },
-  /** The gateway on a seeded database with an API key, without the delivery loop (bench/seeded-app.ts). */
+  /**
+   * The gateway on a seeded database with an API key, without the delivery loop
+   * (bench/apps/seeded-app.ts).
+   */
   'gateway-api': seededApi,
 
   /**
@@ -150,12 +155,12 @@ export const apps = {
     const dir = mkdtempSync(join(tmpdir(), 'bench-hooks-'))
     const sqlite = openDatabase(join(dir, 'gateway.db'))
     const parsed = parseConfig({
-      APP_SECRET: BENCH_SECRET,
+      APP_SECRET,
       PUBLIC_URL: `http://${HOST}`,
       MAUTIC_WEBHOOK_SECRET: WEBHOOK_SECRET,
     })
     const deps = await nodeDeps({
-      config: { ...parsed, appSecret: BENCH_SECRET },
+      config: { ...parsed, appSecret: APP_SECRET },
       sqlite,
       logger: jsonLogger(() => {}),
       mail: memoryMailTransport(),
