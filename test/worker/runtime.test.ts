@@ -41,6 +41,18 @@ describe('Workers runtime (workerd + D1)', () => {
     expect(res.headers.get('x-request-id')).toBeTruthy()
   })
 
+  it('serves the OpenAPI document generated from the routes (valibot schemas in workerd)', async () => {
+    const res = await SELF.fetch('https://gateway.test/api/v1/openapi.json')
+    expect(res.status).toBe(200)
+    const doc = (await res.json()) as {
+      paths: Record<string, Record<string, { requestBody?: { content: object } }>>
+    }
+    expect(Object.keys(doc.paths)).toContain('/subscriptions')
+    expect(JSON.stringify(doc.paths['/subscriptions']!.post!.requestBody)).toContain(
+      '"maxItems":50',
+    )
+  })
+
   it('has the migrated tables, recorded in d1_migrations', async () => {
     const names = await env.DB.prepare("SELECT name FROM sqlite_master WHERE type = 'table'").all<{
       name: string

@@ -10,7 +10,7 @@ import { sendRoutes } from './send.ts'
 import { subscriptionRoutes } from './subscriptions.ts'
 
 export function apiRoutes(deps: Deps) {
-  return new Hono()
+  const api = new Hono()
     .route('/subscriptions', subscriptionRoutes(deps))
     .route('/gate', gateRoutes(deps))
     .route('/send', sendRoutes(deps))
@@ -18,5 +18,5 @@ export function apiRoutes(deps: Deps) {
     .route('/purposes', purposeRoutes(deps))
     .route('/outbox', outboxRoutes(deps))
     .route('/findings', findingRoutes(deps))
-    .route('/openapi.json', openApiRoutes(deps.config.publicUrl))
+  return api.route('/openapi.json', openApiRoutes(api, deps.config.publicUrl))
 }

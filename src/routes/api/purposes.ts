@@ -3,126 +3,190 @@
  * current wording per locale), and, for admin keys, adding purposes and publishing notice versions.
  */
 import { Hono } from 'hono'
+import { describeRoute } from 'hono-openapi'
+import * as v from 'valibot'
 import type { Deps } from '../../deps.ts'
 import { createPurpose, publishNotice } from '../../domain/consent/purpose-admin.ts'
 import { loadPurposes } from '../../domain/consent/purposes.ts'
 import { jsonError } from '../../lib/http-errors.ts'
-import { isLocale } from '../../lib/i18n.ts'
 import { apiKeyAuth } from '../../middleware/api-key-auth.ts'
-import {
-  BadInput,
-  badInputResponse,
-  optionalString,
-  readJsonObject,
-  requiredString,
-} from './json.ts'
+import { errors, json, LocaleSchema, scoped } from './schemas.ts'
+import { documentedBody, jsonBody, required } from './validate.ts'
 
 const CHANNELS = ['email', 'sms', 'push', 'web', 'app', 'data'] as const
 const BASES = ['consent', 'legitimate_interest'] as const
 
+const requiredText = (field: string, max: number) =>
+  v.pipe(
+    v.string(`${field} must be a string`),
+    v.maxLength(max, `${field} must be at most ${max} characters`),
+    required(field),
+  )
+const oneOf = <T extends string>(field: string, allowed: readonly T[]) =>
+  v.picklist(allowed, `${field} must be one of ${allowed.join(', ')}`)
+
+const PurposeBody = v.object({
+  key: v.pipe(
+    requiredText('key', 64),
+    v.description('2 to 64 lower-case letters, digits or _, starting with a letter'),
+  ),
+  channel: oneOf('channel', CHANNELS),
+  legal_basis: oneOf('legal_basis', BASES),
+  double_opt_in: v.optional(v.boolean('double_opt_in must be true or false')),
+  max_consent_age_days: v.nullish(
+    v.pipe(
+      v.number('max_consent_age_days must be a whole number of days'),
+      v.integer('max_consent_age_days must be a whole number of days'),
+      v.minValue(1, 'max_consent_age_days must be a whole number of days'),
+      v.maxValue(36500, 'max_consent_age_days must be a whole number of days'),
+    ),
+  ),
+})
+
+const NoticeBody = v.object({
+  locale: LocaleSchema,
+  privacy_url: v.nullish(
+    v.pipe(
+      v.string('privacy_url must be a string'),
+      v.maxLength(2000, 'privacy_url must be at most 2000 characters'),
+      v.regex(/^(https?:\/\/.*)?$/, 'privacy_url must be an http(s) URL'),
+    ),
+  ),
+  title: requiredText('title', 200),
+  text: requiredText('text', 5000),
+  requires_reconsent: v.optional(v.boolean('requires_reconsent must be true or false')),
+})
+
+const NoticeView = v.object({
+  id: v.string(),
+  version: v.number(),
+  title: v.string(),
+  text: v.string(),
+  privacy_url: v.string(),
+  content_hash: v.string(),
+})
+
+const PurposeList = v.object({
+  purposes: v.array(
+    v.object({
+      key: v.string(),
+      channel: v.picklist(CHANNELS),
+      legal_basis: v.picklist(BASES),
+      double_opt_in: v.boolean(),
+      max_consent_age_days: v.nullable(v.number()),
+      notices: v.record(v.string(), NoticeView),
+    }),
+  ),
+})
+
 export function purposeRoutes(deps: Deps) {
   return new Hono()
-    .get('/', apiKeyAuth(deps, 'subscribe'), async (c) => {
-      const purposes = await loadPurposes(deps.db, deps.clock.now())
-      return c.json({
-        purposes: [...purposes.values()].map((p) => ({
-          key: p.key,
-          channel: p.channel,
-          legal_basis: p.legalBasis,
-          double_opt_in: p.doubleOptIn,
-          max_consent_age_days: p.maxConsentAgeDays,
-          notices: Object.fromEntries(
-            Object.entries(p.current).map(([locale, n]) => [
-              locale,
-              {
-                id: n.id,
-                version: n.version,
-                title: n.title,
-                text: n.body,
-                privacy_url: n.privacy_url,
-                content_hash: n.content_hash,
-              },
-            ]),
-          ),
-        })),
-      })
-    })
-    .post('/', apiKeyAuth(deps, 'admin'), async (c) => {
-      let input
-      try {
-        const body = await readJsonObject(c)
-        input = {
-          key: requiredString(body, 'key', 64),
-          channel: oneOf(body, 'channel', CHANNELS),
-          legalBasis: oneOf(body, 'legal_basis', BASES),
+    .get(
+      '/',
+      describeRoute({
+        summary: 'Every purpose with its current wording per locale',
+        ...scoped('subscribe'),
+        responses: { 200: json(PurposeList), ...errors(401, 403) },
+      }),
+      apiKeyAuth(deps, 'subscribe'),
+      async (c) => {
+        const purposes = await loadPurposes(deps.db, deps.clock.now())
+        return c.json({
+          purposes: [...purposes.values()].map((p) => ({
+            key: p.key,
+            channel: p.channel,
+            legal_basis: p.legalBasis,
+            double_opt_in: p.doubleOptIn,
+            max_consent_age_days: p.maxConsentAgeDays,
+            notices: Object.fromEntries(
+              Object.entries(p.current).map(([locale, n]) => [
+                locale,
+                {
+                  id: n.id,
+                  version: n.version,
+                  title: n.title,
+                  text: n.body,
+                  privacy_url: n.privacy_url,
+                  content_hash: n.content_hash,
+                },
+              ]),
+            ),
+          })),
+        })
+      },
+    )
+    .post(
+      '/',
+      describeRoute({
+        summary: 'Add a purpose',
+        ...scoped('admin'),
+        requestBody: documentedBody(PurposeBody),
+        responses: {
+          201: json(v.object({ key: v.string() }), 'Created'),
+          ...errors(400, 401, 403, 409),
+        },
+      }),
+      apiKeyAuth(deps, 'admin'),
+      jsonBody(PurposeBody),
+      async (c) => {
+        const body = c.req.valid('json')
+        const input = {
+          key: body.key,
+          channel: body.channel,
+          legalBasis: body.legal_basis,
           doubleOptIn: body.double_opt_in === true,
-          maxConsentAgeDays: positiveIntOrNull(body.max_consent_age_days),
+          maxConsentAgeDays: body.max_consent_age_days ?? null,
         }
-      } catch (err) {
-        return badInputResponse(c, err)
-      }
-      const result = await createPurpose(deps, input)
-      if (!result.ok)
-        return jsonError(
-          c,
-          result.code === 'purpose_exists' ? 409 : 400,
-          result.code,
-          result.message,
-        )
-      return c.json({ key: input.key }, 201)
-    })
-    .post('/:key/notices', apiKeyAuth(deps, 'admin'), async (c) => {
-      let input
-      try {
-        const body = await readJsonObject(c)
-        if (!isLocale(body.locale))
-          throw new BadInput('invalid_locale', 'locale must be "fr" or "en"')
-        const privacyUrl = optionalString(body, 'privacy_url', 2000) ?? ''
-        if (privacyUrl && !/^https?:\/\//.test(privacyUrl))
-          throw new BadInput('invalid_privacy_url', 'privacy_url must be an http(s) URL')
-        input = {
+        const result = await createPurpose(deps, input)
+        if (!result.ok)
+          return jsonError(
+            c,
+            result.code === 'purpose_exists' ? 409 : 400,
+            result.code,
+            result.message,
+          )
+        return c.json({ key: input.key }, 201)
+      },
+    )
+    .post(
+      '/:key/notices',
+      describeRoute({
+        summary: 'Publish the next version of a notice (published versions are immutable)',
+        ...scoped('admin'),
+        parameters: [{ name: 'key', in: 'path', required: true, schema: { type: 'string' } }],
+        requestBody: documentedBody(NoticeBody),
+        responses: {
+          201: json(
+            v.object({ id: v.string(), version: v.number(), content_hash: v.string() }),
+            'Created',
+          ),
+          ...errors(400, 401, 403, 404, 409),
+        },
+      }),
+      apiKeyAuth(deps, 'admin'),
+      jsonBody(NoticeBody),
+      async (c) => {
+        const body = c.req.valid('json')
+        const input = {
           purposeKey: c.req.param('key'),
           locale: body.locale,
-          title: requiredString(body, 'title', 200),
-          body: requiredString(body, 'text', 5000),
-          privacyUrl,
+          title: body.title,
+          body: body.text,
+          privacyUrl: body.privacy_url ?? '',
           requiresReconsent: body.requires_reconsent === true,
         }
-      } catch (err) {
-        return badInputResponse(c, err)
-      }
-      const result = await publishNotice(deps, input)
-      if (!result.ok)
-        return jsonError(
-          c,
-          result.code === 'unknown_purpose' ? 404 : 409,
-          result.code,
-          result.message,
+        const result = await publishNotice(deps, input)
+        if (!result.ok)
+          return jsonError(
+            c,
+            result.code === 'unknown_purpose' ? 404 : 409,
+            result.code,
+            result.message,
+          )
+        return c.json(
+          { id: result.id, version: result.version, content_hash: result.contentHash },
+          201,
         )
-      return c.json(
-        { id: result.id, version: result.version, content_hash: result.contentHash },
-        201,
-      )
-    })
-}
-
-function oneOf<T extends string>(
-  body: Record<string, unknown>,
-  field: string,
-  allowed: readonly T[],
-): T {
-  const v = body[field]
-  if (typeof v !== 'string' || !allowed.includes(v as T))
-    throw new BadInput(`invalid_${field}`, `${field} must be one of ${allowed.join(', ')}`)
-  return v as T
-}
-
-function positiveIntOrNull(v: unknown): number | null {
-  if (v === undefined || v === null) return null
-  if (!Number.isInteger(v) || (v as number) < 1 || (v as number) > 36500)
-    throw new BadInput(
-      'invalid_max_consent_age_days',
-      'max_consent_age_days must be a whole number of days',
+      },
     )
-  return v as number
 }

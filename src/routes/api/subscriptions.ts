@@ -1,107 +1,113 @@
 /** @module POST /api/v1/subscriptions: consent captured by a website or tool, with its evidence. */
 import { Hono } from 'hono'
+import { describeRoute } from 'hono-openapi'
+import * as v from 'valibot'
 import type { Deps } from '../../deps.ts'
 import { subscribe } from '../../domain/consent/subscriptions.ts'
 import { jsonError } from '../../lib/http-errors.ts'
-import { isLocale } from '../../lib/i18n.ts'
 import { apiKeyAuth } from '../../middleware/api-key-auth.ts'
-import {
-  BadInput,
-  badInputResponse,
-  optionalString,
-  readJsonObject,
-  requiredString,
-} from './json.ts'
+import { errors, json, LocaleSchema, scoped } from './schemas.ts'
+import { documentedBody, jsonBody, required } from './validate.ts'
 
 const MAX_PURPOSES = 50
 const MAX_ATTRIBUTES = 50
 
-export function subscriptionRoutes(deps: Deps) {
-  return new Hono().post('/', apiKeyAuth(deps, 'subscribe'), async (c) => {
-    let input
-    try {
-      const body = await readJsonObject(c)
-      input = {
-        email: requiredString(body, 'email', 254),
-        purposes: purposeList(body.purposes),
-        locale: localeOf(body.locale),
-        source: optionalString(body, 'source', 500),
-        evidence: evidenceOf(body.evidence),
-        attributes: attributesOf(body.attributes),
-      }
-    } catch (err) {
-      return badInputResponse(c, err)
-    }
-    const key = c.get('apiKey')!
-    const result = await subscribe(deps, {
-      ...input,
-      method: 'api',
-      source: input.source ?? `api:${key.name}`,
-      actor: `api:${key.name}`,
-    })
-    if (!result.ok) return jsonError(c, 400, result.code, result.message)
-    c.set('outboxPending', result.confirmation === 'sent')
-    return c.json(
-      {
-        contact_id: result.contactId,
-        purposes: result.purposes,
-        confirmation: result.confirmation,
-      },
-      202,
-    )
-  })
-}
+const text = (field: string, max: number) =>
+  v.nullish(
+    v.pipe(
+      v.string(`${field} must be a string`),
+      v.maxLength(max, `${field} must be at most ${max} characters`),
+    ),
+  )
 
-function purposeList(v: unknown): string[] {
-  if (!Array.isArray(v) || v.length === 0 || v.some((k) => typeof k !== 'string' || k.length > 64))
-    throw new BadInput('invalid_purposes', 'purposes must be a non-empty array of purpose keys')
-  if (v.length > MAX_PURPOSES)
-    throw new BadInput('invalid_purposes', `at most ${MAX_PURPOSES} purposes`)
-  return v as string[]
-}
-
-function localeOf(v: unknown) {
-  if (v === undefined || v === null) return 'fr' as const
-  if (!isLocale(v)) throw new BadInput('invalid_locale', 'locale must be "fr" or "en"')
-  return v
-}
+const PURPOSES = 'purposes must be a non-empty array of purpose keys'
 
 /** Evidence the caller saw: the subject's IP and user agent, and where and how consent was given. */
-function evidenceOf(v: unknown): Record<string, unknown> {
-  if (v === undefined || v === null) return {}
-  if (typeof v !== 'object' || Array.isArray(v))
-    throw new BadInput('invalid_evidence', 'evidence must be an object')
-  const e = v as Record<string, unknown>
-  const out: Record<string, unknown> = {}
-  for (const [field, max] of [
-    ['ip', 64],
-    ['user_agent', 1000],
-    ['page_url', 2000],
-    ['form', 200],
-  ] as const) {
-    const s = optionalString(e, field, max)
-    if (s !== undefined) out[field] = s
-  }
-  if (e.shown_unticked !== undefined) {
-    if (typeof e.shown_unticked !== 'boolean')
-      throw new BadInput('invalid_evidence', 'evidence.shown_unticked must be a boolean')
-    out.shown_unticked = e.shown_unticked
-  }
-  return out
-}
+const EvidenceSchema = v.object(
+  {
+    ip: text('ip', 64),
+    user_agent: text('user_agent', 1000),
+    page_url: text('page_url', 2000),
+    form: text('form', 200),
+    shown_unticked: v.optional(v.boolean('evidence.shown_unticked must be a boolean')),
+  },
+  'evidence must be an object',
+)
 
-function attributesOf(v: unknown): Record<string, string> | undefined {
-  if (v === undefined || v === null) return undefined
-  if (typeof v !== 'object' || Array.isArray(v))
-    throw new BadInput('invalid_attributes', 'attributes must be an object')
-  const entries = Object.entries(v)
-  if (entries.length > MAX_ATTRIBUTES)
-    throw new BadInput('invalid_attributes', `at most ${MAX_ATTRIBUTES} attributes`)
-  for (const [k, val] of entries)
-    if (!/^[A-Za-z0-9_]{1,64}$/.test(k) || typeof val !== 'string' || val.length > 1000)
-      throw new BadInput(
-        'invalid_attributes',
-        `attribute "${k.slice(0, 64)}" must be a string of at most 1000 characters with a name of letters, digits and _`,
+const ATTRIBUTE = 'must be a string of at most 1000 characters with a name of letters, digits and _'
+
+export const SubscriptionBody = v.object({
+  email: v.pipe(
+    v.string('email must be a string'),
+    v.maxLength(254, 'email must be at most 254 characters'),
+    required('email'),
+  ),
+  purposes: v.pipe(
+    v.array(v.pipe(v.string(PURPOSES), v.maxLength(64, PURPOSES)), PURPOSES),
+    v.minLength(1, PURPOSES),
+    v.maxLength(MAX_PURPOSES, `at most ${MAX_PURPOSES} purposes`),
+  ),
+  locale: v.nullish(LocaleSchema, 'fr'),
+  source: text('source', 500),
+  evidence: v.nullish(EvidenceSchema),
+  attributes: v.nullish(
+    v.pipe(
+      v.record(
+        v.pipe(v.string(), v.regex(/^[A-Za-z0-9_]{1,64}$/, `attribute names ${ATTRIBUTE}`)),
+        v.pipe(v.string(`attributes ${ATTRIBUTE}`), v.maxLength(1000, `attributes ${ATTRIBUTE}`)),
+        'attributes must be an object',
+      ),
+      v.check(
+        (a) => Object.keys(a).length <= MAX_ATTRIBUTES,
+        `at most ${MAX_ATTRIBUTES} attributes`,
+      ),
+    ),
+  ),
+})
+
+const SubscriptionAnswer = v.object({
+  contact_id: v.string(),
+  purposes: v.record(v.string(), v.picklist(['pending', 'granted'])),
+  confirmation: v.picklist(['sent', 'throttled', 'none']),
+})
+
+export function subscriptionRoutes(deps: Deps) {
+  return new Hono().post(
+    '/',
+    describeRoute({
+      summary: 'Record consent for purposes; starts double opt-in where a purpose needs it',
+      ...scoped('subscribe'),
+      requestBody: documentedBody(SubscriptionBody),
+      responses: { 202: json(SubscriptionAnswer, 'Accepted'), ...errors(400, 401, 403, 413) },
+    }),
+    apiKeyAuth(deps, 'subscribe'),
+    jsonBody(SubscriptionBody),
+    async (c) => {
+      const body = c.req.valid('json')
+      const key = c.get('apiKey')!
+      const evidence = Object.fromEntries(
+        Object.entries(body.evidence ?? {}).filter(([, value]) => value != null),
       )
-  return v as Record<string, string>
+      const result = await subscribe(deps, {
+        email: body.email,
+        purposes: body.purposes,
+        locale: body.locale,
+        evidence,
+        attributes: body.attributes ?? undefined,
+        method: 'api',
+        source: body.source ?? `api:${key.name}`,
+        actor: `api:${key.name}`,
+      })
+      if (!result.ok) return jsonError(c, 400, result.code, result.message)
+      c.set('outboxPending', result.confirmation === 'sent')
+      return c.json(
+        {
+          contact_id: result.contactId,
+          purposes: result.purposes,
+          confirmation: result.confirmation,
+        },
+        202,
+      )
+    },
+  )
 }
