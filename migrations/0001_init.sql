@@ -1,5 +1,5 @@
 -- Migration number: 0001
--- The core model of design/ARCHITECTURE.md. Times are Unix epoch milliseconds (INTEGER).
+-- The core model (docs/architecture.md). Times are Unix epoch milliseconds (INTEGER).
 -- Personal data never sits in clear: columns ending in _enc hold AES-GCM ciphertext ("kid.base64"),
 -- and look-ups by address go through a keyed blind index (HMAC of the normalised address).
 -- No BEGIN/COMMIT here: wrangler and the Node runner each wrap a migration file themselves.

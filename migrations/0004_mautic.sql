@@ -28,7 +28,7 @@ CREATE TABLE mautic_mirror (
   mautic_id TEXT PRIMARY KEY,
   contact_id TEXT REFERENCES contacts (id),
   -- When the contact's own unsubscribe (DNC reason 1) was first seen: only a grant confirmed after it
-  -- may lift it (research/mautic.md: Mautic's "remove DNC" removes any reason).
+  -- may lift it (docs/mautic.md §2.3: Mautic's "remove DNC" removes any reason).
   own_unsubscribe_at INTEGER,
   bounced_at INTEGER,
   -- JSON of the last state written (enforce) so that unchanged contacts cost no API call.

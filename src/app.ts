@@ -26,7 +26,7 @@ import { siteRoutes } from './routes/site.ts'
 
 /** Pages, forms and API calls. */
 export const BODY_LIMIT = 1024 * 1024
-/** Mautic's queue mode batches ten full e-mails into one webhook: CONTRACT.md asks for at least 5 MB. */
+/** Mautic's queue mode batches ten full e-mails into one webhook: at least 5 MB must pass (docs/mautic.md §1.2). */
 export const HOOK_BODY_LIMIT = 8 * 1024 * 1024
 
 declare module 'hono' {

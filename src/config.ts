@@ -1,4 +1,4 @@
-/** @module Validates the environment (CONTRACT.md) into a typed Config; every problem is reported at once. */
+/** @module Validates the environment (README, "Configuration") into a typed Config; every problem is reported at once. */
 
 export type MailTransportName = 'log' | 'smtp' | 'mautic' | 'http'
 export type MirrorMode = 'observe' | 'enforce'

@@ -1,7 +1,7 @@
 /**
  * @module `consent-gateway mautic …`: connect (self-registration), sync (the initial import) and the
  * form and e-mail mappings. Standard output carries only a command's result (the webhook secret line,
- * the mappings); everything said to the person goes to standard error (CONTRACT.md, as `api-key`).
+ * the mappings); everything said to the person goes to standard error (as `api-key`: src/cli/context.ts).
  */
 import { open, rm, type FileHandle } from 'node:fs/promises'
 import { options, UsageError } from './args.ts'

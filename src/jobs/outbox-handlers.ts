@@ -43,7 +43,7 @@ export function outboxHandlers(deps: Deps): OutboxHandlers {
         purposes: notices.map((n) => ({ title: n.title })),
         expiresDays: Math.max(1, Math.round((request.expires_at - now) / 86_400_000)),
       })
-      // MAIL_TRANSPORT=mautic sends its own template instead, with the link as a token (CONTRACT.md).
+      // MAIL_TRANSPORT=mautic sends its own template instead, with the link as a token (README, "Connecting Mautic", 6).
       const template = { name: 'confirm' as const, tokens: { consent_confirm_url: confirmUrl } }
       await deps.mail.send({ from: deps.config.mail.from, to, ...mail, template })
     },

@@ -8,7 +8,7 @@ import type { SiteInfo } from './views.ts'
 export const isMachinePath = (path: string) =>
   path === '/api' || path.startsWith('/api/') || path === '/hooks' || path.startsWith('/hooks/')
 
-/** `{"error":{"code","message"}}`, the shape CONTRACT.md fixes for /api and /hooks. */
+/** `{"error":{"code","message"}}`, the shape every /api and /hooks error has. */
 export function jsonError(c: Context, status: ContentfulStatusCode, code: string, message: string) {
   return c.json({ error: { code, message } }, status)
 }

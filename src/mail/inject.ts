@@ -1,5 +1,5 @@
 /**
- * @module Puts the unsubscribe and preference-center links into every marketing e-mail (CONTRACT.md
+ * @module Puts the unsubscribe and preference-center links into every marketing e-mail (README
  * "E-mails sent or relayed"): the template's `{{unsubscribe_url}}` / `{{preferences_url}}` filled, a
  * footer in the contact's language for any link still missing, and nothing added twice. Pure, with
  * Web-standard APIs only (Node and Workers). Also the list headers (RFC 2369, 2919, 8058).

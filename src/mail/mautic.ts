@@ -1,6 +1,6 @@
 /**
  * @module MAIL_TRANSPORT=mautic: Mautic can only send one of its own e-mails to one of its contacts,
- * with tokens (`POST /api/emails/{id}/contact/{contactId}/send`, research/mautic.md §2.3). Mautic 5
+ * with tokens (`POST /api/emails/{id}/contact/{contactId}/send`, docs/mautic.md §2.3). Mautic 5
  * sends it as transactional, ignoring Do-Not-Contact, which suits the double opt-in confirmation and
  * nothing else: marketing mail goes through the SMTP relay or MAIL_TRANSPORT=smtp/http. (Newer
  * EmailApiController code passes the e-mail's own "send to DNC" setting instead: on such a release,

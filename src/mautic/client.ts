@@ -1,5 +1,5 @@
 /**
- * @module The Mautic REST client (research/mautic.md §2): OAuth2 client_credentials or HTTP Basic, a
+ * @module The Mautic REST client (docs/mautic.md §2): OAuth2 client_credentials or HTTP Basic, a
  * timeout on every request, Mautic's `{"errors":[…]}` mapped to MauticError, and a few quick retries
  * of 429, 5xx and network failures (the outbox does the long ones). fetch only: Node and Workers.
  */

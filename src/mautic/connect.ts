@@ -1,6 +1,6 @@
 /**
  * @module Self-registration in Mautic (`consent-gateway mautic connect`): checks the API access, creates
- * the contact fields and tags the mirror writes (CONTRACT.md "Mautic names") and the webhook with a
+ * the contact fields and tags the mirror writes (README, "Connecting Mautic") and the webhook with a
  * freshly generated secret (research/mautic.md §1.4, as n8n's Mautic trigger does). Idempotent: what
  * exists is left alone, so a second run creates nothing.
  */

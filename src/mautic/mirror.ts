@@ -1,10 +1,10 @@
 /**
  * @module The mirror: Mautic's Do-Not-Contact, tags and fields made to match the ledger, so that Mautic
- * itself only mails contacts with valid consent (ARCHITECTURE.md "Three ways a send is gated").
+ * itself only mails contacts with valid consent (README, "Connecting Mautic").
  * - DNC on the e-mail channel while the contact holds no valid grant for any e-mail purpose; lifted when
  *   it gets one — but a block the gateway did not write (the contact's own unsubscribe in Mautic, a
  *   staff DNC) only by a grant confirmed after it was seen, and a bounce never (Mautic's "remove DNC"
- *   removes whatever the reason: the policy is ours, research/mautic.md §2.3).
+ *   removes whatever the reason: the policy is ours, docs/mautic.md §2.3).
  * - the tag and boolean field `consent_<key>` per sending purpose (DNC is per channel, consent per
  *   purpose), and the field `consent_preferences_url`.
  * MIRROR_MODE=observe writes nothing and keeps the changes it would make; enforce writes them.

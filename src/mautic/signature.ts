@@ -1,6 +1,6 @@
 /**
  * @module Mautic's webhook signature: `Webhook-Signature` = base64(HMAC-SHA256(secret string, raw body))
- * (WebhookBundle/Http/Client.php; research/mautic.md §1.3). Checked on the raw bytes before any
+ * (WebhookBundle/Http/Client.php; docs/mautic.md §1.3). Checked on the raw bytes before any
  * parsing — PHP escapes `/` and non-ASCII, so a re-serialised body would never match — and compared
  * in constant time. There is no timestamp in it: replays are caught by the receipt keys instead.
  */

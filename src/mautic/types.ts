@@ -1,5 +1,5 @@
 /**
- * @module The Mautic REST API as the gateway uses it (research/mautic.md §2). The real client is
+ * @module The Mautic REST API as the gateway uses it (docs/mautic.md §2). The real client is
  * `createMauticClient` in ./client.ts (fetch only, so it runs on Node and Workers); tests reach it
  * through msw. Ids are numbers here whatever Mautic sent (it sends both strings and numbers).
  */

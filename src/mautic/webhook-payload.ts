@@ -1,5 +1,5 @@
 /**
- * @module Mautic's webhook body as it really arrives (research/mautic.md §1.2), parsed tolerantly into
+ * @module Mautic's webhook body as it really arrives (docs/mautic.md §1.2), parsed tolerantly into
  * one `MauticEvent` per element: one `JSON.parse`, then a single walk with no regexes and no copies
  * (the route parses every body, and its throughput target is a share of a bare Hono endpoint's).
  * Pure code: no I/O, no runtime APIs, so it runs on Node and Workers alike.

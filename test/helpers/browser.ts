@@ -17,7 +17,7 @@ if (!chromiumPath) {
   console.warn(reason)
 }
 
-/** Offline flags (research/stack.md §9): nothing may reach the internet, not even Google's update hosts. */
+/** Offline flags (Chromium's background services would reach Google): nothing may reach the internet, not even Google's update hosts. */
 export const CHROMIUM_ARGS = [
   '--no-sandbox',
   '--disable-gpu',

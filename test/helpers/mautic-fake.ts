@@ -1,6 +1,6 @@
 /**
  * @module A stateful in-memory Mautic 5 REST API as msw handlers, for tests of everything that talks
- * to Mautic (research/mautic.md §2). It checks auth as Mautic does (a Bearer token it issued, or
+ * to Mautic (docs/mautic.md §2). It checks auth as Mautic does (a Bearer token it issued, or
  * Basic), answers with Mautic's shapes and error bodies, follows merges, and can fail on demand.
  *
  * ```ts

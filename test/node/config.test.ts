@@ -12,7 +12,7 @@ function problemsOf(env: Record<string, string>): string[] {
 }
 
 describe('parseConfig', () => {
-  it('runs with no configuration at all, on CONTRACT.md defaults', () => {
+  it('runs with no configuration at all, on the README defaults', () => {
     const config = parseConfig({})
     expect(config).toMatchObject({
       port: 8787,

@@ -1,6 +1,6 @@
 /**
  * @module The gate: may a message of purpose P go to contact C? A pure decision over facts read in one
- * query (see db/repositories/gate.ts), with a machine-readable reason for every refusal (CONTRACT.md).
+ * query (see db/repositories/gate.ts), with a machine-readable reason for every refusal (README, "Collecting and proving consent").
  */
 import type { Locale } from '../../lib/i18n.ts'
 import type { Purpose } from './purposes.ts'

@@ -1,5 +1,5 @@
 /**
- * @module API keys (CONTRACT.md "API keys"): `cgk_<id>_<secret>`, shown once at creation. Only the
+ * @module API keys (README, "Commands"): `cgk_<id>_<secret>`, shown once at creation. Only the
  * SHA-256 of the secret is stored. Verified keys are cached per process for API_KEY_CACHE_TTL_MS so that
  * most requests run no query: a revocation takes effect at once in the process that revoked the key
  * and within that TTL in every other process (and Worker isolate).

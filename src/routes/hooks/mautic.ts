@@ -1,5 +1,5 @@
 /**
- * @module POST /hooks/mautic: Mautic's webhook (CONTRACT.md). Signature first, on the raw bytes (401),
+ * @module POST /hooks/mautic: Mautic's webhook (docs/mautic.md §1). Signature first, on the raw bytes (401),
  * then the tolerant parse (400) — both on a worker thread under `npm start` (deps.readWebhook) — then
  * one durable write; 200 only after it. Mautic never retries after a response and waits on us inside
  * its own requests, so the work here is bounded: the rest of each event is processed from the outbox.

@@ -1,5 +1,5 @@
 /**
- * @module Mautic's webhook wire format (research/mautic.md §1): the tolerant parser, receipt keys,
+ * @module Mautic's webhook wire format (docs/mautic.md §1): the tolerant parser, receipt keys,
  * and the fixtures other tests build bodies with (PHP escaping, signature).
  */
 import { createHash, createHmac } from 'node:crypto'

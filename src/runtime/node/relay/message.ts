@@ -112,7 +112,7 @@ async function personalise(
   } catch {
     throw smtpError(554, '5.6.0 Malformed MIME message')
   }
-  // Every marketing mail must carry the links (CONTRACT.md): no readable body, no send.
+  // Every marketing mail must carry the links (README, "Links in every e-mail"): no readable body, no send.
   if (rewritten.injected === 0)
     throw smtpError(554, '5.6.0 No text/html or text/plain part to carry the unsubscribe links')
   return rewritten.message

@@ -1,5 +1,5 @@
 /**
- * @module The SMTP relay (ARCHITECTURE.md "Three ways a send is gated", 2): the mail server Mautic or
+ * @module The SMTP relay (docs/architecture.md; README "The SMTP relay"): the mail server Mautic or
  * any tool sends through. AUTH is required (login = purpose, password = an API key with the `relay`
  * scope); each RCPT TO is gated, each accepted message gets the links and list headers, and goes on
  * to RELAY_UPSTREAM_URL. No message can crash it: every handler answers with an SMTP reply.

@@ -29,7 +29,7 @@ const facts = (over: Partial<GateFacts> = {}): GateFacts => ({
   ...over,
 })
 
-describe('decide (the gate), every reason of CONTRACT.md', () => {
+describe('decide (the gate), every reason the README lists', () => {
   it.each([
     ['granted', purpose(), facts(), true, null],
     [

@@ -23,7 +23,7 @@ describe('first run with no configuration', () => {
     const [, url] = await s.waitFor(/running on (http:\/\/127\.0\.0\.1:\d+)/)
     expect(s.output()).toContain('WARNING: APP_SECRET is not set')
     expect(s.output()).toMatch(/Health check:\s+http:\/\/localhost:0\/healthz/)
-    // Where to go next (CONTRACT.md): the hosted form, Mautic's webhook, the data-access page.
+    // Where to go next (README, "Quick start"): the hosted form, Mautic's webhook, the data-access page.
     expect(s.output()).toMatch(/Hosted form:\s+http:\/\/localhost:0\/subscribe\/default/)
     expect(s.output()).toMatch(/Mautic webhook:\s+http:\/\/localhost:0\/hooks\/mautic/)
     expect(s.output()).toMatch(/Data access:\s+http:\/\/localhost:0\/privacy/)
