@@ -43,16 +43,72 @@ function layer(files, forbidden, message, { queries = true } = {}) {
   }
 }
 
-const ABOVE_DOMAIN = [
-  ...folder('mautic'),
-  ...folder('jobs'),
-  ...folder('routes'),
-  ...folder('middleware'),
-  ...folder('runtime'),
-  ...folder('cli'),
-  '../app.ts',
-  '../../app.ts',
-  '../../../app.ts',
+const folders = (...names) => names.flatMap(folder)
+const parts = (...names) => names.flatMap(domainPart)
+const HTTP = ['hono', 'hono/*']
+const APP = ['../app.ts', '../../app.ts', '../../../app.ts']
+const ABOVE_MAUTIC = [...folders('jobs', 'routes', 'middleware', 'runtime', 'cli'), ...APP]
+const ABOVE_DOMAIN = [...folder('mautic'), ...ABOVE_MAUTIC]
+
+// The layers, from the ground up: lib <- db <- domain (platform <- consent <- sending, rights,
+// admin) <- mautic <- jobs; routes and middleware sit on the domain; runtime/ and the entries wire.
+const LAYERS = [
+  [
+    'src/lib',
+    [...folders('db', 'domain', 'mail'), ...ABOVE_DOMAIN],
+    'lib/ sits below every layer.',
+  ],
+  [
+    'src/db',
+    [...folders('domain', 'mail'), ...ABOVE_DOMAIN, '../deps.ts', '../../deps.ts'],
+    'db/ holds the tables and their queries; it knows no layer above it.',
+    { queries: false },
+  ],
+  [
+    'src/mail',
+    [...folders('db', 'domain'), ...ABOVE_DOMAIN],
+    'mail/ renders and transports mail; it knows nothing of the ledger.',
+  ],
+  [
+    'src/domain/platform',
+    [...parts('consent', 'sending', 'rights', 'admin'), ...ABOVE_DOMAIN, ...HTTP],
+    'domain/platform is the ground of the domain: contacts, tokens, keys, limits, the outbox.',
+  ],
+  [
+    'src/domain/consent',
+    [...parts('sending', 'rights', 'admin'), ...ABOVE_DOMAIN, ...HTTP],
+    'domain/consent stands on platform only; sending and rights stand on it.',
+  ],
+  [
+    'src/domain/sending',
+    [...parts('rights', 'admin'), ...ABOVE_DOMAIN, ...HTTP],
+    'domain/sending stands on consent and platform.',
+  ],
+  [
+    'src/domain/rights',
+    [...parts('sending', 'admin'), ...ABOVE_DOMAIN, ...HTTP],
+    'domain/rights stands on consent and platform.',
+  ],
+  [
+    'src/domain/admin',
+    [...ABOVE_DOMAIN, ...HTTP],
+    'domain/admin decides; it knows nothing of HTTP or the connectors.',
+  ],
+  [
+    'src/mautic',
+    [...ABOVE_MAUTIC, ...HTTP],
+    'mautic/ is a connector on top of the domain; jobs and routes call it, not the reverse.',
+  ],
+  [
+    'src/jobs',
+    [...folders('routes', 'middleware', 'runtime', 'cli'), ...APP, ...HTTP],
+    'jobs/ ties the domain and the connectors together; only runtimes call it.',
+  ],
+  [
+    'src/{middleware,routes}',
+    folders('db', 'jobs', 'runtime', 'cli'),
+    'HTTP parses, validates and authorizes, then calls the domain (route -> domain -> repository).',
+  ],
 ]
 
 export default tseslint.config(
@@ -105,95 +161,8 @@ export default tseslint.config(
       ],
     },
   },
-  // The layers, from the ground up: lib <- db <- domain (platform <- consent <- sending, rights,
-  // admin) <- mautic <- jobs; routes and middleware sit on the domain; runtime/ and the entries wire.
-  layer(
-    ['src/lib/**/*.ts'],
-    [...folder('db'), ...folder('domain'), ...folder('mail'), ...ABOVE_DOMAIN],
-    'lib/ sits below every layer.',
-  ),
-  layer(
-    ['src/db/**/*.ts'],
-    [...folder('domain'), ...folder('mail'), ...ABOVE_DOMAIN, '../deps.ts', '../../deps.ts'],
-    'db/ holds the tables and their queries; it knows no layer above it.',
-    { queries: false },
-  ),
-  layer(
-    ['src/mail/**/*.ts'],
-    [...folder('db'), ...folder('domain'), ...ABOVE_DOMAIN],
-    'mail/ renders and transports mail; it knows nothing of the ledger.',
-  ),
-  layer(
-    ['src/domain/platform/**/*.ts'],
-    [
-      ...domainPart('consent'),
-      ...domainPart('sending'),
-      ...domainPart('rights'),
-      ...domainPart('admin'),
-      ...ABOVE_DOMAIN,
-      'hono',
-      'hono/*',
-    ],
-    'domain/platform is the ground of the domain: contacts, tokens, keys, limits, the outbox.',
-  ),
-  layer(
-    ['src/domain/consent/**/*.ts'],
-    [
-      ...domainPart('sending'),
-      ...domainPart('rights'),
-      ...domainPart('admin'),
-      ...ABOVE_DOMAIN,
-      'hono',
-      'hono/*',
-    ],
-    'domain/consent stands on platform only; sending and rights stand on it.',
-  ),
-  layer(
-    ['src/domain/sending/**/*.ts'],
-    [...domainPart('rights'), ...domainPart('admin'), ...ABOVE_DOMAIN, 'hono', 'hono/*'],
-    'domain/sending stands on consent and platform.',
-  ),
-  layer(
-    ['src/domain/rights/**/*.ts'],
-    [...domainPart('sending'), ...domainPart('admin'), ...ABOVE_DOMAIN, 'hono', 'hono/*'],
-    'domain/rights stands on consent and platform.',
-  ),
-  layer(
-    ['src/domain/admin/**/*.ts'],
-    [...ABOVE_DOMAIN, 'hono', 'hono/*'],
-    'domain/admin decides; it knows nothing of HTTP or the connectors.',
-  ),
-  layer(
-    ['src/mautic/**/*.ts'],
-    [
-      ...folder('jobs'),
-      ...folder('routes'),
-      ...folder('middleware'),
-      ...folder('runtime'),
-      ...folder('cli'),
-      '../app.ts',
-      'hono',
-      'hono/*',
-    ],
-    'mautic/ is a connector on top of the domain; jobs and routes call it, not the reverse.',
-  ),
-  layer(
-    ['src/jobs/**/*.ts'],
-    [
-      ...folder('routes'),
-      ...folder('middleware'),
-      ...folder('runtime'),
-      ...folder('cli'),
-      '../app.ts',
-      'hono',
-      'hono/*',
-    ],
-    'jobs/ ties the domain and the connectors together; only runtimes call it.',
-  ),
-  layer(
-    ['src/middleware/**/*.ts', 'src/routes/**/*.ts'],
-    [...folder('db'), ...folder('jobs'), ...folder('runtime'), ...folder('cli')],
-    'HTTP parses, validates and authorizes, then calls the domain (route -> domain -> repository).',
+  ...LAYERS.map(([dir, forbidden, message, options]) =>
+    layer([`${dir}/**/*.ts`], forbidden, message, options),
   ),
   {
     // Tests read loosely typed JSON answers; `any` there is the honest type.

@@ -11,6 +11,7 @@ import { prepared } from '../prepared.ts'
 export const MAUTIC = 'mautic'
 
 export type MirrorRow = Selectable<MauticMirrorTable>
+
 export async function linkedContactId(db: DB, mauticId: string): Promise<string | undefined> {
   const row = await db
     .selectFrom('contact_links')
