@@ -20,7 +20,11 @@ import { sealEvidence } from '../platform/contacts.ts'
 import { uuidv7 } from '../../lib/ids.ts'
 
 export const GENESIS_HASH = '0'.repeat(64)
-const MAX_ATTEMPTS = 5
+/**
+ * Writers racing on one contact each lose at most once per winner: with N of them at once, the last
+ * commits on its Nth try. A person's links, a preference page and a webhook burst easily make a dozen.
+ */
+const MAX_ATTEMPTS = 40
 
 export interface NewConsentEvent {
   purposeKey: string
@@ -171,6 +175,9 @@ export async function commitWithChainRetry<T>(
     } catch (err) {
       for (const c of chains) cache.delete(c.contactId)
       if (!isChainRace(err) || attempt >= MAX_ATTEMPTS) throw err
+      // From the third loss on, a short random pause: losers that retry in lockstep (D1 isolates)
+      // would otherwise keep colliding.
+      if (attempt >= 3) await new Promise((r) => setTimeout(r, Math.random() * 2 * attempt))
       continue
     }
     for (const c of chains) {
