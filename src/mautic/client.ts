@@ -193,7 +193,14 @@ export function createMauticClient(
         if (!(err instanceof MauticError)) throw err
         error = err
       }
-      if (!error.retryable || retries >= maxRetries) throw error
+      if (!error.retryable) throw error
+      if (retries >= maxRetries) {
+        // Mautic's limit is per hour: a Retry-After longer than this call waits is the outbox's to wait.
+        const asked = retryAfterMs(res)
+        if (asked !== undefined && asked > MAX_WAIT_MS)
+          throw new MauticError(error.message, error.status, error.type, true, asked)
+        throw error
+      }
       await sleep(retryDelay(res, retries++))
     }
   }
@@ -243,13 +250,18 @@ export function createMauticClient(
     )
   }
 
-  /** Short exponential backoff, or Retry-After (seconds or an HTTP date, RFC 9110 §10.2.3), capped. */
+  /** Retry-After in ms (seconds or an HTTP date, RFC 9110 §10.2.3), when the answer has one. */
+  function retryAfterMs(res: Response | undefined): number | undefined {
+    const header = res?.headers.get('retry-after')?.trim()
+    if (!header) return undefined
+    const ms = /^\d+$/.test(header) ? Number(header) * 1000 : Date.parse(header) - now()
+    return Number.isFinite(ms) ? Math.max(0, ms) : undefined
+  }
+
+  /** Short exponential backoff, or Retry-After, capped. */
   function retryDelay(res: Response | undefined, retry: number): number {
-    const header = res?.headers.get('retry-after')
-    if (header) {
-      const ms = /^\d+$/.test(header.trim()) ? Number(header) * 1000 : Date.parse(header) - now()
-      if (Number.isFinite(ms)) return Math.max(0, Math.min(ms, MAX_WAIT_MS))
-    }
+    const asked = retryAfterMs(res)
+    if (asked !== undefined) return Math.min(asked, MAX_WAIT_MS)
     return Math.min(BASE_DELAY_MS * 2 ** retry, MAX_WAIT_MS)
   }
 

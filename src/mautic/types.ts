@@ -98,6 +98,8 @@ export class MauticError extends Error {
     /** Mautic's error `type` (`invalid_grant`, `api_disabled`…) when it gave one. */
     readonly type: string | null,
     readonly retryable: boolean,
+    /** How long Mautic asked to be left alone (a 429's Retry-After), when longer than the client waits. */
+    readonly retryAfterMs?: number,
   ) {
     super(message)
     this.name = 'MauticError'

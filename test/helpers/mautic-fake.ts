@@ -717,6 +717,11 @@ export function mauticFake(baseUrl = 'https://mautic.test', opts: MauticFakeOpti
     failNext(n: number, failure: FakeFailure, body?: unknown, headers?: Record<string, string>) {
       for (let i = 0; i < n; i++) failures.push({ failure, body, headers })
     },
+    /** Mautic answers again: the failures still queued by failNext are dropped (its data stays). */
+    recover() {
+      failures.length = 0
+      isDown = false
+    },
     /** While down, every request (token requests too) fails with a network error. */
     down(value = true) {
       isDown = value

@@ -51,6 +51,15 @@ export function enqueueQuery(
   })
 }
 
+/**
+ * A handler's error may say how long to wait (`retryAfterMs`: a rate-limited API's Retry-After); the
+ * outbox then waits at least that long, up to a day.
+ */
+function askedWait(err: unknown): number {
+  const ms = (err as { retryAfterMs?: unknown } | null)?.retryAfterMs
+  return typeof ms === 'number' && Number.isFinite(ms) ? Math.min(Math.max(ms, 0), 86_400_000) : 0
+}
+
 /** Delay before attempt n+1: doubling from 5 s, capped at an hour, with ±20 % jitter (no thundering herd). */
 export function backoffDelay(attempts: number, random = Math.random): number {
   const base = Math.min(MAX_DELAY_MS, BASE_DELAY_MS * 2 ** Math.max(0, attempts - 1))
@@ -93,7 +102,7 @@ export async function deliverOutbox(
         dead,
         attempts,
         error: message,
-        nextAttemptAt: clock.now() + backoffDelay(attempts),
+        nextAttemptAt: clock.now() + Math.max(backoffDelay(attempts), askedWait(err)),
       })
       logger.log(
         dead ? 'error' : 'warn',
