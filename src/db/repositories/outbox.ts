@@ -91,6 +91,17 @@ export async function markOutboxFailed(
     .execute()
 }
 
+/** Releases every claim on a pending message; how many there were. */
+export async function releaseOutboxClaims(db: DB): Promise<number> {
+  const res = await db
+    .updateTable('outbox')
+    .set({ locked_until: null })
+    .where('status', '=', 'pending')
+    .where('locked_until', 'is not', null)
+    .executeTakeFirst()
+  return Number(res.numUpdatedRows)
+}
+
 /** Puts a dead-lettered message back in the queue; false when there is none with this id. */
 export async function requeueDeadOutbox(db: DB, id: string, now: number): Promise<boolean> {
   const res = await db

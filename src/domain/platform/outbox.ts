@@ -13,6 +13,7 @@ import {
   listOutbox,
   markOutboxDone,
   markOutboxFailed,
+  releaseOutboxClaims,
   requeueDeadOutbox,
 } from '../../db/repositories/outbox.ts'
 import type { Clock } from '../../lib/clock.ts'
@@ -119,6 +120,15 @@ export async function deliverOutbox(
     }
   }
   return report
+}
+
+/**
+ * At start-up on Node, where one process serves a database file (the CLI never delivers): a claim
+ * still held was left by a process that died mid-delivery, so it is released now rather than after
+ * its lease. Delivery is at least once either way; the handlers tolerate a repeat.
+ */
+export function releaseClaimsOfDeadProcess(db: DB): Promise<number> {
+  return releaseOutboxClaims(db)
 }
 
 /** Puts a dead-lettered message back in the queue (admin "retry"). */

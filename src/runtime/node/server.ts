@@ -15,6 +15,7 @@ import { relayOptionsFromEnv } from './relay/config.ts'
 import { loadOrCreateDevSecret } from './secret.ts'
 import { applyMigrations, openSqlite } from './sqlite.ts'
 import { createMauticClient } from '../../mautic/client.ts'
+import { releaseClaimsOfDeadProcess } from '../../domain/platform/outbox.ts'
 
 /** A start-up problem with a message meant for the operator (no stack trace). */
 export class StartupError extends Error {}
@@ -65,6 +66,9 @@ export async function startServer(
     mautic,
     wakeOutbox: () => loopRef.current?.wake(),
   })
+  const released = await releaseClaimsOfDeadProcess(deps.db)
+  if (released > 0)
+    logger.log('warn', 'outbox: claims left by a stopped process released', { released })
   const loop = (loopRef.current = startOutboxLoop(deps))
   const jobs = startJobTimer(deps)
   const checkpoints = startCheckpointer(sqlite, (message) =>
