@@ -38,7 +38,7 @@ export function recipientOutboxHandlers(
           redirect: 'manual', // a redirect must not carry personal data elsewhere
           signal: AbortSignal.timeout(TIMEOUT_MS),
         })
-        await res.body?.cancel().catch(() => {})
+        await res.text().catch(() => '') // read to the end: the connection can be reused
         if (res.status < 200 || res.status > 299) error = `${origin} answered ${res.status}`
       } catch (err) {
         error = `${origin} cannot be reached: ${(err as Error).message}`
