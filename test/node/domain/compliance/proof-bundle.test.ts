@@ -2,7 +2,8 @@
 // page by page, streamed, and verified offline with nothing but the JWKS (`consent-gateway
 // verify-bundle`); a tampered bundle — an event altered, a line removed, a page cut off, another
 // key — is refused.
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
+import { execFile } from 'node:child_process'
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
@@ -248,6 +249,41 @@ describe('proof bundles', () => {
     expect(made()).toBeLessThanOrEqual(2)
     while (!(await reader.read()).done);
     expect(made()).toBe(17) // page 0, 15 full pages of 100 (1,500 + 6 events), then the rest
+  })
+
+  it('the README’s check with nothing but the JWKS and jose accepts the bundle and refuses a tampered one', async () => {
+    const t = await setup()
+    const file = join(t.dir, 'small.jsonl')
+    expect(await exportBundle(t.deps, { freshCheckpoint: true }, file, io().io)).toBe(0)
+    const readme = readFileSync(join(import.meta.dirname, '../../../../README.md'), 'utf8')
+    const snippet =
+      /The same check with nothing but the JWKS and `jose`[^`]*```js\n([\s\S]*?)```/.exec(
+        readme,
+      )![1]!
+    // Beside the project's node_modules, so that `jose` resolves as it would in any project.
+    const dir = join(import.meta.dirname, '../../../../node_modules/.cache')
+    mkdirSync(dir, { recursive: true })
+    const script = join(dir, `readme-check-${process.pid}.mjs`)
+    writeFileSync(script, snippet)
+    const jwksUrl = `data:application/json,${encodeURIComponent(readFileSync(t.jwksFile, 'utf8'))}`
+    const run = (bundle: string) =>
+      new Promise<{ code: number; out: string }>((resolve) =>
+        execFile(process.execPath, [script, bundle, jwksUrl], (err, stdout, stderr) =>
+          resolve({ code: err ? Number(err.code ?? 1) : 0, out: stdout + stderr }),
+        ),
+      )
+    try {
+      const ok = await run(file)
+      expect(ok.out).toMatch(/^verified: 8 events, cut at checkpoint [\w-]+/)
+      expect(ok.code).toBe(0)
+      const forged = readFileSync(file, 'utf8').replace('"source":"test"', '"source":"forged"')
+      writeFileSync(join(t.dir, 'forged.jsonl'), forged)
+      const bad = await run(join(t.dir, 'forged.jsonl'))
+      expect(bad.code).not.toBe(0)
+      expect(bad.out).toMatch(/was altered/)
+    } finally {
+      rmSync(script, { force: true })
+    }
   })
 
   it('refuses a page made again once a person was erased in between, and an unknown purpose', async () => {
