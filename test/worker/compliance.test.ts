@@ -129,6 +129,7 @@ describe('compliance on D1 (workerd)', () => {
       method: 'api',
       source: 'worker-test',
       actor: 'api:test',
+      evidence: {},
       attributes: { first_name: 'Ane' },
     })
     if (!r.ok) throw new Error(r.message)

@@ -6,7 +6,9 @@ import { execFile } from 'node:child_process'
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import type { Database as Sqlite } from 'better-sqlite3'
 import { describe, expect, it } from 'vitest'
+import type { ConsentEventRow } from '../../../../src/db/repositories/ledger.ts'
 import { exportBundle } from '../../../../src/cli/compliance.ts'
 import { verifyBundleCommand } from '../../../../src/cli/verify-bundle.ts'
 import {
@@ -36,7 +38,7 @@ function io() {
 }
 
 /** `count` chains of `per` events each, hashed and linked as the ledger does, inserted in one go. */
-async function bulkLedger(sqlite: import('better-sqlite3').Database, count: number, per: number) {
+async function bulkLedger(sqlite: Sqlite, count: number, per: number) {
   const contact = sqlite.prepare(
     "INSERT INTO contacts (id, locale, status, created_at, updated_at) VALUES (?, 'fr', 'active', ?, ?)",
   )
@@ -46,7 +48,7 @@ async function bulkLedger(sqlite: import('better-sqlite3').Database, count: numb
      VALUES (@id, @contact_id, @seq, @purpose_key, @action, @notice_id, @method, @source,
      @evidence_enc, @actor, @occurred_at, @recorded_at, @prev_hash, @hash)`,
   )
-  const rows = []
+  const rows: ConsentEventRow[] = []
   const base = TEST_NOW - 30 * 86_400_000
   for (let c = 0; c < count; c++) {
     const contactId = `00000000-0000-4000-8000-${String(c).padStart(12, '0')}`
