@@ -110,7 +110,7 @@ const SPECIAL: [SpecialKind, string[]][] = [
     ['politi*', 'opinion*', 'parti', 'vote*', 'voting', 'electoral*', 'militant*'],
   ],
   ['philosophical_belief', ['philosoph*', 'conviction*', 'atheis*', 'athee*']],
-  ['trade_union', ['union*', 'syndic*', 'syndicat*']],
+  ['trade_union', ['union*', 'syndic*']],
   [
     'biometric',
     [
