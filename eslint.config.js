@@ -50,8 +50,8 @@ const APP = ['../app.ts', '../../app.ts', '../../../app.ts']
 const ABOVE_MAUTIC = [...folders('jobs', 'routes', 'middleware', 'runtime', 'cli'), ...APP]
 const ABOVE_DOMAIN = [...folder('mautic'), ...ABOVE_MAUTIC]
 
-// The layers, from the ground up: lib <- db <- domain (platform <- consent <- sending, rights,
-// admin) <- mautic <- jobs; routes and middleware sit on the domain; runtime/ and the entries wire.
+// The layers, from the ground up: lib <- db <- domain (platform <- consent <- sending, rights <-
+// compliance; admin) <- mautic <- jobs; routes and middleware sit on the domain; runtime/ and the entries wire.
 const LAYERS = [
   [
     'src/lib',
@@ -71,23 +71,28 @@ const LAYERS = [
   ],
   [
     'src/domain/platform',
-    [...parts('consent', 'sending', 'rights', 'admin'), ...ABOVE_DOMAIN, ...HTTP],
+    [...parts('consent', 'sending', 'rights', 'compliance', 'admin'), ...ABOVE_DOMAIN, ...HTTP],
     'domain/platform is the ground of the domain: contacts, tokens, keys, limits, the outbox.',
   ],
   [
     'src/domain/consent',
-    [...parts('sending', 'rights', 'admin'), ...ABOVE_DOMAIN, ...HTTP],
+    [...parts('sending', 'rights', 'compliance', 'admin'), ...ABOVE_DOMAIN, ...HTTP],
     'domain/consent stands on platform only; sending and rights stand on it.',
   ],
   [
     'src/domain/sending',
-    [...parts('rights', 'admin'), ...ABOVE_DOMAIN, ...HTTP],
+    [...parts('rights', 'compliance', 'admin'), ...ABOVE_DOMAIN, ...HTTP],
     'domain/sending stands on consent and platform.',
   ],
   [
     'src/domain/rights',
-    [...parts('sending', 'admin'), ...ABOVE_DOMAIN, ...HTTP],
+    [...parts('sending', 'compliance', 'admin'), ...ABOVE_DOMAIN, ...HTTP],
     'domain/rights stands on consent and platform.',
+  ],
+  [
+    'src/domain/compliance',
+    [...parts('sending', 'admin'), ...ABOVE_DOMAIN, ...HTTP],
+    'domain/compliance (inventory, processors, risks, proof bundles, incidents) stands on rights, consent and platform.',
   ],
   [
     'src/domain/admin',

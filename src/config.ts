@@ -41,6 +41,11 @@ export interface Config {
   mirrorMode: MirrorMode
   relay?: { port: number; upstreamUrl: string }
   org: { name: string; privacyUrl?: string; logoUrl?: string }
+  /**
+   * DPO_EMAIL and DPO_LOCALE: who gets the breach reminders (the 72-hour clock of GDPR Art. 33) and
+   * appears in the record of processing activities (Art. 30(1)(a)), in which language.
+   */
+  dpo?: { email: string; locale: 'fr' | 'en' }
   /** Trust X-Forwarded-For for the client address (only behind your own reverse proxy). */
   trustProxy: boolean
 }
@@ -152,6 +157,11 @@ export function parseConfig(env: RawEnv): Config {
   const logoUrl = get('ORG_LOGO_URL')
   if (logoUrl !== undefined) checkUrl('ORG_LOGO_URL', logoUrl, ['http:', 'https:'], problems)
 
+  const dpoEmail = get('DPO_EMAIL')
+  if (dpoEmail !== undefined && !/^[^\s@<>]+@[^\s@<>]+\.[^\s@<>]+$/.test(dpoEmail))
+    problems.push(`DPO_EMAIL is not an e-mail address: "${dpoEmail}"`)
+  const dpoLocale = oneOf('DPO_LOCALE', get('DPO_LOCALE') ?? 'fr', ['fr', 'en'], problems)
+
   const trustProxy = oneOf(
     'TRUST_PROXY',
     get('TRUST_PROXY') ?? '0',
@@ -181,6 +191,7 @@ export function parseConfig(env: RawEnv): Config {
     mirrorMode: mirrorMode as MirrorMode,
     relay,
     org: { name: get('ORG_NAME') ?? 'Consent Gateway', privacyUrl, logoUrl },
+    dpo: dpoEmail ? { email: dpoEmail, locale: dpoLocale as 'fr' | 'en' } : undefined,
     trustProxy: trustProxy === '1' || trustProxy === 'true',
   }
 }

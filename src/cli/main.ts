@@ -1,9 +1,11 @@
 /** @module The `consent-gateway` command (package bin): one file per command group in this folder. */
 import { apiKey } from './api-key.ts'
 import { UsageError } from './args.ts'
+import { runCompliance } from './compliance.ts'
 import { withDeps } from './context.ts'
 import { runMautic } from './mautic.ts'
 import { migrate } from './migrate.ts'
+import { verifyBundleCommand } from './verify-bundle.ts'
 import { verifyLedgerCommand } from './verify-ledger.ts'
 import { ConfigError } from '../config.ts'
 import { API_KEY_CACHE_TTL_MS, API_KEY_SCOPES } from '../domain/platform/api-keys.ts'
@@ -27,6 +29,11 @@ Commands:
   mautic sync [--report FILE.csv]          import Mautic's contacts; report those without proof
   mautic map-form | map-email | mappings   map Mautic forms and e-mails to purposes
                                            (consent-gateway mautic help: the options)
+  verify-bundle FILE [--jwks FILE|URL]     check a proof bundle offline: signatures, page hashes,
+                                           every event's hash; exit 1 naming what was tampered with
+  compliance import-fields | risks | record | export-bundle --out FILE
+                                           data inventory, risk report, record of processing
+                                           (Art. 30), proof bundles (consent-gateway compliance help)
   help                                     show this text
 
 API key scopes: ${API_KEY_SCOPES.join(', ')}`
@@ -43,6 +50,8 @@ const COMMANDS: Record<string, Command> = {
   'api-key': apiKey,
   'verify-ledger': () => withDeps(verifyLedgerCommand),
   mautic: (args) => runMautic(args, withDeps),
+  'verify-bundle': (args) => verifyBundleCommand(args, withDeps),
+  compliance: (args) => runCompliance(args, withDeps),
 }
 
 export async function runCli(argv: string[]): Promise<number> {

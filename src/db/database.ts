@@ -281,6 +281,14 @@ export interface Database {
   mautic_mirror: MauticMirrorTable
   compliance_findings: ComplianceFindingsTable
   dsr_requests: DsrRequestsTable
+  data_fields: DataFieldsTable
+  processors: ProcessorsTable
+  data_field_processors: DataFieldProcessorsTable
+  risk_findings: RiskFindingsTable
+  recipient_notices: RecipientNoticesTable
+  proof_bundles: ProofBundlesTable
+  proof_bundle_pages: ProofBundlePagesTable
+  incidents: IncidentsTable
   d1_migrations: D1MigrationsTable
 }
 
@@ -318,4 +326,157 @@ export interface DsrRequestsTable {
   handled_by: string | null
   /** JSON without personal data. */
   details: string
+}
+
+// 0012_compliance.sql
+
+/** The inventory's categories (special: GDPR Art. 9, and Art. 10's criminal data). */
+export type FieldCategory =
+  'identity' | 'contact' | 'professional' | 'behavioural' | 'location' | 'free_text' | 'special'
+
+/** GDPR Art. 6(1)(a)-(f). */
+export type LegalBasis =
+  | 'consent'
+  | 'contract'
+  | 'legal_obligation'
+  | 'vital_interests'
+  | 'public_task'
+  | 'legitimate_interest'
+
+export interface DataFieldsTable {
+  id: string
+  source: 'mautic' | 'gateway' | 'manual'
+  name: string
+  label: string
+  type: string
+  suggested_category: FieldCategory | null
+  /** JSON: the rule that matched, the word, the article, whether a review is needed. */
+  suggestion: string
+  category: FieldCategory | null
+  purpose: string | null
+  legal_basis: LegalBasis | null
+  retention_days: number | null
+  special_condition: string | null
+  notes: string | null
+  confirmed_at: number | null
+  confirmed_by: string | null
+  reviewed_at: number | null
+  review_note: string | null
+  removed_at: number | null
+  created_at: number
+  updated_at: number
+}
+
+export type ProcessorRole = 'processor' | 'sub_processor' | 'joint_controller' | 'recipient'
+export type TransferBasis = 'adequacy' | 'scc' | 'bcr' | 'derogation'
+
+export interface ProcessorsTable {
+  id: string
+  name: string
+  role: ProcessorRole
+  /** JSON array of FieldCategory. */
+  data_categories: string
+  country: string
+  transfer_basis: TransferBasis | null
+  contract_signed_at: number | null
+  last_review_at: number | null
+  webhook_url: string | null
+  webhook_secret_enc: string | null
+  notify_rights: 0 | 1
+  notes: string | null
+  created_at: number
+  updated_at: number
+  archived_at: number | null
+}
+
+export interface DataFieldProcessorsTable {
+  field_id: string
+  processor_id: string
+}
+
+export type RiskSeverity = 'high' | 'medium' | 'low'
+
+export interface RiskFindingsTable {
+  id: string
+  kind: string
+  subject: string
+  severity: RiskSeverity
+  details: string
+  opened_at: number
+  closed_at: number | null
+  updated_at: number
+}
+
+export type RecipientNoticeStatus =
+  'pending' | 'retrying' | 'delivered' | 'failed' | 'open' | 'done' | 'superseded'
+
+export interface RecipientNoticesTable {
+  id: string
+  request_id: string | null
+  processor_id: string
+  contact_id: string
+  kind: 'rectify' | 'erase'
+  channel: 'webhook' | 'task'
+  status: RecipientNoticeStatus
+  /** Encrypted JSON {email, changes}; null once passed on. */
+  subject_enc: string | null
+  attempts: number
+  last_error: string | null
+  created_at: number
+  updated_at: number
+  completed_at: number | null
+  completed_by: string | null
+  note: string | null
+}
+
+export interface ProofBundlesTable {
+  id: string
+  purpose_key: string | null
+  occurred_from: number | null
+  occurred_to: number | null
+  checkpoint_id: string
+  page_size: number
+  created_at: number
+  created_by: string
+  completed_at: number | null
+}
+
+export interface ProofBundlePagesTable {
+  bundle_id: string
+  n: number
+  lines: number
+  events: number
+  sha256: string
+  after_contact: string
+  after_seq: number
+  done: 0 | 1
+  counts: string
+}
+
+export type IncidentRisk = 'unlikely' | 'risk' | 'high'
+
+export interface IncidentsTable {
+  id: string
+  title: string
+  description: string
+  detected_at: number
+  nature: string
+  data_categories: string
+  people_affected: number | null
+  records_affected: number | null
+  risk: IncidentRisk | null
+  assessment: string | null
+  assessed_at: number | null
+  authority_notified_at: number | null
+  authority_reference: string | null
+  delay_reason: string | null
+  people_notified_at: number | null
+  people_notice: string | null
+  measures: string | null
+  reminder_48_at: number | null
+  reminder_66_at: number | null
+  closed_at: number | null
+  created_at: number
+  created_by: string
+  updated_at: number
 }

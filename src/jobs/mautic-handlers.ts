@@ -46,6 +46,7 @@ async function eraseOrphan(deps: Deps, contactId: string): Promise<void> {
     source: 'mautic:contact_deleted',
     actor: 'system',
     deleteInMautic: false,
+    passOnToRecipients: false,
   })
   if (result.ok && result.status === 'erased')
     deps.logger.log('info', 'contact erased: no Mautic contact linked after the grace period', {

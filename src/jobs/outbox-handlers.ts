@@ -12,11 +12,15 @@ import { signLinkToken } from '../domain/platform/link-tokens.ts'
 import { findNoticesByIds } from '../db/repositories/purposes.ts'
 import { mauticOutboxHandlers } from './mautic-handlers.ts'
 import { dataRightsOutboxHandlers } from './data-rights-mail.ts'
+import { complianceMailHandlers } from './compliance-mail.ts'
+import { recipientOutboxHandlers } from './recipient-webhook.ts'
 
 export function outboxHandlers(deps: Deps): OutboxHandlers {
   return {
     ...mauticOutboxHandlers(deps),
     ...dataRightsOutboxHandlers(deps),
+    ...recipientOutboxHandlers(deps),
+    ...complianceMailHandlers(deps),
     /** A marketing mail handed over by POST /api/v1/send, links already in it. */
     'mail.send': (payload) => deliverMarketingMail(deps, payload),
     /** The double opt-in mail: rendered and signed at delivery, so the outbox row holds no personal data. */

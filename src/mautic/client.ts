@@ -378,8 +378,12 @@ export function createMauticClient(
       return (await listAll('/api/fields/contact', 'fields')).map((f) => ({
         id: Number(f.id),
         alias: String(f.alias),
-        type: String(f.type),
+        label: String(f.label ?? f.alias),
+        type: String(f.type ?? 'text'),
+        group: String(f.group ?? 'core'),
         object: String(f.object ?? 'lead'),
+        // Older Mautic sends 0/1; a field created in the background is unpublished until its column exists.
+        isPublished: f.isPublished === undefined || f.isPublished === true || f.isPublished === 1,
       }))
     },
     async createField({ label, alias, type, group }) {

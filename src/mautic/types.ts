@@ -25,11 +25,21 @@ export interface MauticContact {
   doNotContact: MauticDnc[]
 }
 
+/**
+ * A contact field as `GET /api/fields/contact` lists it (LeadBundle LeadField::loadApiMetadata): the
+ * data inventory imports these (src/domain/compliance/inventory.ts), `mautic connect` creates its own.
+ */
 export interface MauticField {
   id: number
   alias: string
+  label: string
+  /** text, textarea, html, email, tel, url, number, boolean, date, datetime, country, lookup, select… */
   type: string
+  /** core, social, personal, professional: Mautic's own grouping. */
+  group: string
+  /** 'lead' for a contact field. */
   object: string
+  isPublished: boolean
 }
 
 export interface MauticWebhookInput {
@@ -75,6 +85,7 @@ export interface MauticApi {
     id: number,
     limit: number,
   ): Promise<{ event: string; label: string; timestamp: string }[]>
+  /** Every contact field, every page (`GET /api/fields/contact`). */
   listFields(): Promise<MauticField[]>
   createField(field: {
     label: string

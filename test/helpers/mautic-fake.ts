@@ -46,6 +46,9 @@ export interface FakeField {
   alias: string
   type: string
   group: string
+  order: number
+  /** Mautic's own fields (isFixed): they cannot be deleted. */
+  fixed: boolean
   properties: Record<string, unknown>
 }
 
@@ -95,24 +98,39 @@ export interface MauticFakeOptions {
   now?: () => number
 }
 
-const CORE_FIELDS: [string, string, string?][] = [
-  ['title', 'text'],
-  ['firstname', 'text'],
-  ['lastname', 'text'],
-  ['company', 'text'],
-  ['position', 'text'],
-  ['email', 'email'],
-  ['mobile', 'tel'],
-  ['phone', 'tel'],
-  ['address1', 'text'],
-  ['city', 'text'],
-  ['zipcode', 'text'],
-  ['country', 'country'],
-  ['preferred_locale', 'locale'],
-  ['timezone', 'timezone'],
-  ['website', 'url'],
-  ['linkedin', 'text', 'social'],
-  ['twitter', 'text', 'social'],
+/**
+ * Mautic's own contact fields after install, in its order: alias, type, group, label
+ * (LeadBundle/Model/FieldModel.php `$coreFields`, labels from InstallBundle's fixtures.ini).
+ */
+const CORE_FIELDS: [string, string, string, string][] = [
+  ['title', 'lookup', 'core', 'Title'],
+  ['firstname', 'text', 'core', 'First Name'],
+  ['lastname', 'text', 'core', 'Last Name'],
+  ['company', 'text', 'core', 'Primary company'],
+  ['position', 'text', 'core', 'Position'],
+  ['email', 'email', 'core', 'Email'],
+  ['mobile', 'tel', 'core', 'Mobile'],
+  ['phone', 'tel', 'core', 'Phone'],
+  ['points', 'number', 'core', 'Points'],
+  ['fax', 'tel', 'core', 'Fax'],
+  ['address1', 'text', 'core', 'Address Line 1'],
+  ['address2', 'text', 'core', 'Address Line 2'],
+  ['city', 'text', 'core', 'City'],
+  ['state', 'region', 'core', 'State'],
+  ['zipcode', 'text', 'core', 'Zip Code'],
+  ['country', 'country', 'core', 'Country'],
+  ['preferred_locale', 'locale', 'core', 'Preferred Locale'],
+  ['timezone', 'timezone', 'core', 'Preferred Timezone'],
+  ['last_active', 'datetime', 'core', 'Date Last Active'],
+  ['attribution_date', 'datetime', 'core', 'Attribution Date'],
+  ['attribution', 'number', 'core', 'Attribution'],
+  ['website', 'url', 'core', 'Website'],
+  ['facebook', 'text', 'social', 'Facebook'],
+  ['foursquare', 'text', 'social', 'Foursquare'],
+  ['instagram', 'text', 'social', 'Instagram'],
+  ['linkedin', 'text', 'social', 'LinkedIn'],
+  ['skype', 'text', 'social', 'Skype'],
+  ['twitter', 'text', 'social', 'Twitter'],
 ]
 
 const err = (status: number, message: string, type: string | null = null, details: unknown = []) =>
@@ -170,18 +188,28 @@ export function mauticFake(baseUrl = 'https://mautic.test', opts: MauticFakeOpti
     })
     Object.assign(ids, { contact: 0, dnc: 0, field: 0, tag: 0, hook: 0 })
     isDown = false
-    for (const [alias, type, group] of CORE_FIELDS) addField({ alias, type, group })
+    for (const [alias, type, group, label] of CORE_FIELDS)
+      addField({ alias, type, group, label, fixed: true })
     for (const id of opts.emails ?? []) addEmail(id)
   }
 
-  function addField(f: { alias: string; type?: string; label?: string; group?: string }) {
+  function addField(f: {
+    alias: string
+    type?: string
+    label?: string
+    group?: string
+    fixed?: boolean
+    properties?: Record<string, unknown>
+  }) {
     const field: FakeField = {
       id: ++ids.field,
       label: f.label ?? f.alias,
       alias: f.alias,
       type: f.type ?? 'text',
       group: f.group ?? 'core',
-      properties: f.type === 'boolean' ? { no: 'No', yes: 'Yes' } : {},
+      order: fields.length + 1,
+      fixed: f.fixed ?? false,
+      properties: f.properties ?? (f.type === 'boolean' ? { no: 'No', yes: 'Yes' } : {}),
     }
     fields.push(field)
     return field
@@ -672,15 +700,27 @@ export function mauticFake(baseUrl = 'https://mautic.test', opts: MauticFakeOpti
     }),
   ]
 
+  /** LeadField::loadApiMetadata's properties, as the list and the detail both serve them. */
   function fieldJson(f: FakeField) {
     return {
       isPublished: true,
+      dateAdded: null,
+      createdBy: null,
       id: outId(f.id),
       label: f.label,
       alias: f.alias,
       type: f.type,
       group: f.group,
+      order: f.order,
       object: 'lead',
+      defaultValue: f.alias === 'points' ? '0' : null,
+      isRequired: false,
+      isFixed: f.fixed,
+      isListable: true,
+      isVisible: true,
+      isShortVisible: ['firstname', 'lastname', 'email'].includes(f.alias),
+      isUniqueIdentifier: f.alias === 'email',
+      isPubliclyUpdatable: false,
       properties: f.properties,
     }
   }

@@ -87,6 +87,19 @@ describe('parseConfig', () => {
       expect(err!.message).toContain(name)
   })
 
+  it('reads the DPO for breach reminders and the record of processing (DPO_EMAIL, DPO_LOCALE)', () => {
+    expect(parseConfig({}).dpo).toBeUndefined()
+    expect(parseConfig({ DPO_EMAIL: 'dpo@acme.test' }).dpo).toEqual({
+      email: 'dpo@acme.test',
+      locale: 'fr',
+    })
+    expect(parseConfig({ DPO_EMAIL: 'dpo@acme.test', DPO_LOCALE: 'en' }).dpo!.locale).toBe('en')
+    expect(problemsOf({ DPO_EMAIL: 'not an address', DPO_LOCALE: 'de' })).toEqual([
+      'DPO_EMAIL is not an e-mail address: "not an address"',
+      'DPO_LOCALE must be one of fr, en, got "de"',
+    ])
+  })
+
   it('never echoes a password from a URL in its message', () => {
     const problems = problemsOf({ MAIL_TRANSPORT: 'smtp', SMTP_URL: 'smtp://user:hunter2@' })
     expect(problems.join('\n')).not.toContain('hunter2')

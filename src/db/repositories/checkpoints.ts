@@ -36,6 +36,10 @@ export function latestCheckpoint(db: DB): Promise<CheckpointRow | undefined> {
     .executeTakeFirst()
 }
 
+export function findCheckpoint(db: DB, id: string): Promise<CheckpointRow | undefined> {
+  return db.selectFrom('ledger_checkpoints').selectAll().where('id', '=', id).executeTakeFirst()
+}
+
 export function listCheckpoints(db: DB): Promise<CheckpointRow[]> {
   return db.selectFrom('ledger_checkpoints').selectAll().orderBy('covered_until').execute()
 }

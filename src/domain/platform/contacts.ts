@@ -46,7 +46,7 @@ export const attributesAad = (contactId: string) => `contacts.attributes:${conta
 
 export async function contactDataKey(
   deps: Pick<Deps, 'keys'>,
-  row: ContactRow,
+  row: Pick<ContactRow, 'id' | 'data_key_enc'>,
 ): Promise<Bytes | null> {
   if (!row.data_key_enc) return null
   return fromBase64Url(await decryptField(deps.keys, row.data_key_enc, dataKeyAad(row.id)))

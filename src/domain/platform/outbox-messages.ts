@@ -27,6 +27,13 @@ export interface OutboxPayloads {
   'mautic.send_email': { emailId: number; mauticId: string; contactId: string; purpose: string }
   /** No Mautic contact links to the person any more after the grace period: erase. */
   'mautic.orphan': { contactId: string }
+  /**
+   * A correction or erasure passed on to one recipient's webhook (Art. 19), signed with the Standard
+   * Webhooks scheme; what it is about stays encrypted on the `recipient_notices` row.
+   */
+  'recipient.notify': { noticeId: string }
+  /** The 72-hour clock of a breach (Art. 33(1)): the reminder at 48 or 66 hours, to DPO_EMAIL. */
+  'mail.incident_reminder': { incidentId: string; hours: 48 | 66 }
 }
 
 /** A Mautic mirror runs for a gateway contact (all its Mautic contacts), one Mautic contact, or both. */

@@ -13,6 +13,7 @@ import { attributesAad, contactEmail } from '../platform/contacts.ts'
 import { selfServiceDsrQuery } from './dsr.ts'
 import { emailChangeQueries } from './email-change.ts'
 import { hasMauticLinks, mauticUpdateQuery } from '../platform/mautic-queue.ts'
+import { recipientNoticeQueries } from '../platform/recipient-queue.ts'
 
 /** The fields every correction form offers, whether or not the contact has them yet. */
 export const PROFILE_FIELDS = ['first_name', 'last_name'] as const
@@ -87,6 +88,12 @@ export async function correctContact(
 
   const queries: CompiledQuery[] = []
   if (changed.length > 0) {
+    const dsr = selfServiceDsrQuery(deps, {
+      contactId: contact.id,
+      kind: 'rectify',
+      completed: true,
+      details: { fields: changed },
+    })
     queries.push(
       updateContactQuery(deps.db, contact.id, {
         attributes_enc:
@@ -96,14 +103,23 @@ export async function correctContact(
         locale,
         updated_at: now,
       }),
-      selfServiceDsrQuery(deps, {
-        contactId: contact.id,
-        kind: 'rectify',
-        completed: true,
-        details: { fields: changed },
-      }).query,
+      dsr.query,
     )
     if (await hasMauticLinks(deps, contact.id)) queries.push(mauticUpdateQuery(deps, contact.id))
+    // Art. 19: the corrected values reach every recipient of the register (a language is no data they hold).
+    const corrected = changed.filter((k) => k !== 'locale')
+    if (corrected.length > 0)
+      queries.push(
+        ...(await recipientNoticeQueries(deps, {
+          contactId: contact.id,
+          requestId: dsr.id,
+          kind: 'rectify',
+          subject: {
+            email: await contactEmail(deps, contact),
+            changes: Object.fromEntries(corrected.map((k) => [k, next[k] ?? null])),
+          },
+        })),
+      )
   }
 
   let email: 'unchanged' | 'verification_sent' | 'throttled' = 'unchanged'

@@ -19,6 +19,7 @@ import { decryptField, encryptField } from '../../lib/keys.ts'
 import { readAccessToken } from './access.ts'
 import { contactEmail, emailAad } from '../platform/contacts.ts'
 import { hasMauticLinks, mauticUpdateQuery } from '../platform/mautic-queue.ts'
+import { recipientNoticeQueries } from '../platform/recipient-queue.ts'
 import { completeSelfServiceQuery, selfServiceDsrQuery } from './dsr.ts'
 import { enqueueQuery } from '../platform/outbox.ts'
 import { hitRateLimit } from '../platform/rate-limits.ts'
@@ -140,6 +141,15 @@ export async function confirmEmailChange(deps: Deps, token: string): Promise<Ema
     completeSelfServiceQuery(deps, check.requestId),
   ]
   if (await hasMauticLinks(deps, contact.id)) queries.push(mauticUpdateQuery(deps, contact.id))
+  // Art. 19: every recipient knows the person by the former address, and learns the new one.
+  queries.push(
+    ...(await recipientNoticeQueries(deps, {
+      contactId: contact.id,
+      requestId: check.requestId,
+      kind: 'rectify',
+      subject: { email: await contactEmail(deps, contact), changes: { email: check.newEmail } },
+    })),
+  )
   try {
     await deps.atomic(queries)
   } catch (err) {

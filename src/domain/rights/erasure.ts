@@ -16,7 +16,8 @@ import {
 import { mauticIdsOf } from '../../db/repositories/mautic.ts'
 import { deleteUndeliveredQuery } from '../../db/repositories/outbox.ts'
 import type { Deps } from '../../deps.ts'
-import { contactDataKey } from '../platform/contacts.ts'
+import { contactDataKey, contactEmail } from '../platform/contacts.ts'
+import { recipientNoticeQueries } from '../platform/recipient-queue.ts'
 import { buildEventQueries, chainHead, commitWithChainRetry } from '../consent/ledger.ts'
 import { enqueueQuery } from '../platform/outbox.ts'
 import { suppressionQueries } from './suppressions.ts'
@@ -30,6 +31,13 @@ export interface ErasureHow {
   actor: string
   /** Delete the linked Mautic contacts too (through the outbox). */
   deleteInMautic: boolean
+  /**
+   * Pass the erasure on to every recipient of the processors register (Art. 19): the person's own
+   * request, not a retention clean-up of data no recipient was given by this path.
+   */
+  passOnToRecipients: boolean
+  /** The data-subject request this erasure answers (dsr_requests.id), shown per recipient. */
+  requestId?: string
   /** More queries for the same unit, e.g. the DSR record. */
   extra?: CompiledQuery[]
 }
@@ -72,6 +80,16 @@ export async function eraseContact(
       })),
     )
     const queries: CompiledQuery[] = [...built.queries]
+    // Read before the unit shreds it: the address each recipient knows the person by.
+    if (how.passOnToRecipients)
+      queries.push(
+        ...(await recipientNoticeQueries(deps, {
+          contactId,
+          requestId: how.requestId ?? null,
+          kind: 'erase',
+          subject: { email: await contactEmail(deps, contact) },
+        })),
+      )
     if (how.suppress) queries.push(...(await suppressionQueries(deps, contact, how.suppress, now)))
     queries.push(
       shredContactQuery(deps.db, contactId, now),

@@ -78,13 +78,16 @@ export function meActionRoutes(deps: Deps) {
     // The explicit confirmation: the box "I understand this cannot be undone" must be ticked.
     if (formString(form, 'confirm') !== 'yes') return erasePage(c, access, locale, true)
     const id = access.contact.id
+    const dsr = selfServiceDsrQuery(deps, { contactId: id, kind: 'erase', completed: true })
     const result = await eraseContact(deps, id, {
       suppress: 'erased',
       method: 'erasure_request',
       source: 'data_page',
       actor: 'contact',
       deleteInMautic: true,
-      extra: [selfServiceDsrQuery(deps, { contactId: id, kind: 'erase', completed: true }).query],
+      passOnToRecipients: true,
+      requestId: dsr.id,
+      extra: [dsr.query],
     })
     if (result.ok && result.status === 'erased') c.set('outboxPending', true)
     return c.redirect(`/privacy/erased?lang=${locale}`, 303)

@@ -5,6 +5,8 @@ import en from '../../../src/locales/en.json' with { type: 'json' }
 import fr from '../../../src/locales/fr.json' with { type: 'json' }
 import mailEn from '../../../src/locales/mail.en.json' with { type: 'json' }
 import mailFr from '../../../src/locales/mail.fr.json' with { type: 'json' }
+import complianceEn from '../../../src/locales/compliance.en.json' with { type: 'json' }
+import complianceFr from '../../../src/locales/compliance.fr.json' with { type: 'json' }
 
 const page = (locale: 'fr' | 'en', body: string) =>
   renderPage('message', {
@@ -34,6 +36,7 @@ describe('views', () => {
   it('has the same keys in French and English', () => {
     expect(Object.keys(fr).sort()).toEqual(Object.keys(en).sort())
     expect(Object.keys(mailFr).sort()).toEqual(Object.keys(mailEn).sort())
+    expect(Object.keys(complianceFr).sort()).toEqual(Object.keys(complianceEn).sort())
   })
 
   it('fills placeholders in strings', () => {

@@ -344,7 +344,19 @@ describe('mautic client: e-mails, fields, tags, webhooks', () => {
       object: 'lead',
     })
     expect(fields.find((f) => f.alias === 'consent_preferences_url')?.type).toBe('url')
-    expect(fields.find((f) => f.alias === 'email')?.type).toBe('email')
+    expect(fields.find((f) => f.alias === 'email')).toEqual({
+      id: expect.any(Number),
+      alias: 'email',
+      label: 'Email',
+      type: 'email',
+      group: 'core',
+      object: 'lead',
+      isPublished: true,
+    })
+    expect(fields.find((f) => f.alias === 'linkedin')).toMatchObject({
+      label: 'LinkedIn',
+      group: 'social',
+    })
 
     await api.createTag('consent_newsletter')
     expect(await api.listTags()).toEqual(['consent_newsletter'])

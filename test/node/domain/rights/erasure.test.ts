@@ -19,6 +19,7 @@ const SELF: ErasureHow = {
   source: 'test',
   actor: 'contact',
   deleteInMautic: true,
+  passOnToRecipients: true,
 }
 
 async function setup(env: Record<string, string> = {}) {

@@ -67,6 +67,7 @@ async function world(t: Awaited<ReturnType<typeof testDeps>>) {
     source: 'test',
     actor: 'contact',
     deleteInMautic: false,
+    passOnToRecipients: false,
   })
   expect(erased).toMatchObject({ ok: true })
   // English wording v2 asks for consent again: a grant under v1 in English is outdated.
