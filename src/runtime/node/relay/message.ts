@@ -7,7 +7,7 @@
 import type { Deps } from '../../../deps.ts'
 import { gateByEmail } from '../../../domain/sending/gate.ts'
 import { preferencesUrl, unsubscribeMailto, unsubscribeUrl } from '../../../domain/sending/links.ts'
-import { PURPOSE_HEADER, rewriteMessage, rootHeaders } from './rewrite.ts'
+import { MimeRefusal, PURPOSE_HEADER, rewriteMessage, rootHeaders } from './rewrite.ts'
 import type { Upstream } from './upstream.ts'
 
 /** Who logged in: the purpose is the login name (`transactional` passes mail ungated). */
@@ -98,23 +98,37 @@ async function personalise(
   purpose: string,
   contact: { id: string; locale: 'fr' | 'en' },
 ) {
-  const unsubscribe = await unsubscribeUrl(deps, contact.id, purpose)
+  const input = {
+    locale: contact.locale,
+    org: deps.config.org.name,
+    unsubscribeUrl: await unsubscribeUrl(deps, contact.id, purpose),
+    mailto: await unsubscribeMailto(deps, contact.id, purpose),
+    preferencesUrl: await preferencesUrl(deps, contact.id),
+    listId: `${purpose}.${new URL(deps.config.publicUrl).hostname}`,
+  }
   let rewritten
   try {
-    rewritten = await rewriteMessage(raw, {
-      locale: contact.locale,
-      org: deps.config.org.name,
-      unsubscribeUrl: unsubscribe,
-      mailto: await unsubscribeMailto(deps, contact.id, purpose),
-      preferencesUrl: await preferencesUrl(deps, contact.id),
-      listId: `${purpose}.${new URL(deps.config.publicUrl).hostname}`,
-    })
-  } catch {
-    throw smtpError(554, '5.6.0 Malformed MIME message')
+    rewritten = rewriteMessage(raw, input)
+  } catch (err) {
+    if (!(err instanceof MimeRefusal)) throw err
+    deps.logger.log('info', 'relay: malformed MIME refused', { reason: err.reason })
+    throw smtpError(
+      554,
+      `5.6.0 Malformed MIME (${err.reason}): the relay changes no message it cannot read whole`,
+    )
   }
+  if (rewritten.untouched.length)
+    deps.logger.log('info', 'relay: body forwarded without the links', {
+      bodies: rewritten.untouched,
+    })
   // Every marketing mail must carry the links (CONTRACT.md): no readable body, no send.
   if (rewritten.injected === 0)
-    throw smtpError(554, '5.6.0 No text/html or text/plain part to carry the unsubscribe links')
+    throw smtpError(
+      554,
+      rewritten.untouched.length
+        ? '5.6.0 The text/html or text/plain body cannot be decoded exactly (transfer encoding or charset), so the unsubscribe links cannot be added'
+        : '5.6.0 No text/html or text/plain part to carry the unsubscribe links',
+    )
   return rewritten.message
 }
 
