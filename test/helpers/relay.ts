@@ -74,13 +74,28 @@ export async function sendVia(port: number, user: string, pass: string, mail: Se
 
 /** The error a send rejected with, as `{ code, response }`. */
 export async function smtpRefusal(sending: Promise<unknown>) {
+  return (await smtpRefusalAt(sending)).refusal
+}
+
+/** The error a send rejected with, and the command it answered (`RCPT TO`, `DATA`…). */
+export async function smtpRefusalAt(sending: Promise<unknown>) {
   try {
     await sending
   } catch (err) {
-    const e = err as { responseCode?: number; response?: string }
-    return { code: e.responseCode, response: e.response ?? '' }
+    const e = err as { responseCode?: number; response?: string; command?: string }
+    return {
+      refusal: { code: e.responseCode, response: e.response ?? '' },
+      command: e.command ?? '',
+    }
   }
   throw new Error('the relay accepted the message')
+}
+
+/** The blocked-sends counters, as rows. */
+export function blockedSends(sqlite: { prepare(sql: string): { all(): unknown[] } }) {
+  return sqlite
+    .prepare('SELECT source, purpose_key, reason, count FROM blocked_sends ORDER BY source, reason')
+    .all()
 }
 
 /** A message exactly as a sender writes it (nodemailer's MIME), to compare bytes. */

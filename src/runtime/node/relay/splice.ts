@@ -184,11 +184,9 @@ function spliceRaw(body: Buffer, offset: number, insert: Buffer): Buffer | null 
   return spliced
 }
 
-/** Whether a line of `body` starts with `delimiter` (or where mailsplit reads one: after CR and a byte). */
+/** Whether `delimiter` starts a line of `body`, a bare CR counting as a line end (some readers' way). */
 function opensLine(body: Buffer, delimiter: Buffer): boolean {
-  for (let i = body.indexOf(delimiter); i >= 0; i = body.indexOf(delimiter, i + 1)) {
-    if (i === 0 || body[i - 1] === LF) return true
-    if (i >= 2 && body[i - 2] === CR && (i === 2 || body[i - 3] === LF)) return true
-  }
+  for (let i = body.indexOf(delimiter); i >= 0; i = body.indexOf(delimiter, i + 1))
+    if (i === 0 || body[i - 1] === LF || body[i - 1] === CR) return true
   return false
 }
