@@ -257,6 +257,18 @@ describe('rewriteMessage in place', () => {
     const html = (m: Buffer) => m.subarray(...splitParts(m)[2]!.body)
     expect(html(message).equals(html(raw))).toBe(true)
     expect((await bodies(message)).text).toContain(links.unsubscribeUrl)
+    // Invalid UTF-8 in an 8bit body: kept as it came, never replaced by U+FFFD.
+    const invalid = Buffer.from(
+      withHtmlBody('<p>x</p>')
+        .toString('latin1')
+        .replace('Bonjour =E2=9C=93', 'Bonjour \xff\xfe fin')
+        .replace('Content-Transfer-Encoding: quoted-printable', 'Content-Transfer-Encoding: 8bit'),
+      'latin1',
+    )
+    const kept = rewriteMessage(invalid, links)
+    expect([kept.injected, kept.untouched]).toEqual([1, ['text']])
+    const text = (m: Buffer) => m.subarray(...splitParts(m)[1]!.body)
+    expect(text(kept.message).equals(text(invalid))).toBe(true)
   })
 
   it('keeps format=flowed text flowed, the footer on lines of its own', async () => {
