@@ -194,6 +194,27 @@ describe('POST /privacy', () => {
     expect(t.count("outbox WHERE kind = 'mail.access'")).toBe(4)
   })
 
+  it('behind TRUST_PROXY proxies, counts the client the proxy saw, not the X-Forwarded-For it wrote', async () => {
+    for (const [hops, proxies] of [
+      ['1', ''],
+      ['2', ', 10.0.0.2'],
+    ] as const) {
+      const t = await setup({ TRUST_PROXY: hops })
+      // One client, a made-up left-most entry per request: the proxy appends the address it saw.
+      const from = (i: number) => ({ 'X-Forwarded-For': `203.0.113.${i}, 198.51.100.7${proxies}` })
+      const answers = []
+      for (let i = 0; i < 12; i++)
+        answers.push((await t.post('/privacy', `email=x${i}%40exemple.fr`, from(i))).status)
+      expect(answers.slice(0, 10)).toEqual(Array(10).fill(303))
+      expect(answers.slice(10)).toEqual([429, 429])
+      // Another client behind the same proxy is not held back.
+      const other = await t.post('/privacy', 'email=y%40exemple.fr', {
+        'X-Forwarded-For': `198.51.100.8${proxies}`,
+      })
+      expect(other.status).toBe(303)
+    }
+  })
+
   it('says what is wrong with a bad or absurdly long address, keeping what was typed', async () => {
     const t = await setup()
     const bad = await t.ask('not-an-address')
