@@ -12,7 +12,7 @@ import { escapeAttribute } from '../../../mail/inject-html.ts'
 import { fillPlaceholders } from '../../../mail/inject-links.ts'
 import { listIdFor, type InjectInput } from '../../../mail/inject.ts'
 import { MimeRefusal, splitParts, type Part } from './mime.ts'
-import { decodeBody, rewriteBody } from './splice.ts'
+import { decodeBody, rewriteBody, type NewBody } from './splice.ts'
 import { encodingOf } from './charset.ts'
 
 export { MimeRefusal }
@@ -92,7 +92,7 @@ export function rewriteMessage(raw: Buffer, input: RewriteInput): Rewritten {
   const { listId: _listId, mailto: _mailto, ...links } = input
   const seen = { html: false, text: false }
   const untouched: ('html' | 'text')[] = []
-  const rewritten = new Map<Part, { kind: 'html' | 'text'; text: string }>()
+  const rewritten = new Map<Part, { kind: 'html' | 'text'; body: NewBody }>()
   const edits: { range: [number, number]; bytes: Buffer }[] = []
   for (const part of parts) {
     const kind = partKind(part.node)
@@ -103,7 +103,7 @@ export function rewriteMessage(raw: Buffer, input: RewriteInput): Rewritten {
       untouched.push(kind)
       continue
     }
-    rewritten.set(part, { kind, text: body.text })
+    rewritten.set(part, { kind, body })
     // Labelled as written: UTF-8 once written anew, and the transfer encoding used.
     if (body.utf8) part.node.setCharset('utf-8')
     if (body.encoding) part.node.headers.update('Content-Transfer-Encoding', body.encoding)
@@ -129,14 +129,16 @@ export function rewriteMessage(raw: Buffer, input: RewriteInput): Rewritten {
 
 /**
  * Reads the result again: the same tree, every leaf not rewritten with byte for byte the same body,
- * and every rewritten one decoding to what was meant, which is its original text with the template's
- * placeholders filled and a footer put in one place, nothing else.
+ * and every rewritten one holding what was meant. A spliced body must be the original bytes with
+ * one insertion (the splice proved, by decoding, that it reads as the footer). A body written anew
+ * must decode to its original text with the template's placeholders filled and a footer put in one
+ * place, nothing else.
  */
 function checkNothingLost(
   raw: Buffer,
   before: Part[],
   message: Buffer,
-  rewritten: Map<Part, { kind: 'html' | 'text'; text: string }>,
+  rewritten: Map<Part, { kind: 'html' | 'text'; body: NewBody }>,
   links: Omit<InjectInput, 'html' | 'text'>,
 ): void {
   const lost = () => new MimeRefusal('the links could not be added without changing other content')
@@ -150,27 +152,35 @@ function checkNothingLost(
   before.forEach((old, i) => {
     const now = after[i]!
     if (old.node.contentType !== now.node.contentType) throw lost()
+    const [was, is] = [raw.subarray(...old.body), message.subarray(...now.body)]
     const meant = rewritten.get(old)
-    if (!meant) {
+    if (!meant || meant.body.bytes === null) {
       // A container's body holds its children, checked one by one.
-      if (!old.node.multipart && !raw.subarray(...old.body).equals(message.subarray(...now.body)))
-        throw lost()
+      if (!old.node.multipart && !was.equals(is)) throw lost()
       return
     }
-    const [was, is] = [decodeBody(raw, old), decodeBody(message, now)]
-    if (!was || !is || is.text !== meant.text) throw lost()
-    const filled = fillPlaceholders(
-      was.text,
-      links,
-      meant.kind === 'html' ? escapeAttribute : String,
-    )
-    if (!oneInsertion(filled, meant.text)) throw lost()
+    if (meant.body.spliced) {
+      if (!oneInsertion(was, is)) throw lost()
+      return
+    }
+    const decoded = decodeBody(message, now)
+    if (decoded?.text !== meant.body.text) throw lost()
+    const encode = meant.kind === 'html' ? escapeAttribute : String
+    const filled = fillPlaceholders(meant.body.original, links, encode)
+    if (!oneInsertion(Buffer.from(filled), Buffer.from(meant.body.text))) throw lost()
   })
 }
 
-/** Whether `after` is `before` with something put in at one place. */
-function oneInsertion(before: string, after: string): boolean {
+/** Whether `after` is `before` with something put in at one place (compared a block at a time). */
+function oneInsertion(before: Buffer, after: Buffer): boolean {
+  if (after.length < before.length) return false
   let prefix = 0
-  while (prefix < before.length && before[prefix] === after[prefix]) prefix++
-  return after.length >= before.length && after.endsWith(before.slice(prefix))
+  for (const step of [4096, 64, 1])
+    while (
+      prefix + step <= before.length &&
+      before.subarray(prefix, prefix + step).equals(after.subarray(prefix, prefix + step))
+    )
+      prefix += step
+  const rest = before.length - prefix
+  return after.subarray(after.length - rest).equals(before.subarray(prefix))
 }

@@ -30,6 +30,10 @@ export interface NewBody {
   bytes: Buffer | null
   /** The text the new body decodes to: the original's with the links in. */
   text: string
+  /** The original text, decoded. */
+  original: string
+  /** The new body is the original bytes with the footer put in at one place (proven by spliceQp). */
+  spliced?: boolean
   utf8?: boolean
   encoding?: 'quoted-printable'
 }
@@ -81,7 +85,7 @@ export function rewriteBody(
   const body = raw.subarray(...part.body)
   const encoding = node.encoding || '7bit'
   const out = injectLinks({ ...links, [kind]: text })[kind] ?? text
-  if (out === text) return { bytes: null, text }
+  if (out === text) return { bytes: null, text, original: text }
   const eol = raw[part.head[1] - 2] === CR ? '\r\n' : '\n'
   const spliceable = spliceableText(node, decoded.bytes)
   const at = spliceable !== undefined && footerAt(text, out, kind)
@@ -94,7 +98,12 @@ export function rewriteBody(
         ? spliceRaw(body, offset, insert)
         : spliceQp(body, decoded.bytes, lines, offset, insert, eol)
     if (spliced && !part.delimiters.some((d) => opensLine(spliced, d)))
-      return { bytes: spliced, text: text.slice(0, at) + insert.toString() + text.slice(at) }
+      return {
+        bytes: spliced,
+        text: text.slice(0, at) + insert.toString() + text.slice(at),
+        original: text,
+        spliced: true,
+      }
   }
   // Written anew as UTF-8: base64 stays base64, anything else becomes quoted-printable.
   const bytes =
@@ -105,6 +114,7 @@ export function rewriteBody(
   return {
     bytes: end ? Buffer.concat([bytes, Buffer.from(end)]) : bytes,
     text: out,
+    original: text,
     utf8: true,
     ...(encoding === 'quoted-printable' || encoding === 'base64'
       ? {}
