@@ -123,7 +123,7 @@ const PERSON_REASONS: ReadonlySet<GateReason> = new Set([
 /**
  * Why no purpose at all can let mail through to this address (unknown_contact, suppressed,
  * objected), or null when one might. For the SMTP relay's RCPT TO, before the message names its
- * purpose (CONTRACT.md, "SMTP relay").
+ * purpose (README, "The SMTP relay").
  */
 export async function unreachableReason(
   deps: GateDeps,
