@@ -10,6 +10,7 @@ import { errorResponse } from './lib/http-errors.ts'
 import { siteInfo } from './lib/site.ts'
 import { accessLog } from './middleware/access-log.ts'
 import { bodySize } from './middleware/body-size.ts'
+import { formBody } from './middleware/form-body.ts'
 import { originCheck } from './middleware/origin-check.ts'
 import { securityHeaders, type SecurityHeadersOptions } from './middleware/security-headers.ts'
 import { apiRoutes } from './routes/api/index.ts'
@@ -74,6 +75,7 @@ export function createApp(deps: Deps, options: AppOptions = {}) {
     return (c.req.path.startsWith('/hooks/') ? hookLimit : pageLimit)(c, next)
   })
   app.use(originCheck(deps.config.publicUrl))
+  app.use(formBody(site))
   app.use(async function wakeOutbox(c, next) {
     await next()
     if (c.get('outboxPending')) deps.wakeOutbox(() => executionContext(c))

@@ -46,8 +46,12 @@ export interface Config {
    * appears in the record of processing activities (Art. 30(1)(a)), in which language.
    */
   dpo?: { email: string; locale: 'fr' | 'en' }
-  /** Trust X-Forwarded-For for the client address (only behind your own reverse proxy). */
-  trustProxy: boolean
+  /**
+   * TRUST_PROXY: how many reverse proxies of yours stand in front of the gateway. 0: the client is the
+   * socket's address; N: the client is the address N entries from the right of X-Forwarded-For (each
+   * proxy appends the address it saw; what is further left, the client wrote itself).
+   */
+  trustProxy: number
 }
 
 export type RawEnv = Record<string, string | undefined>
@@ -162,12 +166,7 @@ export function parseConfig(env: RawEnv): Config {
     problems.push(`DPO_EMAIL is not an e-mail address: "${dpoEmail}"`)
   const dpoLocale = oneOf('DPO_LOCALE', get('DPO_LOCALE') ?? 'fr', ['fr', 'en'], problems)
 
-  const trustProxy = oneOf(
-    'TRUST_PROXY',
-    get('TRUST_PROXY') ?? '0',
-    ['0', '1', 'true', 'false'],
-    problems,
-  )
+  const trustProxy = parseTrustProxy(get('TRUST_PROXY') ?? '0', problems)
 
   if (problems.length > 0) throw new ConfigError(problems)
   return {
@@ -192,7 +191,7 @@ export function parseConfig(env: RawEnv): Config {
     relay,
     org: { name: get('ORG_NAME') ?? 'Consent Gateway', privacyUrl, logoUrl },
     dpo: dpoEmail ? { email: dpoEmail, locale: dpoLocale as 'fr' | 'en' } : undefined,
-    trustProxy: trustProxy === '1' || trustProxy === 'true',
+    trustProxy,
   }
 }
 
@@ -228,6 +227,17 @@ function parseMautic(get: (n: string) => string | undefined, problems: string[])
     password,
     confirmEmailId,
   }
+}
+
+/** TRUST_PROXY: a number of proxies; `true` and `false` (the former spelling) mean 1 and 0. */
+function parseTrustProxy(value: string, problems: string[]): number {
+  if (value === 'false') return 0
+  if (value === 'true') return 1
+  if (/^\d{1,2}$/.test(value)) return Number(value)
+  problems.push(
+    `TRUST_PROXY must be the number of your reverse proxies in front of the gateway (0, 1, 2…), got "${value}"`,
+  )
+  return 0
 }
 
 function parsePort(name: string, value: string, problems: string[]): number {

@@ -39,8 +39,8 @@ export interface Deps {
    */
   readWebhook?: WebhookReader
   /**
-   * The client's IP address for evidence and rate limits: the socket address on Node (or the
-   * left-most X-Forwarded-For hop when TRUST_PROXY=1), CF-Connecting-IP on Workers.
+   * The client's IP address for evidence and rate limits: the socket address on Node (or, behind
+   * TRUST_PROXY=N proxies, the X-Forwarded-For entry N from the right), CF-Connecting-IP on Workers.
    */
   clientIp(c: Context): string | undefined
   /**

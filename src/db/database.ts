@@ -256,6 +256,19 @@ export interface D1MigrationsTable {
   applied_at: Generated<string>
 }
 
+// 0008_blocked_sends.sql
+
+export type BlockedSendSource = 'relay_rcpt' | 'relay_data'
+
+export interface BlockedSendsTable {
+  day: string
+  source: BlockedSendSource
+  purpose_key: string
+  reason: string
+  count: number
+  last_at: number
+}
+
 export interface Database {
   contacts: ContactsTable
   contact_links: ContactLinksTable
@@ -289,6 +302,7 @@ export interface Database {
   proof_bundles: ProofBundlesTable
   proof_bundle_pages: ProofBundlePagesTable
   incidents: IncidentsTable
+  blocked_sends: BlockedSendsTable
   d1_migrations: D1MigrationsTable
 }
 

@@ -2,6 +2,8 @@
  * @module Outbox handlers of the data-rights pages. Mails are rendered and their links signed at
  * delivery, in the contact's language, so the outbox row holds ids, never an address in clear:
  * - `mail.access` {contactId, requestId}: the one-hour link to the data pages (Art. 15), to the contact's address.
+ * - `access.request` {requestId, emailEnc, receivedAt}: a /privacy request, queued for any address;
+ *   the same mail when the address is a contact's (and its hourly limit allows), nothing otherwise.
  * - `mail.email_change` {contactId, requestId, emailEnc}: the check of a new address (Art. 16), sent to
  *   that new address, which travels encrypted (the same ciphertext the link carries).
  * Spread into `outboxHandlers()` (src/jobs/outbox-handlers.ts).
@@ -11,7 +13,7 @@ import type { Deps } from '../deps.ts'
 import { t, type Locale } from '../lib/i18n.ts'
 import { renderView } from '../lib/views.ts'
 import { unescapeText } from '../mail/render.ts'
-import { accessUrl, ACCESS_TTL_MS } from '../domain/rights/access.ts'
+import { accessUrl, ACCESS_TTL_MS, resolveAccessRequest } from '../domain/rights/access.ts'
 import { contactEmail } from '../domain/platform/contacts.ts'
 import { emailChangeUrl, EMAIL_CHANGE_TTL_MS, openNewEmail } from '../domain/rights/email-change.ts'
 import type { OutboxHandlers } from '../domain/platform/outbox-messages.ts'
@@ -39,22 +41,33 @@ export function renderDataRightsEmail<N extends keyof DataRightsEmails>(
 
 export function dataRightsOutboxHandlers(
   deps: Deps,
-): Pick<OutboxHandlers, 'mail.access' | 'mail.email_change'> {
+): Pick<OutboxHandlers, 'mail.access' | 'mail.email_change' | 'access.request'> {
   const activeContact = async (id: string) => {
     const contact = await findContactById(deps.db, id)
     return contact?.status === 'active' ? contact : undefined
   }
+  const sendAccessMail = async ({
+    contactId,
+    requestId,
+  }: {
+    contactId: string
+    requestId: string
+  }) => {
+    const contact = await activeContact(contactId)
+    const to = contact ? await contactEmail(deps, contact) : null
+    if (!contact || !to) return // erased meanwhile: nobody to write to
+    const mail = renderDataRightsEmail('access', contact.locale, {
+      org: deps.config.org.name,
+      url: await accessUrl(deps, contact.id, requestId),
+      minutes: Math.round(ACCESS_TTL_MS / 60_000),
+    })
+    await deps.mail.send({ from: deps.config.mail.from, to, ...mail })
+  }
   return {
-    'mail.access': async ({ contactId, requestId }) => {
-      const contact = await activeContact(contactId)
-      const to = contact ? await contactEmail(deps, contact) : null
-      if (!contact || !to) return // erased meanwhile: nobody to write to
-      const mail = renderDataRightsEmail('access', contact.locale, {
-        org: deps.config.org.name,
-        url: await accessUrl(deps, contact.id, requestId),
-        minutes: Math.round(ACCESS_TTL_MS / 60_000),
-      })
-      await deps.mail.send({ from: deps.config.mail.from, to, ...mail })
+    'mail.access': sendAccessMail,
+    'access.request': async (job) => {
+      const resolved = await resolveAccessRequest(deps, job)
+      if (resolved) await sendAccessMail(resolved)
     },
     'mail.email_change': async (p) => {
       const contact = await activeContact(p.contactId)

@@ -1,20 +1,26 @@
 /**
- * @module CSRF protection for every form: a state-changing browser request must come from our own origin.
- * Exempt: /c/ and /u/ (the signed token in the URL authorises them, and mail providers' RFC 8058
- * one-click POSTs carry no Origin), and /api, /hooks (no cookies; API keys or signatures authorise them).
+ * @module CSRF protection for every page: a state-changing request must come from our own origin,
+ * whatever its content type (hono's csrf checks form content types only, so a JSON POST from another
+ * site got through and was read as an empty form). Allowed: `Sec-Fetch-Site: same-origin`, or an
+ * `Origin` that is PUBLIC_URL's or the request's own. Exempt: /c/ and /u/ (the signed token in the
+ * URL authorises them, and mail providers' RFC 8058 one-click POSTs carry no Origin), and /api, /hooks
+ * (no cookies; API keys or signatures authorise them).
  */
 import type { MiddlewareHandler } from 'hono'
-import { csrf } from 'hono/csrf'
+import { HTTPException } from 'hono/http-exception'
 
 const EXEMPT = /^\/(?:c|u|api|hooks)(?:\/|$)/
+const SAFE = new Set(['GET', 'HEAD', 'OPTIONS'])
 
 export function originCheck(publicUrl: string): MiddlewareHandler {
   const publicOrigin = new URL(publicUrl).origin
-  const check = csrf({
-    origin: (origin, c) => origin === publicOrigin || origin === new URL(c.req.url).origin,
-  })
   return async function originCheck(c, next) {
-    if (EXEMPT.test(c.req.path)) return next()
-    return check(c, next)
+    if (SAFE.has(c.req.method) || EXEMPT.test(c.req.path)) return next()
+    const origin = c.req.header('origin')
+    const sameOrigin =
+      c.req.header('sec-fetch-site') === 'same-origin' ||
+      (origin !== undefined && (origin === publicOrigin || origin === new URL(c.req.url).origin))
+    if (!sameOrigin) throw new HTTPException(403, { message: 'Forbidden' })
+    return next()
   }
 }

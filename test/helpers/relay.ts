@@ -74,13 +74,28 @@ export async function sendVia(port: number, user: string, pass: string, mail: Se
 
 /** The error a send rejected with, as `{ code, response }`. */
 export async function smtpRefusal(sending: Promise<unknown>) {
+  return (await smtpRefusalAt(sending)).refusal
+}
+
+/** The error a send rejected with, and the command it answered (`RCPT TO`, `DATA`…). */
+export async function smtpRefusalAt(sending: Promise<unknown>) {
   try {
     await sending
   } catch (err) {
-    const e = err as { responseCode?: number; response?: string }
-    return { code: e.responseCode, response: e.response ?? '' }
+    const e = err as { responseCode?: number; response?: string; command?: string }
+    return {
+      refusal: { code: e.responseCode, response: e.response ?? '' },
+      command: e.command ?? '',
+    }
   }
   throw new Error('the relay accepted the message')
+}
+
+/** The blocked-sends counters, as rows. */
+export function blockedSends(sqlite: { prepare(sql: string): { all(): unknown[] } }) {
+  return sqlite
+    .prepare('SELECT source, purpose_key, reason, count FROM blocked_sends ORDER BY source, reason')
+    .all()
 }
 
 /** A message exactly as a sender writes it (nodemailer's MIME), to compare bytes. */
@@ -104,4 +119,60 @@ export const lastReceived = (received: ReceivedMail[]) => {
   const mail = received.at(-1)
   if (!mail) throw new Error('the upstream received nothing')
   return mail
+}
+
+/**
+ * Sends `data` through an SMTP server byte for byte, over a bare socket (nodemailer rewrites line
+ * ends: a lone CR would not reach the relay as sent). AUTH PLAIN when `user` is given. Resolves with
+ * the reply to the message, or to the first command refused.
+ */
+export async function sendRawSmtp(
+  port: number,
+  opts: { user?: string; pass?: string; from: string; to: string[]; data: Buffer },
+): Promise<{ code: number; text: string }> {
+  const { createConnection } = await import('node:net')
+  const socket = createConnection({ host: '127.0.0.1', port })
+  let buffered = ''
+  const waiters: ((line: string) => void)[] = []
+  socket.on('data', (chunk: Buffer) => {
+    buffered += chunk.toString('latin1')
+    for (let i = buffered.indexOf('\r\n'); i >= 0; i = buffered.indexOf('\r\n')) {
+      const line = buffered.slice(0, i)
+      buffered = buffered.slice(i + 2)
+      // The last line of a reply has a space after the code.
+      if (/^\d{3} /.test(line)) waiters.shift()?.(line)
+    }
+  })
+  const reply = () => new Promise<string>((resolve) => waiters.push(resolve))
+  const command = async (line: string) => {
+    const next = reply()
+    socket.write(`${line}\r\n`)
+    return next
+  }
+  const answer = (line: string) => ({ code: Number(line.slice(0, 3)), text: line })
+  try {
+    await reply() // greeting
+    await command('EHLO sender.test')
+    if (opts.user) {
+      const auth = Buffer.from(`\0${opts.user}\0${opts.pass ?? ''}`).toString('base64')
+      const ok = await command(`AUTH PLAIN ${auth}`)
+      if (!ok.startsWith('235')) return answer(ok)
+    }
+    const from = await command(`MAIL FROM:<${opts.from}>`)
+    if (!from.startsWith('250')) return answer(from)
+    for (const to of opts.to) {
+      const rcpt = await command(`RCPT TO:<${to}>`)
+      if (!rcpt.startsWith('250')) return answer(rcpt)
+    }
+    const go = await command('DATA')
+    if (!go.startsWith('354')) return answer(go)
+    // Dot-stuffing (RFC 5321 §4.5.2): a line that starts with "." gets another.
+    const stuffed = opts.data.toString('latin1').replace(/(^|\r\n)\./g, '$1..')
+    const end = stuffed.endsWith('\r\n') ? '.\r\n' : '\r\n.\r\n'
+    const done = reply()
+    socket.write(Buffer.from(stuffed + end, 'latin1'))
+    return answer(await done)
+  } finally {
+    socket.end('QUIT\r\n')
+  }
 }

@@ -68,6 +68,17 @@ describe('parseConfig', () => {
     ).toBe(true)
   })
 
+  it('reads TRUST_PROXY as a number of proxies (true and false as 1 and 0)', () => {
+    expect(parseConfig({}).trustProxy).toBe(0)
+    expect(parseConfig({ TRUST_PROXY: '1' }).trustProxy).toBe(1)
+    expect(parseConfig({ TRUST_PROXY: '2' }).trustProxy).toBe(2)
+    expect(parseConfig({ TRUST_PROXY: 'true' }).trustProxy).toBe(1)
+    expect(parseConfig({ TRUST_PROXY: 'false' }).trustProxy).toBe(0)
+    expect(() => parseConfig({ TRUST_PROXY: 'yes' })).toThrow(
+      /TRUST_PROXY must be the number of your reverse proxies/,
+    )
+  })
+
   it('reports every problem in one error, one line each', () => {
     const err = (() => {
       try {

@@ -91,6 +91,21 @@ export function findStates(db: DB, contactId: string): Promise<ConsentStateRow[]
   return db.selectFrom('consent_state').selectAll().where('contact_id', '=', contactId).execute()
 }
 
+/** What happened to some of a contact's purposes, in chain order: no evidence, no hashes. */
+export function findEventActions(
+  db: DB,
+  contactId: string,
+  purposeKeys: string[],
+): Promise<Pick<ConsentEventRow, 'seq' | 'purpose_key' | 'action' | 'occurred_at'>[]> {
+  return db
+    .selectFrom('consent_events')
+    .select(['seq', 'purpose_key', 'action', 'occurred_at'])
+    .where('contact_id', '=', contactId)
+    .where('purpose_key', 'in', purposeKeys)
+    .orderBy('seq')
+    .execute()
+}
+
 export function findEvents(db: DB, contactId: string): Promise<ConsentEventRow[]> {
   return db
     .selectFrom('consent_events')

@@ -2,7 +2,7 @@
  * @module The `rate_limits` table (migrations/0002_consent.sql): one fixed-window counter per key,
  * shared by every process and Worker isolate.
  */
-import { sql, type CompiledQuery } from 'kysely'
+import { sql } from 'kysely'
 import type { DB } from '../database.ts'
 
 /**
@@ -38,9 +38,4 @@ export async function deleteRateLimitsBefore(db: DB, before: number): Promise<nu
     .where('window_start', '<=', before)
     .executeTakeFirst()
   return Number(res.numDeletedRows)
-}
-
-/** A write that changes nothing, as dear as a real one: equal timing for known and unknown addresses. */
-export function noOpWriteQuery(db: DB): CompiledQuery {
-  return db.updateTable('rate_limits').set({ count: 0 }).where('key', '=', '').compile()
 }

@@ -3,7 +3,11 @@
  * each event written atomically with the consent_state it implies and whatever else the unit carries
  * (outbox rows, the contact itself). Two writers racing on one contact: the loser's batch fails on the
  * unique key and is rebuilt from the new head (atomic() cannot read between statements, and D1 cannot
- * serialise writers, so the chain is per contact rather than global).
+ * serialise writers, so the chain is per contact rather than global). Two writers creating the same
+ * new contact: the loser's insert fails on the address's unique blind index, and its unit is rebuilt
+ * on the contact the winner made (insert or get, then go on). Within one process, units that name
+ * the same key (an address, a contact) are built and committed one after another, so that parallel
+ * requests for one person do not all race and retry.
  */
 import type { CompiledQuery } from 'kysely'
 import type { ConsentAction } from '../../db/database.ts'
@@ -136,6 +140,13 @@ export const isChainRace = (err: unknown) =>
     String((err as Error)?.message),
   )
 
+/** Another writer created the contact for this address first (contacts_email_bidx). */
+export const isNewContactRace = (err: unknown) =>
+  /UNIQUE constraint failed: contacts\.email_bidx/.test(String((err as Error)?.message))
+
+/** A race a rebuilt unit wins: it reads the new head, or the contact another writer made. */
+const isWriteRace = (err: unknown) => isChainRace(err) || isNewContactRace(err)
+
 /**
  * Runs `build` (which reads what it needs, including the chain head via `chainHead`) and commits its
  * queries atomically; rebuilds and retries when another writer extended the same chain first.
@@ -159,14 +170,40 @@ const headCache = (deps: Pick<Deps, 'query'>) => {
   return cache
 }
 
+/** Per process (per deps), the last unit queued under each key: the next one waits for it. */
+const keyedTails = new WeakMap<object, Map<string, Promise<unknown>>>()
+
+/** Runs `fn` once every unit queued before it under `key` in this process has finished. */
+function oneAtATime<T>(deps: Pick<Deps, 'query'>, key: string, fn: () => Promise<T>): Promise<T> {
+  let tails = keyedTails.get(deps.query)
+  if (!tails) keyedTails.set(deps.query, (tails = new Map()))
+  const before = tails.get(key)
+  const run = before ? before.then(fn, fn) : fn()
+  const tail = run.then(
+    () => undefined,
+    () => undefined,
+  )
+  tails.set(key, tail)
+  void tail.then(() => {
+    if (tails.get(key) === tail) tails.delete(key)
+  })
+  return run
+}
+
 /**
  * Runs `build` (which reads what it needs, including the chain head via `chainHead`) and commits its
- * queries atomically; rebuilds and retries when another writer extended the same chain first.
+ * queries atomically; rebuilds and retries when another writer extended the same chain first, or
+ * created the same new contact first.
+ * @param opts.key units under the same key (an address's blind index, a contact id) run one after
+ * another in this process.
  */
 export async function commitWithChainRetry<T>(
   deps: Pick<Deps, 'atomic' | 'query'>,
   build: () => Promise<{ queries: CompiledQuery[]; result: T; chains?: ChainHead[] }>,
+  opts: { key?: string } = {},
 ): Promise<T> {
+  if (opts.key !== undefined)
+    return oneAtATime(deps, opts.key, () => commitWithChainRetry(deps, build))
   const cache = headCache(deps)
   for (let attempt = 1; ; attempt++) {
     const { queries, result, chains = [] } = await build()
@@ -174,7 +211,7 @@ export async function commitWithChainRetry<T>(
       await deps.atomic(queries)
     } catch (err) {
       for (const c of chains) cache.delete(c.contactId)
-      if (!isChainRace(err) || attempt >= MAX_ATTEMPTS) throw err
+      if (!isWriteRace(err) || attempt >= MAX_ATTEMPTS) throw err
       // From the third loss on, a short random pause: losers that retry in lockstep (D1 isolates)
       // would otherwise keep colliding.
       if (attempt >= 3) await new Promise((r) => setTimeout(r, Math.random() * 2 * attempt))

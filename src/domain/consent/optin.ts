@@ -1,6 +1,10 @@
 /**
  * @module Double opt-in: confirming a request (POST only: mail scanners follow GET links), resending
  * its mail (throttled), and expiring requests left unconfirmed, whose personal data is then purged.
+ * A confirmation link confirms once: after its request is confirmed, or once anything but a newer
+ * request happened to its purposes (a withdrawal, a confirmation through another link), it confirms
+ * nothing more, and its page says so and points to the preference center. An old link clicked after a
+ * one-click withdrawal must not grant the purpose again.
  */
 import type { CompiledQuery } from 'kysely'
 import {
@@ -10,7 +14,7 @@ import {
   shredContactQuery,
   updateContactQuery,
 } from '../../db/repositories/contacts.ts'
-import { findStates } from '../../db/repositories/ledger.ts'
+import { findEventActions, findStates } from '../../db/repositories/ledger.ts'
 import {
   findExpiredPending,
   findLatestOptinRequest,
@@ -33,7 +37,8 @@ import { verifyLinkToken } from '../platform/link-tokens.ts'
 
 export type ConfirmOutcome =
   | { status: 'confirmed'; locale: Locale; purposes: string[] }
-  | { status: 'already_confirmed'; locale: Locale }
+  /** The link did its job already; `used`: the person's choices changed since it was sent. */
+  | { status: 'already_confirmed' | 'used'; locale: Locale; contactId: string }
   | { status: 'expired'; locale?: Locale }
   | { status: 'invalid' }
 
@@ -49,11 +54,43 @@ export async function inspectConfirmToken(
   if (verified.status === 'invalid') return { status: 'invalid' }
   const request = await findOptinRequest(deps.db, verified.claims.sub)
   if (!request) return { status: 'invalid' }
-  const locale = request.locale
-  if (request.status === 'confirmed') return { status: 'already_confirmed', locale }
+  const { locale, contact_id: contactId } = request
+  if (request.status === 'confirmed') return { status: 'already_confirmed', locale, contactId }
   if (verified.status === 'expired' || request.status === 'expired' || request.expires_at < now)
     return { status: 'expired', locale }
-  return { status: 'ready', locale, purposes: JSON.parse(request.purposes) as string[], request }
+  const purposes = await stillConfirmable(deps, request)
+  if (purposes.length === 0) {
+    // Confirmed through another link, or changed since (withdrawn): the page says which.
+    const states = await findStates(deps.db, contactId)
+    const requested = JSON.parse(request.purposes) as string[]
+    const granted = requested.every(
+      (k) => states.find((s) => s.purpose_key === k)?.status === 'granted',
+    )
+    return { status: granted ? 'already_confirmed' : 'used', locale, contactId }
+  }
+  return { status: 'ready', locale, purposes, request }
+}
+
+/**
+ * The purposes of a pending request its link may still confirm: those to which nothing but newer
+ * requests happened since its own `requested` event (a withdrawal, a confirmation, an expiry spend it).
+ */
+async function stillConfirmable(deps: Deps, request: OptinRequestRow): Promise<string[]> {
+  const purposes = JSON.parse(request.purposes) as string[]
+  const events = await findEventActions(deps.db, request.contact_id, purposes)
+  return purposes.filter((key) => {
+    const own = events.find(
+      (e) =>
+        e.purpose_key === key && e.action === 'requested' && e.occurred_at === request.created_at,
+    )
+    const since = own ? own.seq : Infinity
+    return !events.some(
+      (e) =>
+        e.purpose_key === key &&
+        e.action !== 'requested' &&
+        (e.seq > since || (!own && e.occurred_at > request.created_at)),
+    )
+  })
 }
 
 /** Confirms every purpose of the request, recording the confirming IP, user agent and time. */

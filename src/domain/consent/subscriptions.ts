@@ -89,100 +89,108 @@ export async function subscribe(deps: Deps, input: SubscribeInput): Promise<Subs
       }
   }
 
-  return commitWithChainRetry(deps, async () => {
-    const contact = await prepareContact(deps, email, input.locale, input.attributes)
-    const id = contact.row.id
-    const suppressed = await isSuppressed(deps.db, await blindIndexes(deps.hmac, deps.keys, email))
-    const states = contact.isNew ? [] : await findStates(deps.db, id)
-    const events: NewConsentEvent[] = []
-    const outcome: Record<string, PurposeOutcome> = {}
-    const doi: string[] = []
-    const notices: Record<string, string> = {}
+  const bidxes = await blindIndexes(deps.hmac, deps.keys, email)
+  // Parallel requests for one address are built one after another (see ledger.ts); across
+  // processes, the one that loses the race to create the contact is rebuilt on the winner's.
+  return commitWithChainRetry(
+    deps,
+    async () => {
+      const contact = await prepareContact(deps, email, input.locale, input.attributes)
+      const id = contact.row.id
+      const suppressed = await isSuppressed(deps.db, bidxes)
+      const states = contact.isNew ? [] : await findStates(deps.db, id)
+      const events: NewConsentEvent[] = []
+      const outcome: Record<string, PurposeOutcome> = {}
+      const doi: string[] = []
+      const notices: Record<string, string> = {}
 
-    for (const key of keys) {
-      const purpose = purposes.get(key)!
-      const notice = input.notices?.[key] ?? purpose.current[input.locale]!
-      const state = states.find((s) => s.purpose_key === key)
-      const facts = state && {
-        status: state.status,
-        grantedAt: state.granted_at,
-        noticeVersion: state.notice_version,
-        noticeLocale: state.notice_locale,
-      }
-      if (
-        facts?.status === 'granted' &&
-        decide(purpose, { contactFound: true, suppressed, objected: false, state: facts }, now)
-          .allowed
-      ) {
-        outcome[key] = 'granted' // already consented: never back to pending
-        continue
-      }
-      // Only a subscription the person confirms by double opt-in lifts a suppression (erasure, objection).
-      const needsDoi = purpose.doubleOptIn || (suppressed && SENDING_CHANNELS.has(purpose.channel))
-      events.push({
-        purposeKey: key,
-        action: needsDoi ? 'requested' : 'granted',
-        noticeId: notice.id,
-        noticeVersion: notice.version,
-        noticeLocale: notice.locale,
-        method: input.method,
-        source: input.source,
-        evidence: { ...input.evidence, notice_hash: notice.content_hash, locale: input.locale },
-        actor: input.actor,
-        occurredAt: now,
-      })
-      outcome[key] = needsDoi ? 'pending' : 'granted'
-      if (needsDoi) {
-        doi.push(key)
-        notices[key] = notice.id
-      }
-    }
-
-    const queries: CompiledQuery[] = [...contact.insert]
-    if (!contact.isNew && input.attributes)
-      queries.push(await mergeAttributes(deps, contact.row, input.attributes, now))
-    const head = contact.isNew ? { seq: 0, hash: GENESIS_HASH } : await chainHead(deps, id)
-    const built = await buildEventQueries(deps, { id, dataKey: contact.dataKey }, head, events)
-    queries.push(...built.queries)
-
-    let confirmation: 'sent' | 'throttled' | 'none' = 'none'
-    if (doi.length > 0) {
-      const requestId = crypto.randomUUID()
-      const throttled = !contact.isNew && (await isThrottled(deps, id, now))
-      queries.push(
-        insertOptinRequestQuery(deps.db, {
-          id: requestId,
-          contact_id: id,
-          purposes: JSON.stringify(doi),
-          notices: JSON.stringify(notices),
-          locale: input.locale,
+      for (const key of keys) {
+        const purpose = purposes.get(key)!
+        const notice = input.notices?.[key] ?? purpose.current[input.locale]!
+        const state = states.find((s) => s.purpose_key === key)
+        const facts = state && {
+          status: state.status,
+          grantedAt: state.granted_at,
+          noticeVersion: state.notice_version,
+          noticeLocale: state.notice_locale,
+        }
+        if (
+          facts?.status === 'granted' &&
+          decide(purpose, { contactFound: true, suppressed, objected: false, state: facts }, now)
+            .allowed
+        ) {
+          outcome[key] = 'granted' // already consented: never back to pending
+          continue
+        }
+        // Only a subscription the person confirms by double opt-in lifts a suppression (erasure, objection).
+        const needsDoi =
+          purpose.doubleOptIn || (suppressed && SENDING_CHANNELS.has(purpose.channel))
+        events.push({
+          purposeKey: key,
+          action: needsDoi ? 'requested' : 'granted',
+          noticeId: notice.id,
+          noticeVersion: notice.version,
+          noticeLocale: notice.locale,
+          method: input.method,
           source: input.source,
-          status: 'pending',
-          created_at: now,
-          expires_at: now + CONFIRM_TTL_MS,
-          confirmed_at: null,
-          last_sent_at: null,
-          send_count: 0,
-        }),
-      )
-      if (!throttled) {
-        queries.push(markSentQuery(deps.db, requestId, now))
+          evidence: { ...input.evidence, notice_hash: notice.content_hash, locale: input.locale },
+          actor: input.actor,
+          occurredAt: now,
+        })
+        outcome[key] = needsDoi ? 'pending' : 'granted'
+        if (needsDoi) {
+          doi.push(key)
+          notices[key] = notice.id
+        }
+      }
+
+      const queries: CompiledQuery[] = [...contact.insert]
+      if (!contact.isNew && input.attributes)
+        queries.push(await mergeAttributes(deps, contact.row, input.attributes, now))
+      const head = contact.isNew ? { seq: 0, hash: GENESIS_HASH } : await chainHead(deps, id)
+      const built = await buildEventQueries(deps, { id, dataKey: contact.dataKey }, head, events)
+      queries.push(...built.queries)
+
+      let confirmation: 'sent' | 'throttled' | 'none' = 'none'
+      if (doi.length > 0) {
+        const requestId = crypto.randomUUID()
+        const throttled = !contact.isNew && (await isThrottled(deps, id, now))
         queries.push(
-          enqueueQuery(deps.db, now, {
-            kind: 'mail.confirm',
-            payload: { requestId },
-            orderingKey: id,
+          insertOptinRequestQuery(deps.db, {
+            id: requestId,
+            contact_id: id,
+            purposes: JSON.stringify(doi),
+            notices: JSON.stringify(notices),
+            locale: input.locale,
+            source: input.source,
+            status: 'pending',
+            created_at: now,
+            expires_at: now + CONFIRM_TTL_MS,
+            confirmed_at: null,
+            last_sent_at: null,
+            send_count: 0,
           }),
         )
+        if (!throttled) {
+          queries.push(markSentQuery(deps.db, requestId, now))
+          queries.push(
+            enqueueQuery(deps.db, now, {
+              kind: 'mail.confirm',
+              payload: { requestId },
+              orderingKey: id,
+            }),
+          )
+        }
+        confirmation = throttled ? 'throttled' : 'sent'
       }
-      confirmation = throttled ? 'throttled' : 'sent'
-    }
-    return {
-      queries,
-      chains: events.length > 0 ? [built.chain] : [],
-      result: { ok: true as const, contactId: id, purposes: outcome, confirmation },
-    }
-  })
+      return {
+        queries,
+        chains: events.length > 0 ? [built.chain] : [],
+        result: { ok: true as const, contactId: id, purposes: outcome, confirmation },
+      }
+    },
+    { key: `address:${bidxes[0]}` },
+  )
 }
 
 export async function isThrottled(

@@ -13,6 +13,11 @@ export interface OutboxPayloads {
   'mail.confirm': { requestId: string }
   /** The one-hour link to the data pages (GDPR Art. 15), to the contact's address. */
   'mail.access': { contactId: string; requestId: string }
+  /**
+   * An access request from /privacy, queued whether the address is known or not (the request does
+   * the same work either way); the job decides whether a mail goes out. The address travels encrypted.
+   */
+  'access.request': { requestId: string; emailEnc: string; receivedAt: number }
   /** The check of a new address (Art. 16), sent to that address, which travels encrypted. */
   'mail.email_change': { contactId: string; requestId: string; emailEnc: string }
   /** One Mautic webhook event (compact, encrypted), in order per Mautic contact. */

@@ -1,15 +1,17 @@
 /**
  * @module Access to one's own data (GDPR Art. 15) by a short-lived link mailed to the address. The
  * preference-center link travels with every mail and gets forwarded, so it never opens personal data;
- * only this link does, and only the mailbox's owner receives it. Asking for an unknown address does the
- * same work up to the look-up and answers the same; the mail itself leaves from the outbox, so the
- * response time does not tell whether the address is known.
+ * only this link does, and only the mailbox's owner receives it. A request from /privacy does the same
+ * work whether the address is known or not: it queues one job with the address encrypted, and the job
+ * looks the address up and decides whether a mail goes out. So neither the answer, nor its time, nor
+ * what the request writes tells whether the address is known (no user enumeration).
  */
 import type { CompiledQuery } from 'kysely'
 import { findContactByBlindIndexes, type ContactRow } from '../../db/repositories/contacts.ts'
-import { noOpWriteQuery } from '../../db/repositories/rate-limits.ts'
+import { findDsr } from '../../db/repositories/dsr.ts'
 import type { Deps } from '../../deps.ts'
 import { blindIndexes } from '../../lib/email.ts'
+import { decryptField, encryptField } from '../../lib/keys.ts'
 import { contactEmail } from '../platform/contacts.ts'
 import { selfServiceDsrQuery } from './dsr.ts'
 import { enqueueQuery } from '../platform/outbox.ts'
@@ -47,28 +49,53 @@ const addressLimit = (deps: Deps, normalizedEmail: string) =>
     ...ACCESS_ADDRESS_LIMIT,
   })
 
+const accessRequestAad = (requestId: string) => `outbox.access_request:${requestId}`
+
 /**
- * From /privacy: mails an access link when the (normalised) address belongs to an active contact. The
- * caller answers the same whatever this returns. An unknown address writes nothing but its rate-limit
- * counter, which holds a keyed hash, as a known one's does, and spends a write's round trip.
+ * From /privacy: queues the request, whatever the address. One encryption and one write, the same
+ * for a known and an unknown address; the job (`resolveAccessRequest`) does the rest.
  */
-export async function requestAccessByEmail(deps: Deps, normalizedEmail: string): Promise<boolean> {
-  const [bidxes, limited] = await Promise.all([
-    blindIndexes(deps.hmac, deps.keys, normalizedEmail),
-    addressLimit(deps, normalizedEmail),
+export async function requestAccessByEmail(deps: Deps, normalizedEmail: string): Promise<void> {
+  const now = deps.clock.now()
+  const requestId = crypto.randomUUID()
+  const emailEnc = await encryptField(deps.keys, normalizedEmail, accessRequestAad(requestId))
+  await deps.atomic([
+    enqueueQuery(deps.db, now, {
+      kind: 'access.request',
+      payload: { requestId, emailEnc, receivedAt: now },
+    }),
   ])
-  const contact = await findContactByBlindIndexes(deps.db, bidxes)
-  if (!limited.allowed || !contact || contact.status !== 'active') {
-    // The same atomic round trip as a known address's write (one D1 batch takes milliseconds), so the
-    // answer's timing does not tell whether the address is known; it changes nothing.
-    await deps.atomic([sameCostAsAWrite(deps)])
-    return false
-  }
-  await deps.atomic(accessRequestQueries(deps, contact.id, 'privacy_form'))
-  return true
 }
 
-const sameCostAsAWrite = (deps: Pick<Deps, 'db'>): CompiledQuery => noOpWriteQuery(deps.db)
+/**
+ * The job of a /privacy request: when the address belongs to an active contact and its hourly limit
+ * allows, records the access request (received when the page was sent) and returns what the mail
+ * needs; null when no mail goes out. Run again after a failed mail, it finds the request recorded and
+ * returns it again, counting nothing twice.
+ */
+export async function resolveAccessRequest(
+  deps: Deps,
+  job: { requestId: string; emailEnc: string; receivedAt: number },
+): Promise<{ contactId: string; requestId: string } | null> {
+  const recorded = await findDsr(deps.db, job.requestId)
+  if (recorded?.contact_id) return { contactId: recorded.contact_id, requestId: recorded.id }
+  const email = await decryptField(deps.keys, job.emailEnc, accessRequestAad(job.requestId))
+  if (!(await addressLimit(deps, email)).allowed) return null
+  const contact = await findContactByBlindIndexes(
+    deps.db,
+    await blindIndexes(deps.hmac, deps.keys, email),
+  )
+  if (!contact || contact.status !== 'active') return null
+  const dsr = selfServiceDsrQuery(deps, {
+    id: job.requestId,
+    contactId: contact.id,
+    kind: 'access',
+    receivedAt: job.receivedAt,
+    details: { source: 'privacy_form' },
+  })
+  await deps.atomic([dsr.query])
+  return { contactId: contact.id, requestId: dsr.id }
+}
 
 /** From the preference center: the same mail, to the contact's own address. */
 export async function requestAccessForContact(deps: Deps, contact: ContactRow): Promise<boolean> {

@@ -40,6 +40,8 @@ export function dsrDueDate(receivedAt: number): number {
 
 export interface NewDsr {
   id?: string
+  /** When it was received, if before now (a request queued by the page and recorded by a job). */
+  receivedAt?: number
   contactId: string | null
   kind: DsrKind
   /** Received now; `verified` and `completed` as far as the self-service step already went. */
@@ -53,7 +55,7 @@ export function selfServiceDsrQuery(
   deps: Pick<Deps, 'db' | 'clock'>,
   dsr: NewDsr,
 ): { id: string; query: CompiledQuery } {
-  const now = deps.clock.now()
+  const now = dsr.receivedAt ?? deps.clock.now()
   const id = dsr.id ?? crypto.randomUUID()
   const row: DsrRow = {
     id,

@@ -14,7 +14,12 @@ import { settle } from '../../db/prepared.ts'
 import type { Deps } from '../../deps.ts'
 import { blindIndexesSync, normalizeEmail } from '../../lib/email.ts'
 import type { Keys } from '../../lib/keys.ts'
-import { decide, type GateDecision, type GateFacts } from '../consent/gate-decision.ts'
+import {
+  decide,
+  type GateDecision,
+  type GateFacts,
+  type GateReason,
+} from '../consent/gate-decision.ts'
 import { cachedPurposes, loadPurposes, type Purpose } from '../consent/purposes.ts'
 
 export type ContactRef = { email: string } | { mautic_id: string | number } | { contact_id: string }
@@ -106,6 +111,30 @@ export function gateByEmail(
   return withPurpose(deps, purposeKey, (purpose, now) =>
     settle(decideByEmail(deps, purpose, now, address), (r) => ({ ok: true as const, ...r })),
   )
+}
+
+/** Refusals that hold for every purpose: they are about the person, not the purpose. */
+const PERSON_REASONS: ReadonlySet<GateReason> = new Set([
+  'unknown_contact',
+  'suppressed',
+  'objected',
+])
+
+/**
+ * Why no purpose at all can let mail through to this address (unknown_contact, suppressed,
+ * objected), or null when one might. For the SMTP relay's RCPT TO, before the message names its
+ * purpose (README, "The SMTP relay").
+ */
+export async function unreachableReason(
+  deps: GateDeps,
+  address: string,
+): Promise<GateReason | null> {
+  const purposes = await loadPurposes(deps.db, deps.clock.now())
+  const anyPurpose = purposes.keys().next().value
+  if (anyPurpose === undefined) return null
+  const gate = await gateByEmail(deps, anyPurpose, address)
+  const reason = gate.ok ? gate.decision.reason : null
+  return reason && PERSON_REASONS.has(reason) ? reason : null
 }
 
 function decideByEmail(deps: GateDeps, purpose: Purpose, now: number, address: string) {

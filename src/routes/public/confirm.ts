@@ -1,7 +1,8 @@
 /**
  * @module Double opt-in links /c/{token}. GET only shows a page with a button (mail scanners and link
  * previews open links; that must not confirm anything); POST confirms. The signed token authorises the
- * POST, so no Origin, cookie or body is needed.
+ * POST, so no Origin, cookie or body is needed. A link confirms once (domain/consent/optin.ts): after
+ * that, both show a page that says so and leads to the preference center.
  */
 import { Hono, type Context } from 'hono'
 import type { Deps } from '../../deps.ts'
@@ -11,6 +12,7 @@ import {
   type ConfirmOutcome,
 } from '../../domain/consent/optin.ts'
 import { loadPurposes } from '../../domain/consent/purposes.ts'
+import { preferencesUrl } from '../../domain/sending/links.ts'
 import { messagePage } from '../../lib/http-errors.ts'
 import { t, type Locale } from '../../lib/i18n.ts'
 import { page, pageLocale } from '../../lib/pages.ts'
@@ -19,15 +21,23 @@ import { siteInfo } from '../../lib/site.ts'
 export function confirmRoutes(deps: Deps) {
   const site = siteInfo(deps.config)
 
-  function outcomePage(c: Context, outcome: ConfirmOutcome) {
+  async function outcomePage(c: Context, outcome: ConfirmOutcome) {
     const locale = pageLocale(c, 'locale' in outcome ? outcome.locale : null)
     switch (outcome.status) {
       case 'confirmed':
         return messagePage(c, site, 200, 'confirm.done.title', 'confirm.done.body', { locale })
       case 'already_confirmed':
-        return messagePage(c, site, 200, 'confirm.already.title', 'confirm.already.body', {
+      case 'used': {
+        const key = outcome.status === 'used' ? 'confirm.used' : 'confirm.already'
+        return page(c, site, 'public/confirm-spent', {
           locale,
+          titleKey: `${key}.title`,
+          data: {
+            body: t(locale, `${key}.body`),
+            preferencesUrl: `${await preferencesUrl(deps, outcome.contactId)}?lang=${locale}`,
+          },
         })
+      }
       case 'expired':
         return page(c, site, 'public/resend', {
           locale,

@@ -1,8 +1,9 @@
 /**
  * @module GET|POST /privacy: ask for one's data by e-mail address (GDPR Art. 15; Art. 12(2): make it
  * easy). The answer is the same page, status and work whether the address is known or not (no account
- * enumeration); the short-lived link goes by e-mail, from the outbox. Rate-limited per client address
- * (a 429 page, which says nothing about the address) and per e-mail address (silently: same answer).
+ * enumeration): the request only queues a job, which looks the address up and mails the short-lived
+ * link when it is known. Rate-limited per client address (a 429 page, which says nothing about the
+ * address) and, in the job, per e-mail address (silently: the answer was the same).
  */
 import { Hono, type Context } from 'hono'
 import type { Deps } from '../../deps.ts'
@@ -64,7 +65,8 @@ export function privacyRoutes(deps: Deps) {
           429,
         )
       }
-      if (await requestAccessByEmail(deps, email)) c.set('outboxPending', true)
+      await requestAccessByEmail(deps, email)
+      c.set('outboxPending', true)
       return c.redirect(`/privacy/sent?lang=${locale}`, 303)
     })
     .get('/sent', (c) => {

@@ -35,12 +35,21 @@ const noMail: MailTransport = {
   send: () => Promise.reject(new Error('no mail transport configured')),
 }
 
-/** The socket's address, or the left-most X-Forwarded-For hop behind a trusted reverse proxy. */
-export function nodeClientIp(trustProxy: boolean) {
+/**
+ * The client's address: the socket's, or behind `hops` reverse proxies of yours (TRUST_PROXY) the
+ * X-Forwarded-For entry `hops` from the right. Each proxy appends the address it saw, so the entries
+ * further left are whatever the client wrote: taking the left-most let anyone pick an address per
+ * request, and go round every rate limit. With fewer entries than hops, the left-most (written by a
+ * proxy of yours all the same).
+ */
+export function nodeClientIp(hops: number) {
   return (c: Context): string | undefined => {
-    if (trustProxy) {
-      const forwarded = c.req.header('x-forwarded-for')?.split(',')[0]?.trim()
-      if (forwarded) return forwarded
+    if (hops > 0) {
+      const forwarded = (c.req.header('x-forwarded-for') ?? '')
+        .split(',')
+        .map((a) => a.trim())
+        .filter(Boolean)
+      if (forwarded.length) return forwarded[Math.max(0, forwarded.length - hops)]
     }
     try {
       return getConnInfo(c).remote.address

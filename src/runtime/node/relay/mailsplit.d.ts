@@ -1,10 +1,8 @@
 /**
- * @module The part of mailsplit 5 (no bundled types) the relay uses: split, rewrite, join a MIME
- * stream, and the MimeNode that parses a part's headers (the in-place rewrite reads parts with it).
+ * @module The part of mailsplit 5 (no bundled types) the relay uses: its header block parser and the
+ * MimeNode that reads a part's headers (the rewrite reads parts with it).
  */
 declare module 'mailsplit' {
-  import type { Readable, Transform, Writable } from 'node:stream'
-
   export class Headers {
     constructor(headers: Buffer | string)
     get(key: string): string[]
@@ -29,21 +27,6 @@ declare module 'mailsplit' {
     multipart: string | false
     setCharset(charset: string): void
   }
-
-  export class Splitter extends Transform {
-    constructor(options?: { ignoreEmbedded?: boolean; maxHeadSize?: number })
-  }
-
-  export class Joiner extends Transform {}
-
-  export class Rewriter extends Transform {
-    constructor(filter: (node: MimeNode) => boolean)
-    on(
-      event: 'node',
-      listener: (data: { node: MimeNode; decoder: Readable; encoder: Writable }) => void,
-    ): this
-    on(event: string, listener: (...args: never[]) => void): this
-  }
 }
 
 declare module 'mailsplit/lib/mime-node.js' {
@@ -60,7 +43,7 @@ declare module 'mailsplit/lib/mime-node.js' {
     encoding: string | false
     disposition: string | false
     multipart: string | false
-    /** format=flowed: the streaming rewrite drops it, so the in-place one leaves such parts to it. */
+    /** format=flowed (RFC 3676). */
     flowed: boolean
     /** The boundary parameter, whatever the content type. */
     _boundary: Buffer | false

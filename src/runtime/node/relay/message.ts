@@ -1,13 +1,16 @@
 /**
  * @module What the relay does with a message once DATA is in: the transactional login passes it as
- * it is; marketing mail is gated for its purpose (the X-Consent-Purpose header wins over the login)
- * and sent as one copy per allowed recipient, each with that contact's own links (tokens are per
- * contact and purpose). Log lines hold counts and reasons, never an address.
+ * it is; marketing mail is gated for its purpose (the X-Consent-Purpose header when present, else the
+ * login) and sent as one copy per allowed recipient, each with that contact's own links (tokens are
+ * per contact and purpose). A recipient refused here is counted in `blocked_sends` (the sender's 250
+ * for the others says how many were refused, and why). Log lines hold counts and reasons, never an
+ * address.
  */
 import type { Deps } from '../../../deps.ts'
+import { recordBlockedSends } from '../../../domain/sending/blocked-sends.ts'
 import { gateByEmail } from '../../../domain/sending/gate.ts'
 import { preferencesUrl, unsubscribeMailto, unsubscribeUrl } from '../../../domain/sending/links.ts'
-import { PURPOSE_HEADER, rewriteMessage, rootHeaders } from './rewrite.ts'
+import { MimeRefusal, PURPOSE_HEADER, rewriteMessage, rootHeaders } from './rewrite.ts'
 import type { Upstream } from './upstream.ts'
 
 /** Who logged in: the purpose is the login name (`transactional` passes mail ungated). */
@@ -78,18 +81,25 @@ export async function relayMessage(
     else refused.push(gate.decision.reason ?? 'unknown_contact')
   }
   if (allowed.length === 0) {
+    await recordBlockedSends(deps, 'relay_data', purpose, refused)
     deps.logger.log('info', 'relay: message refused', { purpose, reasons: refused })
     throw smtpError(550, `5.7.1 ${refused[0]}`)
   }
-  if (refused.length)
-    deps.logger.log('info', 'relay: recipients dropped after DATA', { purpose, reasons: refused })
   // One copy per recipient: each carries its own unsubscribe token. Mautic sends one per message.
-  for (const { to, contact } of allowed) {
-    const message = await personalise(deps, raw, purpose, contact)
+  const copies = []
+  for (const { to, contact } of allowed)
+    copies.push({ to, message: await personalise(deps, raw, purpose, contact) })
+  for (const { to, message } of copies)
     await forward(ctx, message, { from: envelope.from, to: [to] }, true)
-  }
   deps.logger.log('info', 'relay: message forwarded', { purpose, copies: allowed.length })
-  return `OK: forwarded to ${allowed.length} recipient(s)`
+  if (refused.length === 0) return `OK: forwarded to ${allowed.length} recipient(s)`
+  // The sender sees one answer for the message: the refusals are told here and counted.
+  await recordBlockedSends(deps, 'relay_data', purpose, refused)
+  deps.logger.log('info', 'relay: recipients dropped after DATA', { purpose, reasons: refused })
+  return (
+    `OK: forwarded to ${allowed.length} of ${envelope.to.length} recipient(s); ` +
+    `${refused.length} refused for ${quoted(purpose)} (${[...new Set(refused)].join(', ')})`
+  )
 }
 
 async function personalise(
@@ -98,23 +108,37 @@ async function personalise(
   purpose: string,
   contact: { id: string; locale: 'fr' | 'en' },
 ) {
-  const unsubscribe = await unsubscribeUrl(deps, contact.id, purpose)
+  const input = {
+    locale: contact.locale,
+    org: deps.config.org.name,
+    unsubscribeUrl: await unsubscribeUrl(deps, contact.id, purpose),
+    mailto: await unsubscribeMailto(deps, contact.id, purpose),
+    preferencesUrl: await preferencesUrl(deps, contact.id),
+    listId: `${purpose}.${new URL(deps.config.publicUrl).hostname}`,
+  }
   let rewritten
   try {
-    rewritten = await rewriteMessage(raw, {
-      locale: contact.locale,
-      org: deps.config.org.name,
-      unsubscribeUrl: unsubscribe,
-      mailto: await unsubscribeMailto(deps, contact.id, purpose),
-      preferencesUrl: await preferencesUrl(deps, contact.id),
-      listId: `${purpose}.${new URL(deps.config.publicUrl).hostname}`,
-    })
-  } catch {
-    throw smtpError(554, '5.6.0 Malformed MIME message')
+    rewritten = rewriteMessage(raw, input)
+  } catch (err) {
+    if (!(err instanceof MimeRefusal)) throw err
+    deps.logger.log('info', 'relay: malformed MIME refused', { reason: err.reason })
+    throw smtpError(
+      554,
+      `5.6.0 Malformed MIME (${err.reason}): the relay changes no message it cannot read whole`,
+    )
   }
+  if (rewritten.untouched.length)
+    deps.logger.log('info', 'relay: body forwarded without the links', {
+      bodies: rewritten.untouched,
+    })
   // Every marketing mail must carry the links (README, "Links in every e-mail"): no readable body, no send.
   if (rewritten.injected === 0)
-    throw smtpError(554, '5.6.0 No text/html or text/plain part to carry the unsubscribe links')
+    throw smtpError(
+      554,
+      rewritten.untouched.length
+        ? '5.6.0 The text/html or text/plain body cannot be decoded exactly (transfer encoding or charset), so the unsubscribe links cannot be added'
+        : '5.6.0 No text/html or text/plain part to carry the unsubscribe links',
+    )
   return rewritten.message
 }
 

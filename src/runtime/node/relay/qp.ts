@@ -1,7 +1,8 @@
 /**
- * @module Transfer encodings for the relay's in-place rewrite: decoders that read exactly as the
- * streaming path's (mailsplit's libqp 2.1.1 and libbase64 1.3.0) on the text they accept, the
- * decoded → encoded offset map that says where a footer goes in quoted-printable, and encoders.
+ * @module Transfer encodings for the relay's in-place rewrite: strict decoders that read as libqp
+ * 2.1.1 and libbase64 1.3.0 (what mailparser and nodemailer use) on the text they accept and refuse
+ * the rest (the body is then forwarded as it came), the decoded → encoded offset map that says where
+ * a footer goes in quoted-printable, and encoders.
  */
 
 const LF = 0x0a
@@ -23,7 +24,7 @@ KIND[LF] = NEWLINE
 const view = (b: Uint8Array) => new Uint8Array(b.buffer, b.byteOffset, b.length)
 
 /**
- * Decodes well-formed quoted-printable exactly as libqp 2.1.1 (the streaming path's decoder) does:
+ * Decodes well-formed quoted-printable exactly as libqp 2.1.1 does:
  * whitespace before a line end or the end dropped, soft breaks (`=`, whitespace, then CRLF, LF or the
  * end) dropped, `=XX` decoded, any other byte kept. One pass, so `=` followed by anything else is
  * refused (null): libqp's three passes read such text in ways one pass cannot follow. ASCII input
@@ -155,7 +156,7 @@ export function encodeQp(bytes: Uint8Array, eol: string): Buffer {
 }
 
 /**
- * Decodes base64 as libbase64 1.3.0 (the streaming path's decoder) does, for ASCII text whose padding
+ * Decodes base64 as libbase64 1.3.0 does, for ASCII text whose padding
  * ends it: libbase64 decodes in groups of four, which only then is one decode of the whole.
  */
 export function decodeBase64(encoded: Buffer): Buffer | null {

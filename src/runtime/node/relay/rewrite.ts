@@ -1,17 +1,21 @@
 /**
  * @module Rewrites a relayed message without breaking its MIME: every part but the first text/html
- * and the first text/plain body comes out byte for byte as it went in (attachments, related images).
- * Well-formed mail is rewritten in place, in one synchronous pass (relay-mime.ts finds the parts,
- * relay-splice.ts puts the footer into the encoded bodies); the rest goes through mailsplit's stream
- * (Splitter → root headers → Rewriter → Joiner), one `setImmediate` per line, which decodes both
- * bodies and encodes them again: several times the CPU for a 50 KB newsletter.
+ * and the first text/plain body comes out byte for byte as it went in (attachments, related images),
+ * in one synchronous pass (mime.ts finds the parts, splice.ts puts the footer into the encoded
+ * bodies). The rule is that no changed message ever loses a byte of the original: mail whose tree is
+ * not one every reader splits alike is refused (MimeRefusal, the relay's 554), a body that cannot be
+ * decoded exactly is left as it came (the other body still carries the links), and the result is
+ * read again and compared with the original before it is handed over.
  */
-import { Readable, Transform, Writable } from 'node:stream'
-import { pipeline } from 'node:stream/promises'
-import { Headers, Joiner, Rewriter, Splitter, type MimeNode } from 'mailsplit'
-import { injectLinks, listIdFor, type InjectInput } from '../../../mail/inject.ts'
-import { splitParts } from './mime.ts'
-import { rewriteBody } from './splice.ts'
+import { Headers } from 'mailsplit'
+import { escapeAttribute } from '../../../mail/inject-html.ts'
+import { fillPlaceholders } from '../../../mail/inject-links.ts'
+import { listIdFor, type InjectInput } from '../../../mail/inject.ts'
+import { MimeRefusal, splitParts, type Part } from './mime.ts'
+import { decodeBody, rewriteBody, type NewBody } from './splice.ts'
+import { encodingOf } from './charset.ts'
+
+export { MimeRefusal }
 
 /** Names the purpose per message (Mautic has one mail-server setting, but custom headers per e-mail). */
 export const PURPOSE_HEADER = 'X-Consent-Purpose'
@@ -55,18 +59,10 @@ function editRootHeaders(headers: Headers, input: RewriteInput): void {
   headers.add('List-Id', `<${listIdFor(input.listId)}>`, at + 2)
 }
 
-const supportsCharset = (label: string) => {
-  try {
-    return Boolean(new TextDecoder(label))
-  } catch {
-    return false
-  }
-}
-
-/** The body a part is: 'html', 'text', or null for containers, attachments and unreadable charsets. */
-function partKind(node: MimeNode): 'html' | 'text' | null {
+/** The body a part is: 'html', 'text', or null for containers, attachments and unknown charsets. */
+function partKind(node: Part['node']): 'html' | 'text' | null {
   if (node.multipart || node.disposition === 'attachment') return null
-  if (node.charset && !supportsCharset(node.charset)) return null
+  if (node.charset && !encodingOf(node.charset)) return null
   return node.contentType === 'text/html'
     ? 'html'
     : node.contentType === 'text/plain'
@@ -78,6 +74,8 @@ export interface Rewritten {
   message: Buffer
   /** How many bodies got the links (0: the message had no body to put them in). */
   injected: number
+  /** Bodies that could have taken the links but cannot be decoded exactly: forwarded as they came. */
+  untouched: ('html' | 'text')[]
 }
 
 /**
@@ -85,30 +83,32 @@ export interface Rewritten {
  * A rewritten body is decoded from its charset and transfer encoding, and written back as UTF-8 in
  * the same encoding (quoted-printable when it was 7bit/8bit, so long lines stay legal); but when the
  * links only add a footer to a UTF-8 quoted-printable or 8bit body, the body keeps its bytes and
- * encoding, and the footer is spliced in. Both ways decode to the same text.
- * @throws on MIME the splitter cannot read.
+ * encoding, and the footer is spliced in. Both ways decode to the original text with the links in.
+ * @throws MimeRefusal on a tree that not every reader splits alike, or a result that does not read
+ * back as the original with the links in.
  */
-export async function rewriteMessage(raw: Buffer, input: RewriteInput): Promise<Rewritten> {
-  return rewriteInPlace(raw, input) ?? rewriteByStream(raw, input)
-}
-
-/** The rewrite without a stream, or null when a part needs mailsplit's (see relay-splice.ts). */
-export function rewriteInPlace(raw: Buffer, input: RewriteInput): Rewritten | null {
+export function rewriteMessage(raw: Buffer, input: RewriteInput): Rewritten {
   const parts = splitParts(raw)
-  if (!parts) return null
-  const { listId: _listId, ...links } = input
+  const { listId: _listId, mailto: _mailto, ...links } = input
   const seen = { html: false, text: false }
+  const untouched: ('html' | 'text')[] = []
+  const rewritten = new Map<Part, { kind: 'html' | 'text'; body: NewBody }>()
   const edits: { range: [number, number]; bytes: Buffer }[] = []
   for (const part of parts) {
     const kind = partKind(part.node)
     if (!kind || seen[kind]) continue
     seen[kind] = true
     const body = rewriteBody(raw, part, kind, links)
-    if (!body) return null
-    // Labelled as the streaming path labels what it wrote: UTF-8, and the encoding it used.
-    part.node.setCharset('utf-8')
+    if (!body) {
+      untouched.push(kind)
+      continue
+    }
+    rewritten.set(part, { kind, body })
+    // Labelled as written: UTF-8 once written anew, and the transfer encoding used.
+    if (body.utf8) part.node.setCharset('utf-8')
     if (body.encoding) part.node.headers.update('Content-Transfer-Encoding', body.encoding)
-    if (part !== parts[0]) edits.push({ range: part.head, bytes: part.node.getHeaders() })
+    if (part !== parts[0] && (body.utf8 || body.encoding))
+      edits.push({ range: part.head, bytes: part.node.getHeaders() })
     if (body.bytes) edits.push({ range: part.body, bytes: body.bytes })
   }
   const root = parts[0]!
@@ -122,61 +122,65 @@ export function rewriteInPlace(raw: Buffer, input: RewriteInput): Rewritten | nu
     from = range[1]
   }
   out.push(raw.subarray(from))
-  return { message: Buffer.concat(out), injected: Number(seen.html) + Number(seen.text) }
+  const message = Buffer.concat(out)
+  checkNothingLost(raw, parts, message, rewritten, links)
+  return { message, injected: rewritten.size, untouched }
 }
 
-/** mailsplit's stream: reads any MIME it can, decodes both bodies and encodes them again. */
-export async function rewriteByStream(raw: Buffer, input: RewriteInput): Promise<Rewritten> {
-  const { listId: _listId, ...inject } = input
-  const seen = { html: false, text: false }
-  let injected = 0
-  const rewriter = new Rewriter((node) => {
-    const kind = partKind(node)
-    if (!kind || seen[kind]) return false
-    return (seen[kind] = true)
+/**
+ * Reads the result again: the same tree, every leaf not rewritten with byte for byte the same body,
+ * and every rewritten one holding what was meant. A spliced body must be the original bytes with
+ * one insertion (the splice proved, by decoding, that it reads as the footer). A body written anew
+ * must decode to its original text with the template's placeholders filled and a footer put in one
+ * place, nothing else.
+ */
+function checkNothingLost(
+  raw: Buffer,
+  before: Part[],
+  message: Buffer,
+  rewritten: Map<Part, { kind: 'html' | 'text'; body: NewBody }>,
+  links: Omit<InjectInput, 'html' | 'text'>,
+): void {
+  const lost = () => new MimeRefusal('the links could not be added without changing other content')
+  let after: Part[]
+  try {
+    after = splitParts(message)
+  } catch {
+    throw lost()
+  }
+  if (after.length !== before.length) throw lost()
+  before.forEach((old, i) => {
+    const now = after[i]!
+    if (old.node.contentType !== now.node.contentType) throw lost()
+    const [was, is] = [raw.subarray(...old.body), message.subarray(...now.body)]
+    const meant = rewritten.get(old)
+    if (!meant || meant.body.bytes === null) {
+      // A container's body holds its children, checked one by one.
+      if (!old.node.multipart && !was.equals(is)) throw lost()
+      return
+    }
+    if (meant.body.spliced) {
+      if (!oneInsertion(was, is)) throw lost()
+      return
+    }
+    const decoded = decodeBody(message, now)
+    if (decoded?.text !== meant.body.text) throw lost()
+    const encode = meant.kind === 'html' ? escapeAttribute : String
+    const filled = fillPlaceholders(meant.body.original, links, encode)
+    if (!oneInsertion(Buffer.from(filled), Buffer.from(meant.body.text))) throw lost()
   })
-  rewriter.on('node', ({ node, decoder, encoder }) => {
-    const chunks: Buffer[] = []
-    decoder.on('data', (c: Buffer) => chunks.push(c))
-    decoder.on('error', (err: Error) => rewriter.destroy(err))
-    decoder.on('end', () => {
-      try {
-        const kind = partKind(node)!
-        const body = new TextDecoder(node.charset || 'utf-8').decode(Buffer.concat(chunks))
-        const out = injectLinks({ ...inject, [kind]: body })[kind] ?? body
-        node.setCharset('utf-8')
-        injected++
-        encoder.end(Buffer.from(out, 'utf8'))
-      } catch (err) {
-        rewriter.destroy(err as Error)
-      }
-    })
-  })
-  let root = true
-  const headerEditor = new Transform({
-    objectMode: true,
-    transform(data: { type: string; root?: boolean; headers?: Headers }, _enc, done) {
-      if (root && data.type === 'node') {
-        root = false
-        editRootHeaders(data.headers!, input)
-      }
-      done(null, data)
-    },
-  })
-  const out: Buffer[] = []
-  const sink = new Writable({
-    write(chunk: Buffer, _enc, done) {
-      out.push(chunk)
-      done()
-    },
-  })
-  await pipeline(
-    Readable.from([raw], { objectMode: false }),
-    new Splitter({ ignoreEmbedded: true }),
-    headerEditor,
-    rewriter,
-    new Joiner(),
-    sink,
-  )
-  return { message: Buffer.concat(out), injected }
+}
+
+/** Whether `after` is `before` with something put in at one place (compared a block at a time). */
+function oneInsertion(before: Buffer, after: Buffer): boolean {
+  if (after.length < before.length) return false
+  let prefix = 0
+  for (const step of [4096, 64, 1])
+    while (
+      prefix + step <= before.length &&
+      before.subarray(prefix, prefix + step).equals(after.subarray(prefix, prefix + step))
+    )
+      prefix += step
+  const rest = before.length - prefix
+  return after.subarray(after.length - rest).equals(before.subarray(prefix))
 }

@@ -1,13 +1,16 @@
 /**
- * @module The SMTP relay (docs/architecture.md; README "The SMTP relay"): the mail server Mautic or
- * any tool sends through. AUTH is required (login = purpose, password = an API key with the `relay`
- * scope); each RCPT TO is gated, each accepted message gets the links and list headers, and goes on
- * to RELAY_UPSTREAM_URL. No message can crash it: every handler answers with an SMTP reply.
+ * @module The SMTP relay: the mail server Mautic or any tool sends through (README, "The SMTP relay").
+ * AUTH is required (login = purpose, password = an API key with the `relay` scope). At RCPT TO only a
+ * recipient no purpose could reach is refused (unknown, suppressed, objected): the purpose is known
+ * after DATA only, from the message's X-Consent-Purpose header or else the login, and each recipient
+ * is gated for it there (message.ts). Accepted mail gets the links and list headers and goes on to
+ * RELAY_UPSTREAM_URL. No message can crash it: every handler answers with an SMTP reply.
  */
 import { SMTPServer, type SMTPServerAuthentication, type SMTPServerSession } from 'smtp-server'
 import type { Deps } from '../../../deps.ts'
 import { verifyApiKey } from '../../../domain/platform/api-keys.ts'
-import { gateBatch } from '../../../domain/sending/gate.ts'
+import { recordBlockedSends } from '../../../domain/sending/blocked-sends.ts'
+import { unreachableReason } from '../../../domain/sending/gate.ts'
 import {
   isSmtpError,
   relayMessage,
@@ -50,16 +53,23 @@ async function authenticate(deps: Deps, auth: SMTPServerAuthentication): Promise
 }
 
 /**
- * With a purpose known at login, a recipient it refuses is refused now. A login that is no purpose
- * defers the decision to DATA, where the message must name one in X-Consent-Purpose.
+ * At RCPT TO the purpose is not known yet (the message may name another than the login's in
+ * X-Consent-Purpose): only a recipient no purpose could reach is refused now, and counted.
  */
 async function checkRecipient(deps: Deps, user: RelayUser, address: string): Promise<void> {
   if (user.transactional) return
-  const gate = await gateBatch(deps, user.purpose, [{ email: address }])
-  if (!gate.ok) return
-  const decision = gate.decisions[0]!
-  if (!decision.allowed) throw smtpError(550, `5.7.1 ${decision.reason}`)
+  const reason = await unreachableReason(deps, address)
+  if (!reason) return
+  await recordBlockedSends(deps, 'relay_rcpt', '', [reason])
+  throw smtpError(550, `5.7.1 ${reason}`)
 }
+
+/** Our unsubscribe address with a token we did not make: a person's mail, which deserves to know. */
+export const BAD_UNSUBSCRIBE_ADDRESS =
+  '5.1.1 This unsubscribe address is not valid (changed or cut): nothing was changed; ' +
+  'use the unsubscribe link in the e-mail. / Cette adresse de desinscription ' +
+  "n'est pas valide (modifiee ou coupee) : rien n'a change ; utilisez le lien de " +
+  "desinscription de l'e-mail."
 
 export async function startRelay(deps: Deps, options: RelayOptions): Promise<RunningRelay> {
   const maxSize = options.maxSize ?? DEFAULT_RELAY_MAX_SIZE
@@ -97,6 +107,7 @@ export async function startRelay(deps: Deps, options: RelayOptions): Promise<Run
       if (!session.user) {
         mailtoRequest(deps, address.address).then(
           (request) => {
+            if (request === 'invalid') return callback(smtpError(550, BAD_UNSUBSCRIBE_ADDRESS))
             if (!request) return callback(smtpError(530, '5.7.0 Authentication required'))
             const pending = ((session as MailtoSession).mailto ??= [])
             pending.push(request)

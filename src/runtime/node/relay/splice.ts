@@ -2,12 +2,15 @@
  * @module The links put into one body without a stream: the body is decoded once to decide (the same
  * injectLinks as ever) and, when that only adds a footer, the footer alone is encoded and spliced
  * into the body as it came (quoted-printable and 8bit bodies in UTF-8: about every HTML mail). Other
- * bodies are decoded and encoded again as the streaming path does, in one go.
+ * bodies are decoded by their charset (charset.ts) and written anew as UTF-8, in one go. A body that
+ * cannot be decoded exactly (an unknown transfer encoding, broken quoted-printable or base64, bytes
+ * its charset has no character for) is not rewritten at all: it is forwarded as it came.
  */
 import { isAscii } from 'node:buffer'
 import type { MimeNode } from 'mailsplit'
 import { footerIndex } from '../../../mail/inject-html.ts'
 import { injectLinks, type InjectInput } from '../../../mail/inject.ts'
+import { decodeText } from './charset.ts'
 import { decodeBase64, decodeQp, encodeBase64, encodeQp, encodedOffset } from './qp.ts'
 import type { Part } from './mime.ts'
 
@@ -19,17 +22,55 @@ const MAX_8BIT_LINE = 998
 
 export type Links = Omit<InjectInput, 'html' | 'text'>
 
-/** The new body (null: the original stays, the links are in) and the transfer encoding it needs. */
+/**
+ * The new body (null: the original stays, the links are in), whether it is now UTF-8 (its charset
+ * label must say so), and the transfer encoding it needs when that changed.
+ */
 export interface NewBody {
   bytes: Buffer | null
+  /** The text the new body decodes to: the original's with the links in. */
+  text: string
+  /** The original text, decoded. */
+  original: string
+  /** The new body is the original bytes with the footer put in at one place (proven by spliceQp). */
+  spliced?: boolean
+  utf8?: boolean
   encoding?: 'quoted-printable'
 }
 
+/** The body as the reader decodes it: its bytes after the transfer encoding, and its text. */
+export interface DecodedBody {
+  bytes: Buffer
+  text: string
+  /** Line starts of a quoted-printable body (see decodeQp), for the splice. */
+  lines: number[]
+}
+
 /**
- * The body of `part` with the links in, or null when only mailsplit's stream reads it as the
- * streaming path did: format=flowed, a transfer encoding other than 7bit, 8bit, binary,
- * quoted-printable and base64, non-ASCII bytes in a quoted-printable or base64 body (libqp and
- * libbase64 read them oddly), or base64 padding before its end.
+ * The bytes and text of a part's body, or null when they cannot be read exactly: a transfer
+ * encoding other than 7bit, 8bit, binary, quoted-printable and base64, quoted-printable or base64
+ * that is not well-formed ASCII, or bytes its charset has no character for.
+ */
+export function decodeBody(raw: Buffer, part: Part): DecodedBody | null {
+  const { node } = part
+  const body = raw.subarray(...part.body)
+  const encoding = node.encoding || '7bit'
+  const lines: number[] = []
+  const bytes =
+    encoding === 'quoted-printable'
+      ? isAscii(body) && decodeQp(body, lines)
+      : encoding === 'base64'
+        ? isAscii(body) && decodeBase64(body)
+        : ['7bit', '8bit', 'binary'].includes(encoding) && body
+  if (!bytes) return null
+  const text = decodeText(bytes, node.charset)
+  return text === null ? null : { bytes, text, lines }
+}
+
+/**
+ * The body of `part` with the links in, or null when it cannot be rewritten without losing a byte
+ * (see decodeBody): the caller then forwards it untouched. format=flowed text stays flowed: the
+ * footer's lines end without a space, so a reader does not join them to anything.
  */
 export function rewriteBody(
   raw: Buffer,
@@ -38,36 +79,33 @@ export function rewriteBody(
   links: Links,
 ): NewBody | null {
   const { node } = part
-  // format=flowed is unfolded by mailsplit's FlowedDecoder: the stream's job.
-  if (node.flowed) return null
+  const decoded = decodeBody(raw, part)
+  if (!decoded) return null
+  const { text, lines } = decoded
   const body = raw.subarray(...part.body)
   const encoding = node.encoding || '7bit'
-  const lines: number[] = []
-  const decoded =
-    encoding === 'quoted-printable'
-      ? isAscii(body) && decodeQp(body, lines)
-      : encoding === 'base64'
-        ? isAscii(body) && decodeBase64(body)
-        : ['7bit', '8bit', 'binary'].includes(encoding) && body
-  if (!decoded) return null
-  const spliceable = spliceableText(node, decoded)
-  // The streaming path's reading: its charset, a BOM dropped, bad bytes replaced.
-  const text = spliceable ?? new TextDecoder(node.charset || 'utf-8').decode(decoded)
   const out = injectLinks({ ...links, [kind]: text })[kind] ?? text
-  if (out === text) return { bytes: null }
+  if (out === text) return { bytes: null, text, original: text }
   const eol = raw[part.head[1] - 2] === CR ? '\r\n' : '\n'
+  const spliceable = spliceableText(node, decoded.bytes)
   const at = spliceable !== undefined && footerAt(text, out, kind)
   if (at !== false && (encoding === 'quoted-printable' || encoding === '8bit')) {
     // The footer's lines end as the message's do (the HTML footer is written with LF).
     const insert = Buffer.from(out.slice(at, at + out.length - text.length).replace(/\r?\n/g, eol))
-    const offset = decoded.length - Buffer.byteLength(text.slice(at))
+    const offset = decoded.bytes.length - Buffer.byteLength(text.slice(at))
     const spliced =
       encoding === '8bit'
         ? spliceRaw(body, offset, insert)
-        : spliceQp(body, decoded, lines, offset, insert, eol)
-    if (spliced && !part.delimiters.some((d) => opensLine(spliced, d))) return { bytes: spliced }
+        : spliceQp(body, decoded.bytes, lines, offset, insert, eol)
+    if (spliced && !part.delimiters.some((d) => opensLine(spliced, d)))
+      return {
+        bytes: spliced,
+        text: text.slice(0, at) + insert.toString() + text.slice(at),
+        original: text,
+        spliced: true,
+      }
   }
-  // As the streaming path: base64 stays base64, anything else becomes quoted-printable.
+  // Written anew as UTF-8: base64 stays base64, anything else becomes quoted-printable.
   const bytes =
     encoding === 'base64' ? encodeBase64(Buffer.from(out), eol) : encodeQp(Buffer.from(out), eol)
   // A root body keeps the line end it ended with (the body of a child never has one: the line end
@@ -75,6 +113,9 @@ export function rewriteBody(
   const end = body[body.length - 1] === LF && bytes[bytes.length - 1] !== LF ? eol : ''
   return {
     bytes: end ? Buffer.concat([bytes, Buffer.from(end)]) : bytes,
+    text: out,
+    original: text,
+    utf8: true,
     ...(encoding === 'quoted-printable' || encoding === 'base64'
       ? {}
       : { encoding: 'quoted-printable' as const }),
@@ -83,7 +124,7 @@ export function rewriteBody(
 
 /** The text when its bytes are UTF-8 as they are (no BOM, nothing to replace): offsets map 1:1. */
 function spliceableText(node: MimeNode, decoded: Buffer): string | undefined {
-  const charset = (node.charset || 'utf-8').toLowerCase()
+  const charset = (node.charset || 'utf-8').trim().toLowerCase()
   if (charset !== 'utf-8' && charset !== 'utf8') return undefined
   if (decoded[0] === 0xef && decoded[1] === 0xbb && decoded[2] === 0xbf) return undefined
   try {
@@ -153,11 +194,9 @@ function spliceRaw(body: Buffer, offset: number, insert: Buffer): Buffer | null 
   return spliced
 }
 
-/** Whether a line of `body` starts with `delimiter` (or where mailsplit reads one: after CR and a byte). */
+/** Whether `delimiter` starts a line of `body`, a bare CR counting as a line end (some readers' way). */
 function opensLine(body: Buffer, delimiter: Buffer): boolean {
-  for (let i = body.indexOf(delimiter); i >= 0; i = body.indexOf(delimiter, i + 1)) {
-    if (i === 0 || body[i - 1] === LF) return true
-    if (i >= 2 && body[i - 2] === CR && (i === 2 || body[i - 3] === LF)) return true
-  }
+  for (let i = body.indexOf(delimiter); i >= 0; i = body.indexOf(delimiter, i + 1))
+    if (i === 0 || body[i - 1] === LF || body[i - 1] === CR) return true
   return false
 }

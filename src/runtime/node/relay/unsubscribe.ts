@@ -13,15 +13,22 @@ export interface MailtoRequest {
   purpose: string
 }
 
-/** The withdrawal an address asks for, or null when it is not one of our unsubscribe addresses. */
-export async function mailtoRequest(deps: Deps, address: string): Promise<MailtoRequest | null> {
+/**
+ * The withdrawal an address asks for; 'invalid' for our unsubscribe address with no token or one we
+ * did not make (changed, cut); null when it is not our unsubscribe address at all.
+ */
+export async function mailtoRequest(
+  deps: Deps,
+  address: string,
+): Promise<MailtoRequest | 'invalid' | null> {
   const configured = deps.config.mail.unsubscribeMailto
   if (!configured) return null
   const [local, domain] = configured.split('@') as [string, string]
-  const m = /^([^@+]+)\+([^@]+)@(.+)$/.exec(address.trim().toLowerCase())
+  const m = /^([^@+]+)(?:\+([^@]*))?@(.+)$/.exec(address.trim().toLowerCase())
   if (!m || m[1] !== local || m[3] !== domain) return null
+  if (!m[2]) return 'invalid'
   const purposes = await loadPurposes(deps.db, deps.clock.now())
-  return readMailtoToken(deps, m[2]!, purposes.keys())
+  return (await readMailtoToken(deps, m[2], purposes.keys())) ?? 'invalid'
 }
 
 export async function applyMailtoRequests(

@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest'
 import { preferencesUrl } from '../../../../src/domain/sending/links.ts'
 import { deliverOutbox } from '../../../../src/domain/platform/outbox.ts'
 import { subscribe } from '../../../../src/domain/consent/subscriptions.ts'
-import { API_CONSENT, testApp } from '../../../helpers/deps.ts'
+import { API_CONSENT, drainOutbox, testApp } from '../../../helpers/deps.ts'
 
 const ORIGIN = 'http://gateway.test'
 
@@ -83,16 +83,19 @@ describe('POST /privacy', () => {
   it('mails a one-hour link to a known address only, from the outbox, with no address in the payload', async () => {
     const t = await setup()
     await t.ask('nobody@exemple.fr')
+    // A job is queued either way; for an unknown address it records nothing and sends nothing.
+    await drainOutbox(t.deps)
     expect(t.count('dsr_requests')).toBe(0)
-    expect(t.count("outbox WHERE kind = 'mail.access'")).toBe(0)
+    expect(t.mail.sent).toHaveLength(0)
 
     await t.ask('anne@exemple.fr')
-    const row = t.sqlite.prepare("SELECT payload FROM outbox WHERE kind = 'mail.access'").get() as {
-      payload: string
-    }
+    const row = t.sqlite
+      .prepare("SELECT payload FROM outbox WHERE kind = 'access.request' ORDER BY id DESC")
+      .get() as { payload: string }
     expect(JSON.parse(row.payload)).toEqual({
-      contactId: t.contactId,
       requestId: expect.any(String),
+      emailEnc: expect.any(String),
+      receivedAt: t.clock.now(),
     })
     expect(row.payload).not.toContain('anne')
     expect(t.mail.sent).toHaveLength(0) // not sent during the request
@@ -119,18 +122,20 @@ describe('POST /privacy', () => {
   it('records the access request with its due date, verified and completed when the page opens', async () => {
     const t = await setup()
     await t.ask('anne@exemple.fr')
+    const askedAt = t.clock.now()
+    t.clock.advance(2_000) // the job runs a little later: the request was received when asked
+    await deliverOutbox(t.deps)
     const dsr = () =>
       t.sqlite.prepare('SELECT * FROM dsr_requests').get() as Record<string, number | string | null>
     expect(dsr()).toMatchObject({
       contact_id: t.contactId,
       kind: 'access',
       channel: 'self_service',
-      received_at: t.clock.now(),
+      received_at: askedAt,
       due_at: Date.UTC(2026, 11, 29, 9, 0, 0),
       verified_at: null,
       completed_at: null,
     })
-    await deliverOutbox(t.deps)
     const link = /\/me\/[\w.-]+/.exec(t.mail.sent[0]!.text)![0]
     t.clock.advance(60_000)
     await t.app.request(link)
@@ -176,13 +181,16 @@ describe('POST /privacy', () => {
     t.sqlite.prepare("UPDATE contacts SET status = 'erased'").run()
     const res = await t.ask('anne@exemple.fr')
     expect(res.status).toBe(303)
-    expect(t.count("outbox WHERE kind = 'mail.access'")).toBe(0)
+    await drainOutbox(t.deps)
+    expect(t.mail.sent).toHaveLength(0)
+    expect(t.count('dsr_requests')).toBe(0)
   })
 
   it('limits mails per address silently (the same answer) and requests per client with a 429 page', async () => {
     const t = await setup()
     for (let i = 0; i < 5; i++) expect((await t.ask('anne@exemple.fr')).status).toBe(303)
-    expect(t.count("outbox WHERE kind = 'mail.access'")).toBe(3)
+    await drainOutbox(t.deps)
+    expect(t.mail.sent).toHaveLength(3)
     for (let i = 0; i < 5; i++) expect((await t.ask(`other${i}@exemple.fr`)).status).toBe(303)
     const limited = await t.ask('anne@exemple.fr')
     expect(limited.status).toBe(429)
@@ -191,7 +199,55 @@ describe('POST /privacy', () => {
     // The address limit is per hour, the client limit per 10 minutes.
     t.clock.advance(61 * 60_000)
     expect((await t.ask('anne@exemple.fr')).status).toBe(303)
-    expect(t.count("outbox WHERE kind = 'mail.access'")).toBe(4)
+    await drainOutbox(t.deps)
+    expect(t.mail.sent).toHaveLength(4)
+  })
+
+  it('does the same database writes on the request path for a known and an unknown address', async () => {
+    /** Every write to any table while `ask` runs, as (table, operation), logged by temporary triggers. */
+    async function writesOf(email: string) {
+      const t = await setup()
+      t.sqlite.exec('CREATE TEMP TABLE write_log (n INTEGER PRIMARY KEY, tbl TEXT, op TEXT)')
+      const tables = t.sqlite
+        .prepare("SELECT name FROM sqlite_schema WHERE type = 'table' AND name NOT LIKE 'sqlite_%'")
+        .pluck()
+        .all() as string[]
+      for (const table of tables)
+        for (const op of ['INSERT', 'UPDATE', 'DELETE'])
+          t.sqlite.exec(
+            `CREATE TEMP TRIGGER log_${op}_${table} AFTER ${op} ON main.${table}
+             BEGIN INSERT INTO write_log (tbl, op) VALUES ('${table}', '${op}'); END`,
+          )
+      expect((await t.ask(email)).status).toBe(303)
+      return t.sqlite.prepare('SELECT tbl, op FROM write_log ORDER BY n').all()
+    }
+    const known = await writesOf('anne@exemple.fr')
+    expect(known).toEqual([
+      { tbl: 'rate_limits', op: 'INSERT' },
+      { tbl: 'outbox', op: 'INSERT' },
+    ])
+    expect(await writesOf('nobody@exemple.fr')).toEqual(known)
+  })
+
+  it('behind TRUST_PROXY proxies, counts the client the proxy saw, not the X-Forwarded-For it wrote', async () => {
+    for (const [hops, proxies] of [
+      ['1', ''],
+      ['2', ', 10.0.0.2'],
+    ] as const) {
+      const t = await setup({ TRUST_PROXY: hops })
+      // One client, a made-up left-most entry per request: the proxy appends the address it saw.
+      const from = (i: number) => ({ 'X-Forwarded-For': `203.0.113.${i}, 198.51.100.7${proxies}` })
+      const answers = []
+      for (let i = 0; i < 12; i++)
+        answers.push((await t.post('/privacy', `email=x${i}%40exemple.fr`, from(i))).status)
+      expect(answers.slice(0, 10)).toEqual(Array(10).fill(303))
+      expect(answers.slice(10)).toEqual([429, 429])
+      // Another client behind the same proxy is not held back.
+      const other = await t.post('/privacy', 'email=y%40exemple.fr', {
+        'X-Forwarded-For': `198.51.100.8${proxies}`,
+      })
+      expect(other.status).toBe(303)
+    }
   })
 
   it('says what is wrong with a bad or absurdly long address, keeping what was typed', async () => {

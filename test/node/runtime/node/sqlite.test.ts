@@ -77,8 +77,10 @@ describe('SQLite file and migrations', () => {
     const rows = db.prepare('SELECT * FROM outbox ORDER BY id').all()
     expect(() => db.prepare('SELECT rowid FROM outbox').all()).toThrow(/rowid/)
 
-    // 0006 first, then whatever later migrations there are.
-    expect(applyMigrations(db)[0]).toBe('0006_outbox_rowid.sql')
+    // 0006 and whatever came after it.
+    const later = readdirSync(MIGRATIONS_DIR).filter((f) => f >= '0006' && f.endsWith('.sql'))
+    expect(applyMigrations(db)).toEqual(later.sort())
+    expect(later[0]).toBe('0006_outbox_rowid.sql')
     expect(db.prepare('SELECT * FROM outbox ORDER BY id').all()).toEqual(rows)
     expect(db.prepare('SELECT rowid FROM outbox').all()).toHaveLength(2)
     const plan = db

@@ -2,6 +2,7 @@
 import { generateKeyPairSync } from 'node:crypto'
 import { createRequire } from 'node:module'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { dkimSign } from '../../../../../src/runtime/node/relay/dkim.ts'
 import { startServer } from '../../../../../src/runtime/node/server.ts'
 import { TEST_SECRET } from '../../../../helpers/deps.ts'
 import {
@@ -61,6 +62,11 @@ describe('SMTP relay: DKIM', () => {
     expect(h).toEqual(
       expect.arrayContaining(['list-unsubscribe', 'list-unsubscribe-post', 'list-id']),
     )
+    // Oversigned: each named once more than the message has it (RFC 6376 §5.4.2).
+    const times = (name: string) => h.filter((n) => n === name).length
+    expect([times('list-unsubscribe'), times('list-unsubscribe-post'), times('from')]).toEqual([
+      2, 2, 2,
+    ])
 
     const verified = await dkimVerify(Buffer.from(got.raw), { resolver })
     expect(verified.results.map((r) => r.status.result)).toEqual(['pass'])
@@ -68,6 +74,30 @@ describe('SMTP relay: DKIM', () => {
     const tampered = got.raw.replace('List-Unsubscribe=One-Click', 'List-Unsubscribe=Two-Clicks')
     const failed = await dkimVerify(Buffer.from(tampered), { resolver })
     expect(failed.results.map((r) => r.status.result)).not.toContain('pass')
+    // …and neither does one with another List-Unsubscribe or List-Unsubscribe-Post put on top.
+    for (const added of [
+      'List-Unsubscribe: <https://evil.example/u>\r\n',
+      'List-Unsubscribe-Post: List-Unsubscribe=One-Click\r\n',
+    ]) {
+      const prepended = await dkimVerify(Buffer.from(added + got.raw), { resolver })
+      expect(prepended.results.map((r) => r.status.result)).not.toContain('pass')
+    }
+  })
+})
+
+describe('dkimSign', () => {
+  it('canonicalizes as verifiers do: blanks, folded headers, empty lines, a lone CR, no body', async () => {
+    const key = { domainName: 'acme.test', keySelector: 'relay2026', privateKey }
+    for (const raw of [
+      'From: a@acme.test\r\nSubject:  Folded\r\n\tsubject  \r\nTo: b@x.test\r\n\r\n' +
+        'Line  with \t blanks \t\r\n\r\nbare\rCR\r\nbare LF\n\r\n\r\n  \r\n',
+      'From: a@acme.test\r\nTo: b@x.test\r\n\r\n',
+      'From: a@acme.test\r\nList-Unsubscribe: <https://g.test/u/1>\r\n\r\nx',
+    ]) {
+      const signed = dkimSign(Buffer.from(raw), key)
+      const verified = await dkimVerify(signed, { resolver })
+      expect(verified.results.map((r) => r.status.result)).toEqual(['pass'])
+    }
   })
 })
 

@@ -131,15 +131,44 @@ describe('the relay takes mail to the unsubscribe address', () => {
     expect(r.upstream.received).toHaveLength(1)
   })
 
-  it('refuses mail without AUTH to any other address, and forged tokens', async () => {
+  it('refuses mail without AUTH to any other address with 530, and a forged token with a clear 550', async () => {
     const r = await rig()
     const to = (address: string) =>
       smtpRefusal(sendVia(r.relay.port, '', '', { from: 'x@y.fr', to: address, text: 'x' }))
     expect(await to('jeanne@exemple.fr')).toMatchObject({ code: 530 })
-    expect(await to(`unsubscribe+${'a'.repeat(42)}@news.acme.test`)).toMatchObject({ code: 530 })
     const token = await mailtoToken(r.deps, r.contactId, 'push_notifications')
     expect(await to(`unsubscribe+${token}@other.test`)).toMatchObject({ code: 530 })
+    // A person's mail to our unsubscribe address with a changed or cut token: told so, in both languages.
+    for (const address of [
+      `unsubscribe+${'a'.repeat(42)}@news.acme.test`,
+      `unsubscribe+${token.slice(0, 20)}@news.acme.test`,
+      'unsubscribe@news.acme.test',
+    ]) {
+      const refused = await to(address)
+      expect(refused.code).toBe(550)
+      expect(refused.response).toMatch(/^550 5\.1\.1 This unsubscribe address is not valid/)
+      expect(refused.response).toContain("Cette adresse de desinscription n'est pas valide")
+    }
     expect(await r.gate()).toMatchObject({ allowed: true })
+  })
+
+  it("puts the gateway's mailto in place of the sender's: one mailto, the one that withdraws here", async () => {
+    const r = await rig()
+    await r.send('push_notifications', r.relayKey, {
+      from: 'news@acme.test',
+      to: 'jeanne@exemple.fr',
+      subject: 'Nouveautés',
+      text: 'Bonjour',
+      list: { unsubscribe: ['unsub@mautic.acme.test'] },
+    })
+    const header = linesNamed(lastReceived(r.upstream.received), 'List-Unsubscribe')
+    expect(header).toHaveLength(1)
+    const uris = [...header[0]!.matchAll(/<([^>]+)>/g)].map((m) => m[1]!)
+    expect(uris).toHaveLength(2)
+    expect(uris[0]).toMatch(/^https:\/\/gateway\.test\/u\//)
+    expect(uris[1]).toMatch(
+      /^mailto:unsubscribe\+[a-z2-7]{42}@news\.acme\.test\?subject=unsubscribe$/,
+    )
   })
 })
 

@@ -1,7 +1,14 @@
 // The SMTP relay refuses clearly and survives: no consent, bad login, unknown purpose, bad input.
 import { createServer } from 'node:net'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { consentedContact, smtpRefusal, startRelayRig } from '../../../../helpers/relay.ts'
+import { objectToMarketing } from '../../../../../src/domain/rights/objection.ts'
+import {
+  blockedSends,
+  consentedContact,
+  smtpRefusal,
+  smtpRefusalAt,
+  startRelayRig,
+} from '../../../../helpers/relay.ts'
 
 let rig: Awaited<ReturnType<typeof startRelayRig>>
 beforeAll(async () => {
@@ -13,19 +20,46 @@ afterAll(() => rig.close())
 const mail = { from: 'news@acme.test', to: 'anne@exemple.fr', subject: 'Offre', text: 'Bonjour' }
 
 describe('SMTP relay: refusals', () => {
-  it('refuses a recipient without consent at RCPT TO, and forwards nothing', async () => {
+  it('refuses at RCPT TO only whom no purpose could reach: unknown, suppressed, objected', async () => {
     const before = rig.upstream.received.length
-    const refused = await smtpRefusal(rig.send('geolocation', rig.relayKey, mail))
-    expect(refused).toEqual({ code: 550, response: '550 5.7.1 no_consent' })
-    const unknown = await smtpRefusal(
+    const unknown = await smtpRefusalAt(
       rig.send('push_notifications', rig.relayKey, { ...mail, to: 'x@exemple.fr' }),
     )
-    expect(unknown.response).toBe('550 5.7.1 unknown_contact')
+    expect(unknown).toEqual({
+      refusal: { code: 550, response: '550 5.7.1 unknown_contact' },
+      command: 'RCPT TO',
+    })
+    const objector = await consentedContact(rig.deps, 'olga@exemple.fr')
+    await objectToMarketing(rig.deps, objector, {
+      method: 'objection',
+      source: 'test',
+      actor: 'contact',
+      evidence: {},
+    })
+    const objected = await smtpRefusalAt(
+      rig.send('push_notifications', rig.relayKey, { ...mail, to: 'olga@exemple.fr' }),
+    )
+    expect(objected.command).toBe('RCPT TO')
+    expect(objected.refusal.response).toMatch(/^550 5\.7\.1 (objected|suppressed)$/)
+    // Without consent for the login's purpose, the recipient is refused after DATA, not before.
+    const noConsent = await smtpRefusalAt(rig.send('geolocation', rig.relayKey, mail))
+    expect(noConsent).toEqual({
+      refusal: { code: 550, response: '550 5.7.1 no_consent' },
+      command: 'DATA',
+    })
     expect(rig.upstream.received.length).toBe(before)
   })
 
-  it('refuses after DATA when X-Consent-Purpose names a purpose the recipient refused', async () => {
+  it('decides the purpose after DATA: the header when present, else the login', async () => {
     const before = rig.upstream.received.length
+    // Mautic's case: one login for all its mail, the purpose per e-mail. anne holds
+    // push_notifications only, so a login of geolocation must not refuse her at RCPT TO.
+    const info = await rig.send('geolocation', rig.relayKey, {
+      ...mail,
+      headers: { 'X-Consent-Purpose': 'push_notifications' },
+    })
+    expect(info.accepted).toEqual(['anne@exemple.fr'])
+    expect(rig.upstream.received.length).toBe(before + 1)
     const refused = await smtpRefusal(
       rig.send('push_notifications', rig.relayKey, {
         ...mail,
@@ -33,23 +67,50 @@ describe('SMTP relay: refusals', () => {
       }),
     )
     expect(refused).toEqual({ code: 550, response: '550 5.7.1 no_consent' })
-    expect(rig.upstream.received.length).toBe(before)
+    expect(rig.upstream.received.length).toBe(before + 1)
   })
 
-  it('drops, after DATA, the recipients the header purpose refuses and forwards to the others', async () => {
+  it('forwards to the recipients the purpose allows, tells the sender of the others and counts them', async () => {
     await consentedContact(rig.deps, 'carl@exemple.fr', ['push_notifications', 'geolocation'])
     const before = rig.upstream.received.length
-    await rig.send('push_notifications', rig.relayKey, {
+    const counted = blockedSends(rig.sqlite)
+    const info = await rig.send('push_notifications', rig.relayKey, {
       ...mail,
       to: ['anne@exemple.fr', 'carl@exemple.fr'],
       headers: { 'X-Consent-Purpose': 'geolocation' },
     })
+    expect(info.response).toBe(
+      '250 OK: forwarded to 1 of 2 recipient(s); 1 refused for "geolocation" (no_consent)',
+    )
     expect(rig.upstream.received.slice(before).map((m) => m.envelope.to)).toEqual([
       ['carl@exemple.fr'],
     ])
     const dropped = rig.logs.find((l) => l.msg === 'relay: recipients dropped after DATA')
     expect(dropped).toMatchObject({ purpose: 'geolocation', reasons: ['no_consent'] })
     expect(JSON.stringify(rig.logs)).not.toMatch(/anne@|carl@/)
+    const row = (rows: unknown[]) =>
+      rows.find(
+        (r) =>
+          (r as { source: string }).source === 'relay_data' &&
+          (r as { purpose_key: string }).purpose_key === 'geolocation',
+      ) as { count: number } | undefined
+    expect(row(blockedSends(rig.sqlite))!.count).toBe((row(counted)?.count ?? 0) + 1)
+  })
+
+  it('counts every refusal where an operator will see it: blocked_sends, per place, purpose and reason', async () => {
+    const t = await startRelayRig()
+    try {
+      await consentedContact(t.deps, 'anne@exemple.fr')
+      await smtpRefusal(t.send('push_notifications', t.relayKey, { ...mail, to: 'x@exemple.fr' }))
+      await smtpRefusal(t.send('geolocation', t.relayKey, mail))
+      await smtpRefusal(t.send('geolocation', t.relayKey, mail))
+      expect(blockedSends(t.sqlite)).toEqual([
+        { source: 'relay_data', purpose_key: 'geolocation', reason: 'no_consent', count: 2 },
+        { source: 'relay_rcpt', purpose_key: '', reason: 'unknown_contact', count: 1 },
+      ])
+    } finally {
+      await t.close()
+    }
   })
 
   it('refuses an unknown purpose with a clear 550', async () => {

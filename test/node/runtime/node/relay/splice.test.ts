@@ -1,13 +1,11 @@
-// The in-place rewrite (footer spliced into the encoded body) against the streaming one it stands in
-// for: same decoded bodies, every other byte kept, and the streaming path for what it cannot do.
+// The in-place rewrite (footer spliced into the encoded body): the decoded bodies a mail client reads
+// are the original's with the links in, every other byte is kept, and what it cannot do exactly is
+// written anew, left as it came, or refused.
 import fc from 'fast-check'
 import { simpleParser } from 'mailparser'
 import { describe, expect, it } from 'vitest'
-import {
-  rewriteByStream,
-  rewriteInPlace,
-  rewriteMessage,
-} from '../../../../../src/runtime/node/relay/rewrite.ts'
+import { injectLinks } from '../../../../../src/mail/inject.ts'
+import { MimeRefusal, rewriteMessage } from '../../../../../src/runtime/node/relay/rewrite.ts'
 import { splitParts } from '../../../../../src/runtime/node/relay/mime.ts'
 import { binaryBytes, buildRaw } from '../../../../helpers/relay.ts'
 
@@ -20,14 +18,13 @@ const links = {
 }
 
 /**
- * Decoded bodies as a mail client reads them. Line ends as LF (the streaming path keeps the footer's
- * LF, the splice writes the message's CRLF), and no line end at the very end (mailsplit's Rewriter
- * adds one to what it encodes).
+ * Decoded bodies as a mail client reads them. Line ends as LF (the HTML footer is written with LF,
+ * the splice writes the message's CRLF), and no line end at the very end.
  */
 async function bodies(message: Buffer) {
   const parsed = await simpleParser(message)
-  const lf = (s: string | false | undefined) => (s || '').replace(/\r\n/g, '\n').replace(/\n$/, '')
-  return { html: lf(parsed.html), text: lf(parsed.text), parsed }
+  const crlf = (s: string | false | undefined) => (s || '').replace(/\r\n/g, '\n')
+  return { html: lf(parsed.html || ''), text: lf(parsed.text || ''), parsed, crlf }
 }
 
 /** The Content-Type and Content-Transfer-Encoding lines of every part, in order. */
@@ -51,16 +48,25 @@ function htmlSpliced(raw: Buffer, message: Buffer): boolean {
   return after.length > before.length && start + end === before.length
 }
 
-async function expectSameAsStream(raw: Buffer) {
-  const inPlace = rewriteInPlace(raw, links)
-  const stream = await rewriteByStream(raw, links)
-  expect(inPlace).not.toBeNull()
-  expect(inPlace!.injected).toBe(stream.injected)
-  const [a, b] = [await bodies(inPlace!.message), await bodies(stream.message)]
-  expect(a.html).toBe(b.html)
-  expect(a.text).toBe(b.text)
-  return inPlace!.message
+/** Rewrites `raw` and checks that a mail client reads the original bodies with the links in. */
+async function expectLinksAdded(raw: Buffer) {
+  const { message, injected } = rewriteMessage(raw, links)
+  const [before, after] = [await bodies(raw), await bodies(message)]
+  // mailparser makes a text body from the HTML when there is none: which bodies there are.
+  const types = new Set(splitParts(raw).map((p) => p.node.contentType))
+  const [hasHtml, hasText] = [types.has('text/html'), types.has('text/plain')]
+  const expected = injectLinks({
+    ...links,
+    ...(hasHtml ? { html: before.crlf(before.parsed.html) } : {}),
+    ...(hasText ? { text: before.crlf(before.parsed.text) } : {}),
+  })
+  expect(injected).toBe(Number(hasHtml) + Number(hasText))
+  if (expected.html !== undefined) expect(after.html).toBe(lf(expected.html))
+  if (expected.text !== undefined) expect(after.text).toBe(lf(expected.text))
+  return message
 }
+
+const lf = (s: string) => s.replace(/\r\n/g, '\n').replace(/\n$/, '')
 
 /** A multipart/alternative with the HTML part's quoted-printable body as given, CRLF line ends. */
 const withHtmlBody = (qp: string) =>
@@ -86,8 +92,8 @@ const withHtmlBody = (qp: string) =>
     ].join('\r\n'),
   )
 
-describe('rewriteInPlace', () => {
-  it('decodes to what the streaming rewrite gives, whatever the HTML and text', async () => {
+describe('rewriteMessage in place', () => {
+  it('decodes to the original bodies with the links in, whatever the HTML and text', async () => {
     const piece = fc.constantFrom(
       '<p>Café ✓ crème</p>',
       '</body>',
@@ -118,7 +124,7 @@ describe('rewriteInPlace', () => {
             text,
             textEncoding: 'quoted-printable',
           })
-          const message = await expectSameAsStream(raw)
+          const message = await expectLinksAdded(raw)
           // ASCII-only HTML comes as 7bit, which is written anew as quoted-printable.
           if (/text\/html; charset=utf-8\r\nContent-Transfer-Encoding: quoted-/.test(`${raw}`)) {
             quotedPrintable++
@@ -144,7 +150,7 @@ describe('rewriteInPlace', () => {
       '<p>no body end, a soft break at the end</p>=',
     ]) {
       const raw = withHtmlBody(qp)
-      expect(htmlSpliced(raw, await expectSameAsStream(raw))).toBe(true)
+      expect(htmlSpliced(raw, await expectLinksAdded(raw))).toBe(true)
     }
   })
 
@@ -161,7 +167,7 @@ describe('rewriteInPlace', () => {
         { filename: 'tarifs.pdf', content: binaryBytes(5000), contentType: 'application/pdf' },
       ],
     })
-    const message = await expectSameAsStream(raw)
+    const message = await expectLinksAdded(raw)
     const source = raw.toString('latin1')
     const out = message.toString('latin1')
     // Everything from the image part's header on is the original, byte for byte.
@@ -180,8 +186,8 @@ describe('rewriteInPlace', () => {
       text: 'é',
       textEncoding: 'quoted-printable',
     })
-    const once = rewriteInPlace(raw, links)!.message
-    const twice = rewriteInPlace(once, links)!
+    const once = rewriteMessage(raw, links).message
+    const twice = rewriteMessage(once, links)
     expect(twice.injected).toBe(2)
     const [first, second] = [await bodies(once), await bodies(twice.message)]
     expect([second.html, second.text]).toEqual([first.html, first.text])
@@ -193,12 +199,12 @@ describe('rewriteInPlace', () => {
       'To: b@x.test\r\nContent-Type: text/html; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\n' +
         '<html><body><p>Café ✓</p></body></html>\r\n',
     )
-    const message = await expectSameAsStream(raw)
+    const message = await expectLinksAdded(raw)
     expect(message.toString()).toMatch(/^Content-Transfer-Encoding: 8bit\r$/m)
     expect(message.toString()).toMatch(/\r\n\r\n<html><body><p>Café ✓<\/p><!-- consent-gateway/)
   })
 
-  it('writes anew, as the streaming path does, what a footer alone cannot do', async () => {
+  it('writes anew, as UTF-8, what a footer alone cannot do', async () => {
     const html = '<html><body><a href="{{unsubscribe_url}}">Se désinscrire</a></body></html>'
     const cases = [
       await buildRaw({ to: 'b@x.test', html, textEncoding: 'quoted-printable' }),
@@ -214,28 +220,65 @@ describe('rewriteInPlace', () => {
       ),
     ]
     for (const raw of cases) {
-      const message = await expectSameAsStream(raw)
-      expect(labels(message)).toEqual(labels((await rewriteByStream(raw, links)).message))
+      const message = await expectLinksAdded(raw)
+      // Base64 stays base64; anything else becomes quoted-printable, in UTF-8.
+      const base64 = /Content-Transfer-Encoding: base64/.test(raw.toString())
+      for (const label of labels(message)!)
+        expect(label).toMatch(
+          base64
+            ? /^Content-(Type: text\/(plain|html); charset=utf-8|Transfer-Encoding: base64)$/
+            : /^Content-(Type: text\/(plain|html); charset=utf-8|Transfer-Encoding: quoted-printable)$/,
+        )
       expect(message.toString()).not.toContain('{{unsubscribe_url}}')
     }
-    const filled = await bodies((await rewriteMessage(cases[0]!, links)).message)
+    const filled = await bodies(rewriteMessage(cases[0]!, links).message)
     expect(filled.html).toContain('href="https://gateway.test/u/tok?a&#x3D;1&amp;b&#x3D;2"')
   })
 
-  it('leaves to the streaming path the mail it cannot read as mailsplit does', async () => {
-    const cases = [
-      // No close delimiter: mailsplit's reading of broken MIME is the reference.
+  it('refuses a tree that readers split differently, and leaves a body it cannot decode exactly', async () => {
+    const refused = [
+      // No close delimiter.
       Buffer.from(withHtmlBody('<p>x</p>').toString().replace('--b1--', '')),
-      // format=flowed is unfolded by mailsplit's own decoder.
+      // A delimiter line with trailing blanks (a delimiter to Python's email, text to mailsplit).
       Buffer.from(
-        'To: b@x.test\r\nContent-Type: text/plain; charset=utf-8; format=flowed\r\n\r\nBonjour \r\nAnne\r\n',
+        withHtmlBody('<p>x</p>')
+          .toString()
+          .replace('--b1\r\nContent-Type: text/html', '--b1 \r\nContent-Type: text/html'),
       ),
-      // 8-bit bytes in quoted-printable: libqp reads them through a UTF-8 string.
-      withHtmlBody('<p>caf\u00e9</p>'),
+      // A delimiter after a bare CR.
+      Buffer.from(withHtmlBody('<p>x</p>\r--b1\r\nX: y\r\n\r\nz').toString()),
     ]
-    for (const raw of cases) {
-      expect(rewriteInPlace(raw, links)).toBeNull()
-      expect((await rewriteMessage(raw, links)).injected).toBeGreaterThan(0)
-    }
+    for (const raw of refused) expect(() => rewriteMessage(raw, links)).toThrow(MimeRefusal)
+    // 8-bit bytes in quoted-printable: no exact reading, so the HTML part goes as it came; the
+    // text part takes the links.
+    const raw = withHtmlBody('<p>caf\u00e9</p>')
+    const { message, injected, untouched } = rewriteMessage(raw, links)
+    expect([injected, untouched]).toEqual([1, ['html']])
+    const html = (m: Buffer) => m.subarray(...splitParts(m)[2]!.body)
+    expect(html(message).equals(html(raw))).toBe(true)
+    expect((await bodies(message)).text).toContain(links.unsubscribeUrl)
+    // Invalid UTF-8 in an 8bit body: kept as it came, never replaced by U+FFFD.
+    const invalid = Buffer.from(
+      withHtmlBody('<p>x</p>')
+        .toString('latin1')
+        .replace('Bonjour =E2=9C=93', 'Bonjour \xff\xfe fin')
+        .replace('Content-Transfer-Encoding: quoted-printable', 'Content-Transfer-Encoding: 8bit'),
+      'latin1',
+    )
+    const kept = rewriteMessage(invalid, links)
+    expect([kept.injected, kept.untouched]).toEqual([1, ['text']])
+    const text = (m: Buffer) => m.subarray(...splitParts(m)[1]!.body)
+    expect(text(kept.message).equals(text(invalid))).toBe(true)
+  })
+
+  it('keeps format=flowed text flowed, the footer on lines of its own', async () => {
+    const raw = Buffer.from(
+      'To: b@x.test\r\nContent-Type: text/plain; charset=utf-8; format=flowed\r\n\r\nBonjour \r\nAnne\r\n',
+    )
+    const { message } = rewriteMessage(raw, links)
+    expect(message.toString()).toMatch(/format=flowed/)
+    const { text } = await bodies(message)
+    expect(text).toMatch(/^Bonjour Anne\n\n-- \n/)
+    expect(text).toContain(links.unsubscribeUrl)
   })
 })
