@@ -27,7 +27,7 @@ import {
 import { enqueueQuery } from '../domain/platform/outbox.ts'
 import { loadPurposes } from '../domain/consent/purposes.ts'
 import { blindIndexes, normalizeEmail } from '../lib/email.ts'
-import { isGatewayEntry, purposesOfChannel, withdrawable } from './signals.ts'
+import { isGatewayEntry, purposesOfChannel, withdrawable, withdrawalTime } from './signals.ts'
 import { QUEUED, type IntakeEvent, type KeyedEvent } from './webhook-read.ts'
 
 /** Mautic's status words for a DNC entry that stops sending (ChannelSubscriptionChange.php). */
@@ -204,7 +204,7 @@ async function withdrawalQueries(
         mautic_timestamp: event.timestamp,
       },
       actor: 'mautic',
-      occurredAt: Math.min(at, now),
+      occurredAt: withdrawalTime(at, signal.latest, now),
     })),
   )
   if (previous) batch.chains.splice(batch.chains.indexOf(previous), 1)

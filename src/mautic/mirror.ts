@@ -25,7 +25,7 @@ import type { Deps } from '../deps.ts'
 import { gateBatch } from '../domain/sending/gate.ts'
 import { preferencesUrl } from '../domain/sending/links.ts'
 import { loadPurposes, SENDING_CHANNELS } from '../domain/consent/purposes.ts'
-import { GATEWAY_MARK, isGatewayEntry } from './signals.ts'
+import { GATEWAY_MARK, isAfterMauticTime, isGatewayEntry } from './signals.ts'
 import type { DncReason, MauticApi, MauticDnc } from './types.ts'
 
 /** What Mautic should show for one gateway contact (or for none: an address nobody consented with). */
@@ -111,9 +111,12 @@ export function planChanges(
     })
   if (!desired.blockEmail && entry && entry.reason !== 2) {
     const seenAt = memory?.own_unsubscribe_at ?? null
+    // The block's time may be Mautic's (whole seconds): a grant in that same second does not lift it.
     const liftable =
       isGatewayEntry(entry) ||
-      (seenAt !== null && desired.latestEmailGrant !== null && desired.latestEmailGrant > seenAt)
+      (seenAt !== null &&
+        desired.latestEmailGrant !== null &&
+        isAfterMauticTime(desired.latestEmailGrant, seenAt))
     if (liftable) changes.push({ op: 'remove_dnc', was: entry.reason })
   }
   const tags = new Set(observed.tags)

@@ -7,7 +7,7 @@ import { createMauticClient } from '../../../src/mautic/client.ts'
 import { mirror } from '../../../src/mautic/mirror.ts'
 import { api, apiKey } from '../../helpers/api.ts'
 import { confirmedSubscription } from '../../helpers/consent.ts'
-import { API_CONSENT, drainOutbox, testApp } from '../../helpers/deps.ts'
+import { API_CONSENT, drainOutbox, TEST_NOW, testApp } from '../../helpers/deps.ts'
 import { useMautic } from '../../helpers/mautic-fake.ts'
 
 const mautic = useMautic('https://mautic.test', { emails: [12] })
@@ -121,6 +121,27 @@ describe('mirror (MIRROR_MODE=enforce)', () => {
     })
     await mirror(t.deps, { contactId: id })
     expect(mautic.contact(m.id)!.dnc).toMatchObject([{ reason: 1 }])
+  })
+
+  it('does not lift an unsubscribe Mautic dated in the second of the grant (its times are whole seconds)', async () => {
+    const t = await setup()
+    const m = mautic.addContact({
+      email: 'lea@exemple.fr',
+      dnc: [{ reason: 1, comments: 'User unsubscribed.' }],
+    })
+    // The unsubscribe's webhook noted Mautic's time for it: a whole second.
+    t.sqlite
+      .prepare('INSERT INTO mautic_mirror (mautic_id, own_unsubscribe_at) VALUES (?, ?)')
+      .run(String(m.id), TEST_NOW)
+    t.clock.advance(500) // confirmed in that same second: maybe before the unsubscribe
+    const id = await confirmedSubscription(t, 'lea@exemple.fr', ['newsletter'])
+    t.link(m.id, id)
+    await mirror(t.deps, { contactId: id })
+    expect(mautic.contact(m.id)!.dnc).toMatchObject([{ reason: 1 }])
+    // Had Mautic dated it the second before, the grant would surely be the later choice: lifted.
+    t.sqlite.prepare('UPDATE mautic_mirror SET own_unsubscribe_at = ?').run(TEST_NOW - 1000)
+    await mirror(t.deps, { contactId: id })
+    expect(mautic.contact(m.id)!.dnc).toEqual([])
   })
 
   it('never lifts a bounce', async () => {

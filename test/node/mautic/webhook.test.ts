@@ -302,6 +302,85 @@ describe('POST /hooks/mautic: withdrawals', () => {
     expect(t.rows('SELECT outcome FROM webhook_receipts')).toEqual([{ outcome: 'stale' }])
   })
 
+  it('withdraws on an unsubscribe dated the same second as the confirmation (Mautic times are whole seconds)', async () => {
+    const t = await setup()
+    t.clock.advance(500) // the confirmation lands half-way through a second
+    await confirmedSubscription(t, 'jeanne.dupont@exemple.fr')
+    const granted = t.rows("SELECT changed_at FROM consent_state WHERE purpose_key = 'newsletter'")
+    expect(granted).toEqual([{ changed_at: TEST_NOW + 500 }])
+    // Mautic stamps the unsubscribe with that same second (PHP 'c': no milliseconds).
+    const r = await t.send(
+      channelChanged(
+        jeanne({ dnc: [{ reason: 1, comments: 'User unsubscribed.' }] }),
+        { channel: 'email', oldStatus: 'contactable', newStatus: 'unsubscribed' },
+        TEST_NOW,
+      ),
+    )
+    expect(r.body.outcomes).toEqual({ applied: 1 })
+    expect(await t.gate('newsletter', 'jeanne.dupont@exemple.fr')).toMatchObject({
+      allowed: false,
+      reason: 'withdrawn',
+    })
+    // Dated no earlier than the grant it undoes: the ledger's times stay in order.
+    const [w] = t.rows("SELECT occurred_at FROM consent_events WHERE action = 'withdrawn' LIMIT 1")
+    expect(w.occurred_at).toBe(TEST_NOW + 500)
+    // One whole second later, the grant is surely after the signal: that one is stale.
+    const t2 = await setup()
+    t2.clock.advance(1000)
+    await confirmedSubscription(t2, 'jeanne.dupont@exemple.fr')
+    const late = await t2.send(
+      channelChanged(
+        jeanne({ dnc: [{ reason: 1 }] }),
+        { channel: 'email', oldStatus: 'contactable', newStatus: 'unsubscribed' },
+        TEST_NOW,
+      ),
+    )
+    expect(late.body.outcomes).toEqual({ stale: 1 })
+  })
+
+  it("withdraws push purposes on a Mautic push unsubscribe (channel 'notification' or 'mobile_notification')", async () => {
+    const t = await setup()
+    const subscribed = await subscribe(t.deps, {
+      ...API_CONSENT,
+      email: 'jeanne.dupont@exemple.fr',
+      purposes: ['push_notifications'],
+    })
+    expect(subscribed.ok).toBe(true)
+    expect(await t.gate('push_notifications', 'jeanne.dupont@exemple.fr')).toMatchObject({
+      allowed: true,
+    })
+    t.clock.advance(60_000)
+    const r = await t.send(
+      channelChanged(
+        jeanne({ dnc: [{ reason: 1, channel: 'notification' }] }),
+        { channel: 'notification', oldStatus: 'contactable', newStatus: 'unsubscribed' },
+        T(1),
+      ),
+    )
+    expect(r.body.outcomes).toEqual({ applied: 1 })
+    expect(await t.gate('push_notifications', 'jeanne.dupont@exemple.fr')).toMatchObject({
+      reason: 'withdrawn',
+    })
+
+    // The mobile variant, seen only on a contact update (its channel-change event lost).
+    const t2 = await setup()
+    await subscribe(t2.deps, {
+      ...API_CONSENT,
+      email: 'jeanne.dupont@exemple.fr',
+      purposes: ['push_notifications'],
+    })
+    await t2.send(leadSaved('new', jeanne(), T(0)))
+    await drain(t2)
+    t2.clock.advance(60_000)
+    await t2.send(
+      leadSaved('update', jeanne({ dnc: [{ reason: 1, channel: 'mobile_notification' }] }), T(1)),
+    )
+    await drain(t2)
+    expect(await t2.gate('push_notifications', 'jeanne.dupont@exemple.fr')).toMatchObject({
+      reason: 'withdrawn',
+    })
+  })
+
   it("recognises the gateway's own DNC coming back and does not act on it", async () => {
     const t = await setup()
     await confirmedSubscription(t, 'jeanne.dupont@exemple.fr')
