@@ -4,6 +4,7 @@ import { maybeCheckpoint } from '../domain/consent/checkpoints.ts'
 import { expireOptinRequests } from '../domain/consent/optin.ts'
 import { purgeDeliveredOutbox } from '../domain/platform/outbox.ts'
 import { purgeRateLimits } from '../domain/platform/rate-limits.ts'
+import { checkWebhookInMautic } from '../mautic/webhook-health.ts'
 
 export async function runScheduledJobs(deps: Deps): Promise<void> {
   const jobs: [string, () => Promise<unknown>][] = [
@@ -11,6 +12,7 @@ export async function runScheduledJobs(deps: Deps): Promise<void> {
     ['purge rate limits', () => purgeRateLimits(deps, deps.clock.now())],
     ['ledger checkpoint', () => maybeCheckpoint(deps)],
     ['purge delivered outbox rows', () => purgeDeliveredOutbox(deps)],
+    ['check the Mautic webhook', () => checkWebhookInMautic(deps)],
   ]
   // One failing job must not stop the others; each is retried on the next run.
   for (const [name, job] of jobs)

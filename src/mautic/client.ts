@@ -366,12 +366,13 @@ export function createMauticClient(
       return (await listAll('/api/fields/contact', 'fields')).map((f) => ({
         id: Number(f.id),
         alias: String(f.alias),
+        label: String(f.label ?? ''),
         type: String(f.type),
         object: String(f.object ?? 'lead'),
       }))
     },
     async createField({ label, alias, type, group }) {
-      await post('/api/fields/contact/new', {
+      const { body } = await post('/api/fields/contact/new', {
         label,
         alias,
         type,
@@ -380,6 +381,8 @@ export function createMauticClient(
         // FormFieldHelper::validateProperties refuses a boolean field without its two labels.
         ...(type === 'boolean' && { properties: { no: 'No', yes: 'Yes' } }),
       })
+      const given = obj(body.field).alias
+      return { alias: typeof given === 'string' && given !== '' ? given : alias }
     },
     async listTags() {
       return (await listAll('/api/tags', 'tags')).map((t) => String(t.tag))
@@ -392,7 +395,17 @@ export function createMauticClient(
         id: Number(h.id),
         webhookUrl: String(h.webhookUrl ?? ''),
         triggers: values(h.triggers).map(String),
+        // publishDetails: a missing flag counts as published (Webhook entities default to it).
+        isPublished: !(h.isPublished === false || h.isPublished === 0 || h.isPublished === '0'),
+        secret: typeof h.secret === 'string' && h.secret !== '' ? h.secret : null,
       }))
+    },
+    async publishWebhook(id) {
+      await request({
+        method: 'PATCH',
+        path: `/api/hooks/${pathId(id)}/edit`,
+        body: { isPublished: true },
+      })
     },
     async createWebhook(hook) {
       const { body } = await post('/api/hooks/new', hook)

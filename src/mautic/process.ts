@@ -33,7 +33,8 @@ import { blindIndexes, normalizeEmail } from '../lib/email.ts'
 import { decryptField } from '../lib/keys.ts'
 import { mauticOrderingKey, resolveContact, type Outcome } from './intake.ts'
 import { eventAad } from './webhook-read.ts'
-import { consentTag, desiredFor, foreignBlock, planChanges } from './mirror.ts'
+import { consentFieldAlias } from './field-aliases.ts'
+import { desiredFor, foreignBlock, planChanges } from './mirror.ts'
 import { isGatewayEntry, purposesOfChannel, withdrawable, withdrawalTime } from './signals.ts'
 import { mauticAttributes, mauticLocale } from './sync.ts'
 import { parseCompactEvent, type MauticEvent } from './webhook-payload.ts'
@@ -143,7 +144,8 @@ async function contactSaved(deps: Deps, event: MauticEvent): Promise<Outcome> {
     const claims: string[] = []
     for (const p of purposes.values()) {
       if (!SENDING_CHANNELS.has(p.channel)) continue
-      const v = c.fields[consentTag(p.key)]
+      const alias = desired.fieldAliases.get(p.key) ?? consentFieldAlias(p.key)
+      const v = c.fields[alias]
       if (v === null || v === undefined) continue
       const claimed = v === true || v === 1 || v === '1' || v === 'true' || v === 'yes'
       const state = states.find((s) => s.purpose_key === p.key)
@@ -162,7 +164,7 @@ async function contactSaved(deps: Deps, event: MauticEvent): Promise<Outcome> {
           mauticId,
           purposeKey: key,
           details: {
-            field: consentTag(key),
+            field: desired.fieldAliases.get(key) ?? consentFieldAlias(key),
             mautic_event: event.type,
             mautic_timestamp: event.timestamp,
           },

@@ -363,8 +363,35 @@ describe('mautic client: e-mails, fields, tags, webhooks', () => {
         id: hook.id,
         webhookUrl: 'https://gw.test/hooks/mautic',
         triggers: ['mautic.lead_post_save_update', 'mautic.lead_channel_subscription_changed'],
+        isPublished: true,
+        secret: 's3cret', // group hookDetails lists it
       },
     ])
+    // Mautic unpublished it: published again with a PATCH.
+    mautic.webhooks[0]!.isPublished = false
+    expect((await api.listWebhooks())[0]!.isPublished).toBe(false)
+    await api.publishWebhook(hook.id)
+    expect(mautic.webhooks[0]!.isPublished).toBe(true)
+    expect(mautic.calls('PATCH', `/api/hooks/${hook.id}/edit`)[0]!.body).toEqual({
+      isPublished: true,
+    })
+  })
+
+  it('returns the alias Mautic gave a new field: cut to 25 characters (FieldAliasHelper)', async () => {
+    const { api } = client()
+    const made = await api.createField({
+      label: 'Consent: push_notifications',
+      alias: 'consent_push_notifications',
+      type: 'boolean',
+    })
+    expect(made).toEqual({ alias: 'consent_push_notification' })
+    // Taken: Mautic appends a number.
+    const again = await api.createField({
+      label: 'Again',
+      alias: 'consent_push_notifications',
+      type: 'boolean',
+    })
+    expect(again).toEqual({ alias: 'consent_push_notification1' })
   })
 
   it('pages through long lists', async () => {

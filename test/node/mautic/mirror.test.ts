@@ -4,6 +4,7 @@ import { deliverOutbox } from '../../../src/domain/platform/outbox.ts'
 import { subscribe } from '../../../src/domain/consent/subscriptions.ts'
 import { unsubscribeUrl } from '../../../src/domain/sending/links.ts'
 import { createMauticClient } from '../../../src/mautic/client.ts'
+import { connectMautic } from '../../../src/mautic/connect.ts'
 import { mirror } from '../../../src/mautic/mirror.ts'
 import { api, apiKey } from '../../helpers/api.ts'
 import { confirmedSubscription } from '../../helpers/consent.ts'
@@ -21,15 +22,11 @@ async function setup(mode: 'observe' | 'enforce' = 'enforce') {
     t.sqlite
       .prepare("INSERT INTO contact_links VALUES ('mautic', ?, ?, 0)")
       .run(String(mauticId), contactId)
-  // What `consent-gateway mautic connect` creates: Mautic ignores fields that do not exist.
-  for (const key of ['email_marketing', 'newsletter', 'push_notifications'])
-    mautic.addField({ alias: `consent_${key}`, type: 'boolean', label: key, group: 'core' })
-  mautic.addField({
-    alias: 'consent_preferences_url',
-    type: 'url',
-    label: 'Preferences',
-    group: 'core',
-  })
+  // What `consent-gateway mautic connect` creates (Mautic ignores fields that do not exist, and cuts
+  // new aliases to 25 characters), then a fresh log of requests.
+  const connected = await connectMautic(t.deps)
+  if (!connected.ok) throw new Error(connected.error)
+  mautic.requests.length = 0
   const drain = () => drainOutbox(t.deps)
   const writes = () =>
     mautic.requests.filter((r) => r.method !== 'GET' && r.path.startsWith('/api/'))

@@ -14,6 +14,7 @@ import {
   formSubmitted,
   leadDeleted,
   leadSaved,
+  mauticTestPayload,
   signMautic,
   webhookBody,
   type EventFixture,
@@ -98,6 +99,46 @@ describe('POST /hooks/mautic: authenticity and limits', () => {
     const huge = `{"mautic.lead_post_save_update":[${element.repeat(9000)}{}]}`
     expect(huge.length).toBeGreaterThan(9_000_000)
     expect((await t.post(huge)).status).toBe(413)
+  })
+})
+
+describe("POST /hooks/mautic: Mautic's Send test payload", () => {
+  it('answers 200 to a signed test delivery, logs it as a successful test, and changes nothing', async () => {
+    const t = await setup()
+    // An existing gateway contact linked to Mautic id 52: the sample's contact must not be re-linked.
+    const anne = await confirmedSubscription(t, 'anne@exemple.fr')
+    await t.send(leadSaved('new', contactFixture({ id: 52, email: 'anne@exemple.fr' }), T(0)))
+    await drain(t)
+    const before = {
+      receipts: t.rows('SELECT * FROM webhook_receipts'),
+      outbox: t.rows("SELECT * FROM outbox WHERE status = 'pending'"),
+      contacts: t.rows('SELECT id FROM contacts'),
+      links: t.rows('SELECT * FROM contact_links'),
+      events: t.rows('SELECT id FROM consent_events'),
+    }
+    const r = await t.post(mauticTestPayload(T(5)))
+    expect(r.status).toBe(200)
+    expect(r.body).toMatchObject({ test: true, received: 0 })
+    expect({
+      receipts: t.rows('SELECT * FROM webhook_receipts'),
+      outbox: t.rows("SELECT * FROM outbox WHERE status = 'pending'"),
+      contacts: t.rows('SELECT id FROM contacts'),
+      links: t.rows('SELECT * FROM contact_links'),
+      events: t.rows('SELECT id FROM consent_events'),
+    }).toEqual(before)
+    expect(t.rows("SELECT contact_id FROM contact_links WHERE external_id = '52'")).toEqual([
+      { contact_id: anne },
+    ])
+    expect(t.logs).toContainEqual(
+      expect.objectContaining({
+        level: 'info',
+        msg: expect.stringContaining('Send test payload'),
+        types: expect.arrayContaining(['mautic.lead_post_save_new', 'mautic.form_on_submit']),
+      }),
+    )
+    // The button also checks the secret typed in Mautic's form: a wrong one is refused.
+    const body = mauticTestPayload(T(6))
+    expect((await t.post(body, await signMautic(body, 'typo'))).status).toBe(401)
   })
 })
 
