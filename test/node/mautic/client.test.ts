@@ -207,6 +207,19 @@ describe('mautic client: contacts', () => {
     expect(await api.findContactsByEmail('nobody@example.test')).toEqual([])
   })
 
+  it("finds an address holding ' or & although Mautic HTML-escapes every where value", async () => {
+    const { api } = client()
+    const obrien = mautic.addContact({ email: "o'brien&co@Exemple.test" })
+    mautic.addContact({ email: 'oxbrienxco@exemple.test' }) // what the wildcards also match
+    const found = await api.findContactsByEmail("O'Brien&co@exemple.test")
+    expect(found.map((c) => c.id)).toEqual([obrien.id])
+    // What Mautic would have compared with an exact where: the escaped text, never the address.
+    const [seen] = mautic.calls('GET', '/api/contacts')
+    expect(seen!.query.get('where[0][expr]')).toBe('like')
+    expect(seen!.query.get('where[0][val]')).toBe('O_Brien_co@exemple.test')
+    expect(await api.findContactsByEmail("d'arc@exemple.test")).toEqual([])
+  })
+
   it('lists contacts by page, with ids and totals sent as strings by older Mautic', async () => {
     const { api } = client()
     expect(await api.listContacts({ start: 0, limit: 10 })).toEqual({ total: 0, contacts: [] })

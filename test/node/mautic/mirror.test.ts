@@ -394,6 +394,19 @@ describe('corrections and erasure reach Mautic', () => {
     expect(patch[0]!.body).not.toHaveProperty('email')
   })
 
+  it("does not push an address holding ' that another Mautic contact holds (Mautic escapes where values)", async () => {
+    const t = await setup()
+    const id = await unconsented(t, "o'brien@exemple.fr")
+    const m = mautic.addContact({ email: 'old@exemple.fr' })
+    const other = mautic.addContact({ email: "o'brien@exemple.fr" }) // someone else's record
+    t.link(m.id, id)
+    await t.deps.outboxHandlers['mautic.update']!({ contactId: id })
+    const patch = mautic.calls('PATCH', `/api/contacts/${m.id}/edit`)
+    expect(patch).toHaveLength(1)
+    expect(patch[0]!.body).not.toHaveProperty('email') // else Mautic would merge the two
+    expect(mautic.contact(other.id)).toBeDefined()
+  })
+
   it('deletes the Mautic contact on the person’s own erasure', async () => {
     const t = await setup()
     const m = mautic.addContact({ email: 'anne@exemple.fr' })
