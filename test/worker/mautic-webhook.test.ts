@@ -154,7 +154,7 @@ describe('POST /hooks/mautic on D1: authenticity', () => {
 
 describe('POST /hooks/mautic on D1: hostile bodies', () => {
   /** Signed bytes, posted as they are (the corpus itself is walked by the Node test). */
-  const postBytes = async (body: Uint8Array) => {
+  const postBytes = async (body: Uint8Array<ArrayBuffer>) => {
     const { app } = await forEnv(ENV)
     const key = await crypto.subtle.importKey(
       'raw',

@@ -7,7 +7,7 @@
  * outbox. Mautic's "Send test payload" is answered 200 and changes nothing. Every refusal is noted
  * for `/healthz?detail=1` (src/mautic/webhook-health.ts).
  */
-import { Hono } from 'hono'
+import { Hono, type Context } from 'hono'
 import type { Deps } from '../../deps.ts'
 import { jsonError } from '../../lib/http-errors.ts'
 import { acceptWebhook } from '../../mautic/intake.ts'
@@ -77,4 +77,65 @@ export function mauticWebhookRoutes(deps: Deps) {
     if (outcome.outcomes.queued || outcome.outcomes.applied) c.set('outboxPending', true)
     return c.json(outcome)
   })
+}
+
+/** Bytes of an oversized body read to count its events; beyond, the count is a lower bound. */
+const COUNT_UP_TO = 64 * 1024 * 1024
+const TIMESTAMP_KEY = new TextEncoder().encode('"timestamp":"')
+
+/**
+ * Counts `"timestamp":"` in a stream (every event element carries one: WebhookModel adds it to each),
+ * across chunk boundaries, up to `max` bytes. Unverified (the signature cannot be checked on a body
+ * not read whole): for the log line only.
+ */
+async function countEvents(
+  stream: ReadableStream<Uint8Array>,
+  max: number,
+): Promise<{ events: number; complete: boolean }> {
+  const reader = stream.getReader()
+  let events = 0
+  let matched = 0
+  let read = 0
+  try {
+    for (;;) {
+      const { done, value } = await reader.read()
+      if (done) return { events, complete: true }
+      for (const b of value) {
+        matched = b === TIMESTAMP_KEY[matched] ? matched + 1 : b === TIMESTAMP_KEY[0] ? 1 : 0
+        if (matched === TIMESTAMP_KEY.length) {
+          events++
+          matched = 0
+        }
+      }
+      read += value.length
+      if (read >= max) return { events, complete: false }
+    }
+  } finally {
+    await reader.cancel().catch(() => {})
+  }
+}
+
+/**
+ * A Mautic body over the webhook limit: answered 413 by the caller, which Mautic takes as final (it
+ * deletes the queue rows it sent): the events are lost. Said loudly, with their number, and noted
+ * for `/healthz?detail=1`. README "Connecting Mautic" tells how to keep batches under the limit.
+ */
+export async function oversizedMauticBatch(deps: Deps, c: Context, limit: number): Promise<void> {
+  const declared = Number(c.req.header('content-length'))
+  const stream = c.req.raw.body
+  const counted =
+    stream && !c.req.raw.bodyUsed ? await countEvents(stream, COUNT_UP_TO).catch(() => null) : null
+  deps.logger.log(
+    'error',
+    'Mautic webhook batch over the body limit: answered 413, and Mautic does not send it again; ' +
+      "its events are lost. Lower Mautic's webhook_limit (and turn off webhook_email_details for " +
+      'large e-mails), then run `consent-gateway mautic sync` to catch up',
+    {
+      bytes: Number.isFinite(declared) ? declared : null,
+      limitBytes: limit,
+      events: counted ? counted.events : null,
+      eventsCounted: counted ? (counted.complete ? 'all' : 'at least') : 'unknown',
+    },
+  )
+  await noteWebhookRefused(deps, 'payload_too_large').catch(() => {})
 }

@@ -32,7 +32,7 @@ async function setup(thread: boolean) {
     reader = webhookReaderThread(t.deps.keys, (m) => t.logs.push({ level: 'error', msg: m }))
     t.deps.readWebhook = reader.read
   }
-  const post = (body: Uint8Array) =>
+  const post = (body: Uint8Array<ArrayBuffer>) =>
     t.app.request('/hooks/mautic', {
       method: 'POST',
       body,

@@ -4,7 +4,8 @@ import { describe, expect, it } from 'vitest'
 import { verifyLedger } from '../../../src/domain/consent/checkpoints.ts'
 import { subscribe } from '../../../src/domain/consent/subscriptions.ts'
 import { decryptField } from '../../../src/lib/keys.ts'
-import { eventAad } from '../../../src/mautic/webhook-read.ts'
+import { acceptWebhook, INTAKE_SLICE } from '../../../src/mautic/intake.ts'
+import { eventAad, readMauticWebhook } from '../../../src/mautic/webhook-read.ts'
 import { UNLINK_GRACE_MS } from '../../../src/mautic/process.ts'
 import { compactEvent, parseMauticWebhook } from '../../../src/mautic/webhook-payload.ts'
 import {
@@ -139,6 +140,63 @@ describe("POST /hooks/mautic: Mautic's Send test payload", () => {
     // The button also checks the secret typed in Mautic's form: a wrong one is refused.
     const body = mauticTestPayload(T(6))
     expect((await t.post(body, await signMautic(body, 'typo'))).status).toBe(401)
+  })
+})
+
+describe('POST /hooks/mautic: large queue-mode batches', () => {
+  /** A minimal unsubscribe as queue mode batches them (webhook_limit of thousands). */
+  const unsubscribeElement = (id: number) =>
+    `{"contact":{"id":${id},"fields":{"core":{"email":{"alias":"email","value":"u${id}@exemple.fr"}}},` +
+    `"doNotContact":[{"id":${id},"reason":1,"comments":"User unsubscribed.","channel":"email","channelId":null}]},` +
+    `"channel":"email","old_status":"contactable","new_status":"unsubscribed","timestamp":"2026-11-29T09:00:00+00:00"}`
+  const batch = (n: number, from = 1) =>
+    `{"mautic.lead_channel_subscription_changed":[${Array.from({ length: n }, (_, i) => unsubscribeElement(from + i)).join(',')}]}`
+
+  it('writes a large batch in slices and lets other work run between them', async () => {
+    const t = await setup()
+    const body = batch(3000)
+    const read = await readMauticWebhook(
+      t.deps,
+      [SECRET],
+      new TextEncoder().encode(body),
+      await signMautic(body, SECRET),
+    )
+    if (read.status !== 'ok') throw new Error(read.status)
+    // Timers that fire while the batch is written: a stalled process would run none until the end.
+    let ticks = 0
+    let done = false
+    const tick = () => {
+      if (done) return
+      ticks++
+      setTimeout(tick, 0)
+    }
+    setTimeout(tick, 0)
+    const result = await acceptWebhook(t.deps, read.events)
+    done = true
+    expect(result).toEqual({ received: 3000, duplicates: 0, outcomes: { recorded: 3000 } })
+    expect(ticks).toBeGreaterThanOrEqual(3000 / INTAKE_SLICE - 2)
+    expect(t.rows('SELECT count(*) AS n FROM webhook_receipts')[0].n).toBe(3000)
+    // The same batch again: every event a duplicate, across slices too.
+    expect(await acceptWebhook(t.deps, read.events)).toMatchObject({ duplicates: 3000 })
+  })
+
+  it('logs a batch over the body limit loudly, with its number of events (Mautic will not send it again)', async () => {
+    const t = await setup()
+    const body = batch(27_000)
+    expect(body.length).toBeGreaterThan(8 * 1024 * 1024)
+    expect((await t.post(body)).status).toBe(413)
+    expect(t.logs).toContainEqual(
+      expect.objectContaining({
+        level: 'error',
+        msg: expect.stringContaining('webhook_limit'),
+        events: 27_000,
+        eventsCounted: 'all',
+        bytes: Buffer.byteLength(body),
+      }),
+    )
+    expect(t.rows('SELECT last_refused_reason FROM webhook_health')).toEqual([
+      { last_refused_reason: 'payload_too_large' },
+    ])
   })
 })
 
