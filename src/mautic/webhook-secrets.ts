@@ -69,7 +69,8 @@ export async function reloadedWebhookSecrets(
   known: readonly string[],
 ): Promise<string[] | null> {
   const c = cache.get(deps.db)
-  if (c && deps.clock.now() - c.loadedAt < RELOAD_AFTER_MS) return null
+  // With none known, every delivery is refused anyway: always look again (a cheap read).
+  if (c && known.length > 0 && deps.clock.now() - c.loadedAt < RELOAD_AFTER_MS) return null
   const fresh = secretsOf(deps, await load(deps))
   return fresh.some((s) => !known.includes(s)) ? fresh : null
 }

@@ -10,7 +10,7 @@ import { nodeMailTransport, type NodeMailTransport } from './mail.ts'
 import { startJobTimer, startOutboxLoop, type OutboxLoop } from './outbox-loop.ts'
 import { startCheckpointer } from './checkpointer.ts'
 import { startWebhookReader } from './webhook-reader.ts'
-import { startRelay } from './relay/server.ts'
+import type { startRelay } from './relay/server.ts'
 import { relayOptionsFromEnv } from './relay/config.ts'
 import { loadOrCreateDevSecret } from './secret.ts'
 import { applyMigrations, openSqlite } from './sqlite.ts'
@@ -88,12 +88,15 @@ export async function startServer(
     sqlite.close()
   }
   if (relayOptions)
-    relay = await startRelay(deps, relayOptions).catch(async (err: Error) => {
-      await stopRest()
-      throw new StartupError(
-        `Cannot start the SMTP relay on port ${relayOptions.port}: ${err.message}`,
-      )
-    })
+    // Loaded only when configured: the relay's SMTP server is not needed by anything else.
+    relay = await import('./relay/server.ts')
+      .then(({ startRelay }) => startRelay(deps, relayOptions))
+      .catch(async (err: Error) => {
+        await stopRest()
+        throw new StartupError(
+          `Cannot start the SMTP relay on port ${relayOptions.port}: ${err.message}`,
+        )
+      })
 
   const server = await new Promise<ServerType>((resolve, reject) => {
     const s = serveGateway(deps, { port: config.port, hostname: config.host }, () => resolve(s))
