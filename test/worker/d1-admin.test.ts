@@ -5,6 +5,8 @@
 // accepted, the e-mail mapping is there.
 import { env, SELF } from 'cloudflare:test'
 import { describe, expect, inject, it } from 'vitest'
+import { deliverOutbox } from '../../src/domain/platform/outbox.ts'
+import { forEnv } from '../../src/runtime/worker/deps.ts'
 import { contactFixture, leadSaved, signMautic, webhookBody } from '../fixtures/mautic-webhooks.ts'
 
 /** Each line a statement, as the file is written; comments skipped. */
@@ -59,5 +61,42 @@ describe('the consent-gateway command against D1 (--d1-sql)', () => {
       'SELECT kind, ref, purpose_key FROM mautic_email_purposes',
     ).all()
     expect(rows.results).toEqual([{ kind: 'email', ref: '12', purpose_key: 'newsletter' }])
+  })
+
+  it('runs mautic sync: the contact is linked and listed without proof, its address known to the Worker', async () => {
+    await execute(cli.sync.sql)
+    const findings = await SELF.fetch('https://gateway.test/api/v1/findings', {
+      headers: { Authorization: `Bearer ${cli.firstKey.key}` },
+    })
+    expect(findings.status).toBe(200)
+    const body = (await findings.json()) as { findings: { kind: string; mautic_id: string }[] }
+    expect(body.findings).toContainEqual(
+      expect.objectContaining({ kind: 'no_proof', mautic_id: String(cli.sync.mauticId) }),
+    )
+    // The blind index the command wrote (node:crypto) is the one the Worker computes (WebCrypto):
+    // a webhook for that address finds the same gateway contact.
+    const body2 = webhookBody([
+      leadSaved('update', contactFixture({ id: 4890, email: 'w.sync@exemple.fr' }), Date.now()),
+    ])
+    const res = await SELF.fetch('https://gateway.test/hooks/mautic', {
+      method: 'POST',
+      body: body2,
+      headers: {
+        'Content-Type': 'application/json',
+        'Webhook-Signature': await signMautic(body2, cli.connect.webhookSecret),
+      },
+    })
+    expect(res.status).toBe(200)
+    const { deps } = await forEnv(env)
+    while ((await deliverOutbox(deps)).delivered > 0);
+    const link = (id: number) =>
+      env.DB.prepare(
+        "SELECT contact_id FROM contact_links WHERE system = 'mautic' AND external_id = ?",
+      )
+        .bind(String(id))
+        .first<{ contact_id: string }>()
+    const synced = await link(cli.sync.mauticId)
+    expect(synced?.contact_id).toBeTruthy()
+    expect((await link(4890))?.contact_id).toBe(synced!.contact_id)
   })
 })

@@ -21,6 +21,8 @@ export interface D1CliResults {
   connect: { sql: string; webhookSecret: string; stdout: string }
   /** `mautic map-email --email 12 --purpose newsletter --d1-sql …`. */
   mapEmail: { sql: string }
+  /** `mautic sync --d1-sql …` of a Mautic holding one contact, its Mautic id. */
+  sync: { sql: string; mauticId: number }
 }
 
 declare module 'vitest' {
@@ -93,10 +95,13 @@ export default async function setup(project: TestProject) {
       '--purpose',
       'newsletter',
     ])
+    const paul = mautic.addContact({ email: 'w.sync@exemple.fr', fields: { firstname: 'Paul' } })
+    const synced = await run('sync.sql', ['sync'])
     project.provide('d1Cli', {
       firstKey,
       connect: { ...connected, webhookSecret: mautic.webhooks[0]!.secret },
       mapEmail: { sql: mapped.sql },
+      sync: { sql: synced.sql, mauticId: paul.id },
     })
   } finally {
     server.close()
