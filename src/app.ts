@@ -16,6 +16,7 @@ import { securityHeaders, type SecurityHeadersOptions } from './middleware/secur
 import { apiRoutes } from './routes/api/index.ts'
 import { healthRoutes } from './routes/health.ts'
 import { hookRoutes } from './routes/hooks/index.ts'
+import { oversizedMauticBatch } from './routes/hooks/mautic.ts'
 import { confirmRoutes } from './routes/public/confirm.ts'
 import { meRoutes } from './routes/public/me.ts'
 import { preferenceRoutes } from './routes/public/preferences.ts'
@@ -68,7 +69,10 @@ export function createApp(deps: Deps, options: AppOptions = {}) {
   const tooLarge = (c: Context) =>
     errorResponse(c, site, 413, 'payload_too_large', 'The request body is too large')
   const pageLimit = bodySize(BODY_LIMIT, tooLarge)
-  const hookLimit = bodySize(HOOK_BODY_LIMIT, tooLarge)
+  const hookLimit = bodySize(HOOK_BODY_LIMIT, async (c) => {
+    if (c.req.path === '/hooks/mautic') await oversizedMauticBatch(deps, c, HOOK_BODY_LIMIT)
+    return tooLarge(c)
+  })
   app.use((c, next) => {
     // GET and HEAD carry no body; skipping them also spares Node building a full Request object.
     if (c.req.method === 'GET' || c.req.method === 'HEAD') return next()

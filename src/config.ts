@@ -100,6 +100,16 @@ export function parseConfig(env: RawEnv): Config {
     ['log', 'smtp', 'mautic', 'http'],
     problems,
   )
+  // `log` keeps each mail (./data/mail/, or D1's mail_log on Workers) and sends none: in production
+  // double opt-in could never complete and access links never arrive.
+  if (production && transport === 'log')
+    problems.push(
+      `MAIL_TRANSPORT=log sends no e-mail (it only keeps them${get('MAIL_TRANSPORT') ? '' : '; it is the default'}), ` +
+        'so in production nobody could confirm a subscription. Set MAIL_TRANSPORT to smtp (with ' +
+        'SMTP_URL; Node only), http (with MAIL_HTTP_URL, and MAIL_HTTP_TOKEN if the endpoint wants a ' +
+        'bearer token) or mautic (with MAUTIC_URL and MAUTIC_CONFIRM_EMAIL_ID, plus SMTP_URL or ' +
+        'MAIL_HTTP_URL for the other mails); or set NODE_ENV=development for a trial',
+    )
   const smtpUrl = get('SMTP_URL')
   if (smtpUrl !== undefined) checkUrl('SMTP_URL', smtpUrl, ['smtp:', 'smtps:'], problems)
   else if (transport === 'smtp')

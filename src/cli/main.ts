@@ -2,8 +2,9 @@
 import { apiKey } from './api-key.ts'
 import { UsageError } from './args.ts'
 import { runCompliance } from './compliance.ts'
-import { withDeps } from './context.ts'
+import { useD1Target, withDeps } from './context.ts'
 import { runMautic } from './mautic.ts'
+import { mailLog, readStdin } from './mail-log.ts'
 import { migrate } from './migrate.ts'
 import { verifyBundleCommand } from './verify-bundle.ts'
 import { verifyLedgerCommand } from './verify-ledger.ts'
@@ -34,7 +35,17 @@ Commands:
   compliance import-fields | risks | record | export-bundle --out FILE
                                            data inventory, risk report, record of processing
                                            (Art. 30), proof bundles (consent-gateway compliance help)
+  mail-log [--file FILE]                   show the mails MAIL_TRANSPORT=log kept in D1 (Workers in
+                                           development), from the JSON of: npx wrangler d1 execute
+                                           DB --local --json --command "SELECT * FROM mail_log"
   help                                     show this text
+
+For a Cloudflare Workers deployment (D1), put these before or after any command but serve:
+  --d1-sql FILE        run the command on a local copy of the D1 database and write what it changed
+                       to FILE, as SQL for: npx wrangler d1 execute <database> --remote --file FILE
+                       (needs the Worker's APP_SECRET in the environment)
+  --d1-export FILE     the copy to start from: npx wrangler d1 export <database> --remote --output FILE
+                       (default: an empty database with every migration, as a fresh deployment)
 
 API key scopes: ${API_KEY_SCOPES.join(', ')}`
 
@@ -52,10 +63,53 @@ const COMMANDS: Record<string, Command> = {
   mautic: (args) => runMautic(args, withDeps),
   'verify-bundle': (args) => verifyBundleCommand(args, withDeps),
   compliance: (args) => runCompliance(args, withDeps),
+  'mail-log': (args) => mailLog(args, readStdin),
+}
+
+/** Takes `--d1-sql FILE` and `--d1-export FILE` out of the arguments, wherever they are. */
+function d1Options(argv: string[]): { rest: string[]; sqlOut?: string; exportFile?: string } {
+  const rest: string[] = []
+  const found: Record<string, string> = {}
+  for (let i = 0; i < argv.length; i++) {
+    const m = /^--(d1-sql|d1-export)(?:=(.*))?$/.exec(argv[i]!)
+    if (!m) {
+      rest.push(argv[i]!)
+      continue
+    }
+    const value = m[2] ?? argv[++i]
+    if (!value || value.startsWith('--')) throw new UsageError(`--${m[1]} needs a file name.`)
+    found[m[1]!] = value
+  }
+  if (found['d1-export'] && !found['d1-sql'])
+    throw new UsageError('--d1-export goes with --d1-sql (where the changes are written).')
+  return { rest, sqlOut: found['d1-sql'], exportFile: found['d1-export'] }
 }
 
 export async function runCli(argv: string[]): Promise<number> {
-  const [command, ...args] = argv
+  let parsed
+  try {
+    parsed = d1Options(argv)
+  } catch (err) {
+    console.error(`${(err as Error).message}\n\n${USAGE}`)
+    return 2
+  }
+  const [command, ...args] = parsed.rest
+  if (parsed.sqlOut && (command === 'serve' || command === 'migrate')) {
+    console.error(
+      `--d1-sql does not apply to ${command}: on Workers, migrations are applied with ` +
+        '`npx wrangler d1 migrations apply <database> --remote`.',
+    )
+    return 2
+  }
+  useD1Target(
+    parsed.sqlOut
+      ? {
+          sqlOut: parsed.sqlOut,
+          exportFile: parsed.exportFile,
+          command: parsed.rest.join(' '),
+        }
+      : undefined,
+  )
   if (command === undefined || ['help', '--help', '-h'].includes(command)) {
     console.error(USAGE)
     return command === undefined ? 2 : 0

@@ -17,9 +17,12 @@ export const MAUTIC_USAGE = `Usage: consent-gateway mautic <command> [options]
 
   connect [--webhook-url URL]        check the API access (MAUTIC_URL and credentials), create the
                                      fields and tags consent_<purpose> and consent_preferences_url, and
-                                     the webhook (default URL: PUBLIC_URL/hooks/mautic) with a new
-                                     secret, printed alone on standard output as
-                                     MAUTIC_WEBHOOK_SECRET=…; creates nothing that exists already
+                                     the webhook (default URL: PUBLIC_URL/hooks/mautic) signed with
+                                     MAUTIC_WEBHOOK_SECRET, or with a new secret stored in the
+                                     gateway's database (accepted at once) and printed alone on
+                                     standard output as MAUTIC_WEBHOOK_SECRET=…; an existing webhook
+                                     is published again if Mautic unpublished it, and its secret
+                                     recovered; creates nothing that exists already
   sync [--report FILE.csv]           import every Mautic contact: link it, import its Do-Not-Contact,
                                      report those with no proof of consent (never treated as
                                      consenting); --report writes them as CSV (mode 0600; a cell
@@ -125,25 +128,59 @@ export async function connectCommand(
     io.err(
       `  Warning: ${r.webhookUrl} is local: Mautic must be able to reach it (set PUBLIC_URL or --webhook-url).`,
     )
-  if (!r.webhook.created) {
+  const renamed = Object.entries(r.fieldAliases).filter(
+    ([key, alias]) => alias !== `consent_${key}`,
+  )
+  if (renamed.length > 0)
     io.err(
-      `A webhook to ${r.webhookUrl} already exists in Mautic (id ${r.webhook.id}): none created. ` +
-        'Keep its secret in MAUTIC_WEBHOOK_SECRET; if it is lost, delete that webhook in Mautic ' +
-        '(Settings → Webhooks) and run this command again.',
+      `  Mautic field aliases are at most 25 characters: ${renamed.map(([k, a]) => `${k} → ${a}`).join(', ')} ` +
+        '(the tags keep the full consent_<purpose>).',
     )
+  const w = r.webhook
+  if (!w.created) {
+    io.err(`A webhook to ${r.webhookUrl} exists in Mautic (id ${w.id}): none created.`)
+    if (w.republished)
+      io.err(
+        '  Mautic had unpublished it (its deliveries kept failing, or one was answered 410): it is ' +
+          'published again. Events Mautic recorded meanwhile were never sent: run `consent-gateway ' +
+          'mautic sync` to catch up on Do-Not-Contact changes.',
+      )
     if (r.missingTriggers.length > 0)
       io.err(`  Warning: it lacks the events ${r.missingTriggers.join(', ')}: add them in Mautic.`)
+    if (w.secretSource === 'configured')
+      io.err('  It signs its deliveries with MAUTIC_WEBHOOK_SECRET.')
+    else if (w.secretSource === 'stored')
+      io.err(
+        "  It signs its deliveries with the secret an earlier run stored in the gateway's database " +
+          '(accepted).',
+      )
+    else if (w.secretSource === 'recovered') {
+      io.err(
+        "  Its secret, read back from Mautic, is now stored in the gateway's database and accepted " +
+          'at once. Keep a copy in the environment as well (the line on standard output).',
+      )
+      await io.out(`MAUTIC_WEBHOOK_SECRET=${w.secret}`)
+    } else
+      io.err(
+        '  Mautic did not list its secret (the API user may lack the webhook permissions): set it in ' +
+          'MAUTIC_WEBHOOK_SECRET, or delete that webhook in Mautic (Settings → Webhooks) and run this ' +
+          'command again.',
+      )
     return 0
   }
   io.err(
-    `Webhook created in Mautic (id ${r.webhook.id}): ${r.webhookUrl}, events ${WEBHOOK_TRIGGERS.join(', ')}.`,
+    `Webhook created in Mautic (id ${w.id}): ${r.webhookUrl}, events ${WEBHOOK_TRIGGERS.join(', ')}.`,
   )
+  if (w.secretSource === 'configured') {
+    io.err('It signs its deliveries with MAUTIC_WEBHOOK_SECRET.')
+    return 0
+  }
   io.err(
-    "Add the line below to the gateway's environment and restart the gateway: it checks the " +
-      'signature of every delivery with that secret, and refuses them until then.' +
-      (deps.config.mauticWebhookSecret ? ' It replaces the current MAUTIC_WEBHOOK_SECRET.' : ''),
+    "Its secret is stored in the gateway's database and accepted already: no delivery is refused, " +
+      'and no restart is needed. Keep a copy in the environment as well (the line below).' +
+      (deps.config.mauticWebhookSecret ? ' Both secrets are accepted.' : ''),
   )
-  await io.out(`MAUTIC_WEBHOOK_SECRET=${r.webhook.secret}`)
+  await io.out(`MAUTIC_WEBHOOK_SECRET=${w.secret}`)
   return 0
 }
 

@@ -250,6 +250,33 @@ export interface ComplianceFindingsTable {
   resolution: string | null
 }
 
+export interface MauticFieldsTable {
+  purpose_key: string
+  alias: string
+  created_at: number
+}
+
+export interface WebhookSecretsTable {
+  id: string
+  source: string
+  secret_enc: string
+  origin: 'generated' | 'recovered'
+  webhook_id: string | null
+  created_at: number
+}
+
+export interface WebhookHealthTable {
+  source: string
+  last_received_at: number | null
+  last_refused_at: number | null
+  last_refused_reason: string | null
+  webhook_id: string | null
+  webhook_url: string | null
+  /** 1 published, 0 unpublished, null never checked. */
+  published: number | null
+  checked_at: number | null
+}
+
 export interface D1MigrationsTable {
   id: Generated<number>
   name: string
@@ -303,6 +330,9 @@ export interface Database {
   proof_bundle_pages: ProofBundlePagesTable
   incidents: IncidentsTable
   blocked_sends: BlockedSendsTable
+  mautic_fields: MauticFieldsTable
+  webhook_secrets: WebhookSecretsTable
+  webhook_health: WebhookHealthTable
   d1_migrations: D1MigrationsTable
 }
 

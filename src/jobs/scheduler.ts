@@ -6,6 +6,7 @@ import { purgeDeliveredOutbox } from '../domain/platform/outbox.ts'
 import { purgeRateLimits } from '../domain/platform/rate-limits.ts'
 import { sendIncidentReminders } from '../domain/compliance/incidents.ts'
 import { refreshRisks } from '../domain/compliance/risks.ts'
+import { checkWebhookInMautic } from '../mautic/webhook-health.ts'
 
 export async function runScheduledJobs(deps: Deps): Promise<void> {
   const jobs: [string, () => Promise<unknown>][] = [
@@ -15,6 +16,7 @@ export async function runScheduledJobs(deps: Deps): Promise<void> {
     ['purge delivered outbox rows', () => purgeDeliveredOutbox(deps)],
     ['breach reminders (72-hour clock)', () => sendIncidentReminders(deps)],
     ['compliance risk report', () => refreshRisks(deps)],
+    ['check the Mautic webhook', () => checkWebhookInMautic(deps)],
   ]
   // One failing job must not stop the others; each is retried on the next run.
   for (const [name, job] of jobs)

@@ -27,7 +27,7 @@ import {
 import { enqueueQuery } from '../domain/platform/outbox.ts'
 import { loadPurposes } from '../domain/consent/purposes.ts'
 import { blindIndexes, normalizeEmail } from '../lib/email.ts'
-import { isGatewayEntry, purposesOfChannel, withdrawable } from './signals.ts'
+import { isGatewayEntry, purposesOfChannel, withdrawable, withdrawalTime } from './signals.ts'
 import { QUEUED, type IntakeEvent, type KeyedEvent } from './webhook-read.ts'
 
 /** Mautic's status words for a DNC entry that stops sending (ChannelSubscriptionChange.php). */
@@ -49,7 +49,32 @@ export const mauticOrderingKey = (mauticId: string | number) => `mautic:${mautic
  */
 const MAX_ATTEMPTS = 3
 
+/**
+ * Events written per atomic unit. A queue-mode batch can hold tens of thousands (Mautic's
+ * `webhook_limit`): written in one go, it held the process for seconds, every other request waiting.
+ * In slices, with a turn of the event loop between them, other requests are served meanwhile; every
+ * slice is still committed before Mautic gets its 2xx.
+ */
+export const INTAKE_SLICE = 250
+
+/** Lets other requests (timers, sockets) run between two slices of a large batch. */
+const yieldToOthers = () => new Promise<void>((resolve) => setTimeout(resolve, 0))
+
 export async function acceptWebhook(deps: Deps, keyed: KeyedEvent[]): Promise<IntakeResult> {
+  if (keyed.length <= INTAKE_SLICE) return acceptSlice(deps, keyed)
+  const total: IntakeResult = { received: 0, duplicates: 0, outcomes: {} }
+  for (let i = 0; i < keyed.length; i += INTAKE_SLICE) {
+    if (i > 0) await yieldToOthers()
+    const r = await acceptSlice(deps, keyed.slice(i, i + INTAKE_SLICE))
+    total.received += r.received
+    total.duplicates += r.duplicates
+    for (const [o, n] of Object.entries(r.outcomes) as [Outcome, number][])
+      total.outcomes[o] = (total.outcomes[o] ?? 0) + n
+  }
+  return total
+}
+
+async function acceptSlice(deps: Deps, keyed: KeyedEvent[]): Promise<IntakeResult> {
   // First written as if every event were new, without a look-up: Mautic sends each event once, so a
   // receipt read per body cost every delivery a query (a measurable share of the intake:
   // bench/results.md, "Measurements behind design choices") to spare the rare copy a failed write.
@@ -204,7 +229,7 @@ async function withdrawalQueries(
         mautic_timestamp: event.timestamp,
       },
       actor: 'mautic',
-      occurredAt: Math.min(at, now),
+      occurredAt: withdrawalTime(at, signal.latest, now),
     })),
   )
   if (previous) batch.chains.splice(batch.chains.indexOf(previous), 1)

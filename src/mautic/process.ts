@@ -33,8 +33,9 @@ import { blindIndexes, normalizeEmail } from '../lib/email.ts'
 import { decryptField } from '../lib/keys.ts'
 import { mauticOrderingKey, resolveContact, type Outcome } from './intake.ts'
 import { eventAad } from './webhook-read.ts'
-import { consentTag, desiredFor, foreignBlock, planChanges } from './mirror.ts'
-import { purposesOfChannel, withdrawable } from './signals.ts'
+import { consentFieldAlias } from './field-aliases.ts'
+import { desiredFor, foreignBlock, planChanges } from './mirror.ts'
+import { isGatewayEntry, purposesOfChannel, withdrawable, withdrawalTime } from './signals.ts'
 import { mauticAttributes, mauticLocale } from './sync.ts'
 import { parseCompactEvent, type MauticEvent } from './webhook-payload.ts'
 
@@ -120,14 +121,18 @@ async function contactSaved(deps: Deps, event: MauticEvent): Promise<Outcome> {
       queries.push(await mergeAttributes(deps, ctx.row, attributes, now))
     const states = ctx.isNew ? [] : await findStates(deps.db, id)
 
-    // Withdrawals: the contact's own Mautic DNC (if its channel-change event was lost), or a consent field set to false.
+    // Withdrawals: the contact's own Mautic DNC on any channel (if its channel-change event was lost),
+    // or a consent field set to false.
     const withdraw = new Set<string>()
-    const foreign = foreignBlock(c)
-    if (foreign) {
-      queries.push(noteBlockQuery(deps.db, mauticId, at))
-      for (const k of withdrawable(states, purposesOfChannel(purposes, 'email'), at).change)
-        withdraw.add(k)
+    let latest = -Infinity
+    const take = (signal: { change: string[]; latest: number }) => {
+      for (const k of signal.change) withdraw.add(k)
+      latest = Math.max(latest, signal.latest)
     }
+    const foreign = foreignBlock(c)
+    if (foreign) queries.push(noteBlockQuery(deps.db, mauticId, at))
+    const blocks = c.doNotContact.filter((d) => d.reason !== 2 && !isGatewayEntry(d))
+    for (const d of blocks) take(withdrawable(states, purposesOfChannel(purposes, d.channel), at))
     // Before any change: what the gateway would write, and what it last wrote (enforce mode only).
     const desired = await desiredFor(deps, ctx.isNew ? null : id)
     const memory = await findMirror(deps.db, mauticId)
@@ -139,7 +144,8 @@ async function contactSaved(deps: Deps, event: MauticEvent): Promise<Outcome> {
     const claims: string[] = []
     for (const p of purposes.values()) {
       if (!SENDING_CHANNELS.has(p.channel)) continue
-      const v = c.fields[consentTag(p.key)]
+      const alias = desired.fieldAliases.get(p.key) ?? consentFieldAlias(p.key)
+      const v = c.fields[alias]
       if (v === null || v === undefined) continue
       const claimed = v === true || v === 1 || v === '1' || v === 'true' || v === 'yes'
       const state = states.find((s) => s.purpose_key === p.key)
@@ -147,8 +153,7 @@ async function contactSaved(deps: Deps, event: MauticEvent): Promise<Outcome> {
       // and still would. Anything else may be the field's default, or the echo of the gateway's own
       // write (a pending double opt-in shows `false` until confirmed); in observe mode it writes none.
       if (!claimed) {
-        if (wrote.has(p.key) && desired.allowed.has(p.key))
-          for (const k of withdrawable(states, [p.key], at).change) withdraw.add(k)
+        if (wrote.has(p.key) && desired.allowed.has(p.key)) take(withdrawable(states, [p.key], at))
       } else if (state?.status !== 'granted') claims.push(p.key)
     }
     const open = await openClaims(deps, mauticId)
@@ -159,7 +164,7 @@ async function contactSaved(deps: Deps, event: MauticEvent): Promise<Outcome> {
           mauticId,
           purposeKey: key,
           details: {
-            field: consentTag(key),
+            field: desired.fieldAliases.get(key) ?? consentFieldAlias(key),
             mautic_event: event.type,
             mautic_timestamp: event.timestamp,
           },
@@ -175,15 +180,15 @@ async function contactSaved(deps: Deps, event: MauticEvent): Promise<Outcome> {
           purposeKey,
           action: 'withdrawn' as const,
           noticeId: null,
-          method: foreign ? 'mautic_unsubscribe' : 'mautic_field',
+          method: blocks.length > 0 ? 'mautic_unsubscribe' : 'mautic_field',
           source: `mautic:contact:${mauticId}`,
           evidence: {
             mautic_event: event.type,
-            dnc: foreign ?? null,
+            dnc: foreign ?? blocks[0] ?? null,
             mautic_timestamp: event.timestamp,
           },
           actor: 'mautic',
-          occurredAt: Math.min(at, now),
+          occurredAt: withdrawalTime(at, latest, now),
         })),
       )
       queries.push(...built.queries)

@@ -111,6 +111,35 @@ describe('parseConfig', () => {
     ])
   })
 
+  it('refuses MAIL_TRANSPORT=log (the default) in production, naming the transports that send', () => {
+    const base = {
+      NODE_ENV: 'production',
+      PUBLIC_URL: 'https://c.example',
+      APP_SECRET: 'a'.repeat(40),
+    }
+    for (const env of [base, { ...base, MAIL_TRANSPORT: 'log' }]) {
+      const problems = problemsOf(env)
+      expect(problems).toHaveLength(1)
+      expect(problems[0]).toMatch(/^MAIL_TRANSPORT=log sends no e-mail/)
+      for (const name of [
+        'smtp',
+        'SMTP_URL',
+        'http',
+        'MAIL_HTTP_URL',
+        'MAIL_HTTP_TOKEN',
+        'mautic',
+        'MAUTIC_CONFIRM_EMAIL_ID',
+        'NODE_ENV=development',
+      ])
+        expect(problems[0]).toContain(name)
+    }
+    expect(
+      problemsOf({ ...base, MAIL_TRANSPORT: 'http', MAIL_HTTP_URL: 'https://mail.example/send' }),
+    ).toEqual([])
+    // In development, log stays the default.
+    expect(parseConfig({}).mail.transport).toBe('log')
+  })
+
   it('never echoes a password from a URL in its message', () => {
     const problems = problemsOf({ MAIL_TRANSPORT: 'smtp', SMTP_URL: 'smtp://user:hunter2@' })
     expect(problems.join('\n')).not.toContain('hunter2')

@@ -26,12 +26,23 @@ export function insertOutboxQuery(row: {
   return insertOutbox({ ...row, status: 'pending', attempts: 0 })
 }
 
-/** Due messages, the head of each ordering key only, unclaimed or with an expired claim. */
-export function findDueOutbox(db: DB, now: number, limit: number) {
+/**
+ * Due messages, the head of each ordering key only, unclaimed or with an expired claim; of one lane
+ * when `kindPrefix` is given: kinds starting with it (`include`) or all others.
+ */
+export function findDueOutbox(
+  db: DB,
+  now: number,
+  limit: number,
+  lane?: { kindPrefix: string; include: boolean },
+) {
   return db
     .selectFrom('outbox as o')
     .select(['o.id', 'o.kind', 'o.payload', 'o.attempts'])
     .where('o.status', '=', 'pending')
+    .$if(lane !== undefined, (q) =>
+      q.where('o.kind', lane!.include ? 'like' : 'not like', `${lane!.kindPrefix}%`),
+    )
     .where('o.next_attempt_at', '<=', now)
     .where((eb) => eb.or([eb('o.locked_until', 'is', null), eb('o.locked_until', '<=', now)]))
     .where(

@@ -58,6 +58,8 @@ export function preferenceRoutes(deps: Deps) {
           purposes: items,
           saved: c.req.query('saved') === '1',
           pending: c.req.query('pending') === '1',
+          // The resend throttle held the mail back: say so, not "we sent you an e-mail".
+          throttled: c.req.query('pending') === 'throttled',
           accessAction: `/p/${c.req.param('token')}/access`,
           accessSent: c.req.query('access') === 'sent',
         },
@@ -104,7 +106,7 @@ export function preferenceRoutes(deps: Deps) {
           evidence,
         })
       const on = [...wanted].filter((k) => !active(k) && purposes.get(k)!.current[locale])
-      let pending = false
+      let pending: '' | '1' | 'throttled' = ''
       const email = on.length > 0 ? await contactEmail(deps, contact) : null
       if (email) {
         const result = await subscribe(deps, {
@@ -116,9 +118,13 @@ export function preferenceRoutes(deps: Deps) {
           actor: 'contact',
           evidence: { ...evidence, shown_unticked: true, page_url: `${deps.config.publicUrl}/p/…` },
         })
-        pending = result.ok && Object.values(result.purposes).includes('pending')
+        if (result.ok && Object.values(result.purposes).includes('pending'))
+          pending = result.confirmation === 'throttled' ? 'throttled' : '1'
         c.set('outboxPending', result.ok && result.confirmation === 'sent')
       }
-      return c.redirect(`/p/${token}?saved=1${pending ? '&pending=1' : ''}&lang=${locale}`, 303)
+      return c.redirect(
+        `/p/${token}?saved=1${pending ? `&pending=${pending}` : ''}&lang=${locale}`,
+        303,
+      )
     })
 }

@@ -55,6 +55,15 @@ describe('first run with no configuration', () => {
 })
 
 describe('start-up errors: one clear message, non-zero exit', () => {
+  it('refuses to start in production with the log transport, naming the transports that send', async () => {
+    const s = start(['serve'], {
+      cwd: freshDir(),
+      env: { NODE_ENV: 'production', PUBLIC_URL: 'https://c.example', APP_SECRET: 'a'.repeat(40) },
+    })
+    expect(await s.exited).toBe(1)
+    expect(s.output()).toMatch(/MAIL_TRANSPORT=log sends no e-mail.*smtp.*http.*mautic/s)
+  })
+
   it('lists every bad variable at once', async () => {
     const s = start(['serve'], {
       cwd: freshDir(),
