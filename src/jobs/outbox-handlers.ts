@@ -12,11 +12,13 @@ import { signLinkToken } from '../domain/platform/link-tokens.ts'
 import { findNoticesByIds } from '../db/repositories/purposes.ts'
 import { mauticOutboxHandlers } from './mautic-handlers.ts'
 import { dataRightsOutboxHandlers } from './data-rights-mail.ts'
+import { adminOutboxHandlers } from './admin-mail.ts'
 
 export function outboxHandlers(deps: Deps): OutboxHandlers {
   return {
     ...mauticOutboxHandlers(deps),
     ...dataRightsOutboxHandlers(deps),
+    ...adminOutboxHandlers(deps),
     /** A marketing mail handed over by POST /api/v1/send, links already in it. */
     'mail.send': (payload) => deliverMarketingMail(deps, payload),
     /** The double opt-in mail: rendered and signed at delivery, so the outbox row holds no personal data. */
