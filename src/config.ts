@@ -43,6 +43,8 @@ export interface Config {
   org: { name: string; privacyUrl?: string; logoUrl?: string }
   /** Trust X-Forwarded-For for the client address (only behind your own reverse proxy). */
   trustProxy: boolean
+  /** ADMIN_SETUP_TOKEN: opens /admin/setup?token=… until the first owner exists (Workers). */
+  adminSetupToken?: string
 }
 
 export type RawEnv = Record<string, string | undefined>
@@ -159,6 +161,12 @@ export function parseConfig(env: RawEnv): Config {
     problems,
   )
 
+  const adminSetupToken = get('ADMIN_SETUP_TOKEN')
+  if (adminSetupToken !== undefined && adminSetupToken.length < 16)
+    problems.push(
+      "ADMIN_SETUP_TOKEN must be at least 16 characters long (it opens the first owner's set-up)",
+    )
+
   if (problems.length > 0) throw new ConfigError(problems)
   return {
     production,
@@ -182,6 +190,7 @@ export function parseConfig(env: RawEnv): Config {
     relay,
     org: { name: get('ORG_NAME') ?? 'Consent Gateway', privacyUrl, logoUrl },
     trustProxy: trustProxy === '1' || trustProxy === 'true',
+    adminSetupToken,
   }
 }
 
