@@ -188,12 +188,9 @@ export function guard(
   handler: (c: Context, s: LoadedSession) => Response | Promise<Response>,
   opts: { stepUp?: boolean; allowPending?: boolean; back?: string } = {},
 ) {
-  ADMIN_ROUTES.push({
-    method,
-    path: `/admin${path === '/' ? '' : path}`,
-    permission,
-    stepUp: opts.stepUp,
-  })
+  const declared = `/admin${path === '/' ? '' : path}`
+  if (!ADMIN_ROUTES.some((r) => r.method === method && r.path === declared))
+    ADMIN_ROUTES.push({ method, path: declared, permission, stepUp: opts.stepUp })
   const run = async (c: Context) => {
     const s = c.get('admin')
     if (!s) {

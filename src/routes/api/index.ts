@@ -1,6 +1,7 @@
 /** @module /api/v1: the HTTP API for websites and tools (bearer API keys, JSON errors). */
 import { Hono } from 'hono'
 import type { Deps } from '../../deps.ts'
+import { adminApiRoutes, adminOpenApiPaths } from './admin/index.ts'
 import { consentRoutes } from './consents.ts'
 import { gateRoutes } from './gate.ts'
 import { openApiRoutes } from './openapi.ts'
@@ -18,5 +19,9 @@ export function apiRoutes(deps: Deps) {
     .route('/purposes', purposeRoutes(deps))
     .route('/outbox', outboxRoutes(deps))
     .route('/findings', findingRoutes(deps))
-    .route('/openapi.json', openApiRoutes(deps.config.publicUrl))
+    .route('/admin', adminApiRoutes(deps))
+    .route(
+      '/openapi.json',
+      openApiRoutes(deps.config.publicUrl, () => adminOpenApiPaths(deps)),
+    )
 }

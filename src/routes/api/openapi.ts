@@ -342,10 +342,23 @@ export function openApiDocument(serverUrl: string) {
   }
 }
 
-export function openApiRoutes(publicUrl: string) {
-  const doc = JSON.stringify(openApiDocument(publicUrl))
-  return new Hono().get('/', (c) => {
+/**
+ * `extraPaths`: paths described elsewhere (the admin API's, src/routes/api/admin/index.ts), added to
+ * the document on its first request.
+ */
+export function openApiRoutes(
+  publicUrl: string,
+  extraPaths?: () => Promise<Record<string, unknown>>,
+) {
+  let doc: Promise<string> | undefined
+  const build = async () => {
+    const base = openApiDocument(publicUrl)
+    const extra = extraPaths ? await extraPaths() : {}
+    return JSON.stringify({ ...base, paths: { ...base.paths, ...extra } })
+  }
+  return new Hono().get('/', async (c) => {
+    doc ??= build()
     c.header('Cache-Control', 'public, max-age=300')
-    return c.body(doc, 200, { 'Content-Type': 'application/json; charset=utf-8' })
+    return c.body(await doc, 200, { 'Content-Type': 'application/json; charset=utf-8' })
   })
 }
