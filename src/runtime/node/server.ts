@@ -15,6 +15,7 @@ import { relayOptionsFromEnv } from './relay/config.ts'
 import { loadOrCreateDevSecret } from './secret.ts'
 import { applyMigrations, openSqlite } from './sqlite.ts'
 import { createMauticClient } from '../../mautic/client.ts'
+import { firstOwnerLink } from '../../domain/admin/accounts.ts'
 
 /** A start-up problem with a message meant for the operator (no stack trace). */
 export class StartupError extends Error {}
@@ -24,6 +25,8 @@ export interface RunningServer {
   config: Config
   /** The SMTP relay's port, when RELAY_PORT is set. */
   relayPort?: number
+  /** The first owner's one-time set-up link, made at start while no owner exists. */
+  adminSetupUrl?: string
   close(): Promise<void>
 }
 
@@ -107,6 +110,11 @@ export async function startServer(
     await stopRest()
     throw err
   })
+  const adminSetupUrl =
+    (await firstOwnerLink(deps, { actor: 'system' }).catch((err: Error) => {
+      logger.log('error', 'could not make the admin set-up link', { err })
+      return null
+    })) ?? undefined
   const address = server.address()
   const port = typeof address === 'object' && address ? address.port : config.port
 
@@ -115,6 +123,7 @@ export async function startServer(
     url: `http://${config.host}:${port}`,
     config,
     relayPort: relay?.port,
+    adminSetupUrl,
     close: () =>
       (closing ??= (async () => {
         // Stop accepting, let in-flight requests finish, then stop the loop and close the database.
@@ -144,6 +153,9 @@ export function banner(running: RunningServer): string {
     `  Mautic webhook:   ${pub}/hooks/mautic${config.mauticWebhookSecret ? '' : '   (set MAUTIC_WEBHOOK_SECRET; `mautic connect` makes one)'}`,
     `  Campaign gate:    ${pub}/hooks/mautic/campaign?purpose=newsletter   (Mautic "Send a webhook", X-Gateway-Key)`,
     `  Data access:      ${pub}/privacy`,
+    running.adminSetupUrl
+      ? `  Admin set-up:     ${running.adminSetupUrl}   (no owner yet: open it within 24 h to create the first owner; it works once)`
+      : `  Admin console:    ${pub}/admin`,
     'Next: create an API key for your site: npx consent-gateway api-key create --name website --scopes subscribe,gate,consents:read',
     '      then read README.md ("Collecting and proving consent", "Configuration"). Stop with Ctrl+C.',
   ]
