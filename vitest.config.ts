@@ -33,6 +33,7 @@ export default defineConfig(async () => {
                   TEST_MIGRATIONS: migrations,
                   APP_SECRET: 'test-secret-0123456789-abcdefghijklmnopqrstuvwxyz',
                   PUBLIC_URL: 'https://gateway.test',
+                  ADMIN_SETUP_TOKEN: 'worker-setup-token-0123456789',
                 },
               },
             }),
