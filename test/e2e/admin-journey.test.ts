@@ -76,10 +76,14 @@ describe.skipIf(!chromiumPath)('admin console in Chromium', () => {
     await new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve()))
   })
 
-  const shot = (page: Page, name: string) => page.screenshot({ path: join(ARTIFACTS, `${name}.png`), fullPage: true })
+  const shot = (page: Page, name: string) =>
+    page.screenshot({ path: join(ARTIFACTS, `${name}.png`), fullPage: true })
 
   it('set-up, TOTP, passkey, invitation, and a marketer kept out of personal data and the audit log', async () => {
-    const context = await browser.newContext({ viewport: { width: 390, height: 844 }, locale: 'en-GB' })
+    const context = await browser.newContext({
+      viewport: { width: 390, height: 844 },
+      locale: 'en-GB',
+    })
     const page = await context.newPage()
     const link = await firstOwnerLink(deps, { actor: 'system' })
     expect(link).toMatch(/\/admin\/setup\?token=/)
@@ -92,7 +96,9 @@ describe.skipIf(!chromiumPath)('admin console in Chromium', () => {
     await page.getByRole('button', { name: 'Save and continue' }).click()
     await page.waitForURL(/\/admin\/enrol\/totp/)
     const qr = page.locator('.qr img')
-    await expect.poll(() => qr.evaluate((img: HTMLImageElement) => img.naturalWidth)).toBeGreaterThan(0)
+    await expect
+      .poll(() => qr.evaluate((img: HTMLImageElement) => img.naturalWidth))
+      .toBeGreaterThan(0)
     const secret = (await page.locator('code.secret').innerText()).replace(/\s+/g, '')
     expect(await page.locator('a[href^="otpauth://totp/"]').count()).toBe(1)
     await shot(page, '1-enrol-totp')
@@ -112,7 +118,9 @@ describe.skipIf(!chromiumPath)('admin console in Chromium', () => {
     await page.getByLabel('Password').fill(OWNER.password)
     await page.getByRole('button', { name: 'Continue' }).click()
     await page.waitForURL(/second-factor/)
-    await page.getByLabel(/Code from your authenticator app/).fill(totpCode(secret, Date.now() + 30_000))
+    await page
+      .getByLabel(/Code from your authenticator app/)
+      .fill(totpCode(secret, Date.now() + 30_000))
     await page.getByRole('button', { name: 'Sign in' }).click()
     await expect.poll(() => page.locator('h1').innerText()).toBe('Dashboard')
 
@@ -153,12 +161,19 @@ describe.skipIf(!chromiumPath)('admin console in Chromium', () => {
     await page.getByRole('button', { name: 'Send the invitation' }).click()
     await expect.poll(() => page.locator('.notice').innerText()).toContain('Invitation sent')
     await shot(page, '5-users')
-    await expect.poll(() => mail.sent.filter((m) => m.to === MARKETER.email).length, { timeout: 10_000 }).toBe(1)
+    await expect
+      .poll(() => mail.sent.filter((m) => m.to === MARKETER.email).length, { timeout: 10_000 })
+      .toBe(1)
     const invitation = mail.sent.find((m) => m.to === MARKETER.email)!
-    const inviteLink = /(http:\/\/localhost:\d+\/admin\/setup\?token=[A-Za-z0-9_-]+)/.exec(invitation.text)![1]!
+    const inviteLink = /(http:\/\/localhost:\d+\/admin\/setup\?token=[A-Za-z0-9_-]+)/.exec(
+      invitation.text,
+    )![1]!
 
     // 6. The marketer sets up an account (a second factor is offered, not required) …
-    const other = await browser.newContext({ viewport: { width: 390, height: 844 }, locale: 'en-GB' })
+    const other = await browser.newContext({
+      viewport: { width: 390, height: 844 },
+      locale: 'en-GB',
+    })
     const m = await other.newPage()
     await m.goto(`${inviteLink}&lang=en`)
     expect(await m.locator('body').innerText()).toContain('Marketer')
@@ -173,7 +188,12 @@ describe.skipIf(!chromiumPath)('admin console in Chromium', () => {
     expect(nav).not.toContain('Users')
 
     // … and cannot open a contact's evidence, the audit log, or the users.
-    for (const path of ['/admin/contacts/some-contact/evidence', '/admin/audit', '/admin/audit/export.csv', '/admin/users']) {
+    for (const path of [
+      '/admin/contacts/some-contact/evidence',
+      '/admin/audit',
+      '/admin/audit/export.csv',
+      '/admin/users',
+    ]) {
       const res = await m.goto(`${url}${path}`)
       expect([path, res?.status()]).toEqual([path, 403])
     }
