@@ -115,3 +115,24 @@ describe('every admin route × every role', () => {
     }
   })
 })
+
+describe("the README's table of roles", () => {
+  it('is the permission table of src/domain/admin/permissions.ts', async () => {
+    const { readFileSync } = await import('node:fs')
+    const { PERMISSIONS } = await import('../../../../src/domain/admin/permissions.ts')
+    const readme = readFileSync(new URL('../../../../README.md', import.meta.url), 'utf8')
+    const rows = readme.split('\n').filter((l) => /^\| `[a-z]+\.[a-z]+` /.test(l))
+    const table = Object.fromEntries(
+      rows.map((l) => {
+        const cells = l
+          .split('|')
+          .slice(1, -1)
+          .map((c) => c.trim())
+        return [cells[0]!.replace(/`/g, ''), ROLES.filter((_, i) => cells[i + 1] === '✓')]
+      }),
+    )
+    expect(table).toEqual(
+      Object.fromEntries(Object.entries(PERMISSIONS).map(([p, r]) => [p, [...r]])),
+    )
+  })
+})
