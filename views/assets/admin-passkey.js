@@ -1,3 +1,4 @@
+/* global window, navigator, document, atob, btoa */
 // Passkeys in the admin console: the only script it has (same origin, strict CSP). A button with
 // data-passkey="register" or "authenticate" in a form holding the options (data-options, JSON from the
 // server) asks the browser for a credential, puts it in the form's "credential" field and sends the

@@ -124,9 +124,12 @@ export async function verifyLedger(deps: Deps, pageSize = 1000): Promise<LedgerR
       problems.push(`${label}: chain heads differ (a chain was cut, replaced or altered)`)
     if (cp.audit_seq !== null) {
       const row = await findAuditRow(deps.db, cp.audit_seq)
-      if (!row) problems.push(`${label}: audit entry ${cp.audit_seq} is missing (the audit log was cut)`)
+      if (!row)
+        problems.push(`${label}: audit entry ${cp.audit_seq} is missing (the audit log was cut)`)
       else if (row.hash !== cp.audit_hash)
-        problems.push(`${label}: audit entry ${cp.audit_seq} differs from the signed head (altered)`)
+        problems.push(
+          `${label}: audit entry ${cp.audit_seq} differs from the signed head (altered)`,
+        )
     }
   }
   return { ok: problems.length === 0, chains, events, checkpoints: checkpoints.length, problems }

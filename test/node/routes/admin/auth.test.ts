@@ -129,7 +129,7 @@ describe('sessions', () => {
 
 describe('second factor', () => {
   it('TOTP with a fixed clock: the current code signs in; the same code again is refused (replay)', async () => {
-    const { app, deps, owner, clock } = await setup()
+    const { app, owner, clock } = await setup()
     clock.advance(60_000)
     const code = totpCode(owner.totpSecret!, clock.now())
     const first = browser(app)
