@@ -66,9 +66,10 @@ export const revokeUserSessionsQuery = (
   return q.compile()
 }
 
-/** Sessions that can no longer be used (revoked or past the absolute limit) older than `before`. */
-export async function deleteOldSessions(db: DB, before: number): Promise<void> {
-  await db.deleteFrom('sessions').where('created_at', '<', before).execute()
+/** Sessions started before `before` (past the absolute limit by then, so of no use). */
+export async function deleteSessionsBefore(db: DB, before: number): Promise<number> {
+  const res = await db.deleteFrom('sessions').where('created_at', '<', before).executeTakeFirst()
+  return Number(res.numDeletedRows)
 }
 
 // One-time set-up and invitation links
@@ -79,14 +80,16 @@ export const insertSetupLinkQuery = (db: DB, row: SetupLinkRow): CompiledQuery =
 export const findSetupLinkByHash = (db: DB, tokenHash: string): Promise<SetupLinkRow | undefined> =>
   db.selectFrom('setup_links').selectAll().where('token_hash', '=', tokenHash).executeTakeFirst()
 
-/** Closes a link; the condition makes it single-use even when two requests race. */
-export const useSetupLinkQuery = (db: DB, id: string, now: number): CompiledQuery =>
-  db
+/** Closes a link; true for the one request that closed it, even when two race. */
+export async function claimSetupLink(db: DB, id: string, now: number): Promise<boolean> {
+  const res = await db
     .updateTable('setup_links')
     .set({ used_at: now })
     .where('id', '=', id)
     .where('used_at', 'is', null)
-    .compile()
+    .executeTakeFirst()
+  return res.numUpdatedRows > 0n
+}
 
 /** Closes every open link of a user (a new invitation replaces the old one). */
 export const closeUserSetupLinksQuery = (db: DB, userId: string, now: number): CompiledQuery =>

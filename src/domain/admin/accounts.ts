@@ -11,7 +11,7 @@ import {
   findSetupLinkByHash,
   insertSetupLinkQuery,
   revokeUserSessionsQuery,
-  useSetupLinkQuery,
+  claimSetupLink,
   type SetupLinkRow,
 } from '../../db/repositories/admin-sessions.ts'
 import {
@@ -248,14 +248,15 @@ export async function completeSetupPassword(
       user = created.user
       queries.push(created.query)
     }
-    if (access.link) queries.push(useSetupLinkQuery(deps.db, access.link.id, now))
   } else {
     user = access.user
     const problem = checkNewPassword(deps, input, await adminEmail(deps, user))
     if (problem) return { ok: false, error: problem }
-    queries.push(useSetupLinkQuery(deps.db, access.link.id, now))
   }
   const stored = await hashPassword(input.password, deps.pbkdf2Iterations)
+  // The link is claimed on its own first: of two requests racing with it, one only goes on.
+  if (access.link && !(await claimSetupLink(deps.db, access.link.id, now)))
+    return { ok: false, error: 'link_used' }
   const set = {
     status: 'active' as const,
     locale: input.locale,

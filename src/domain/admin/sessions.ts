@@ -7,6 +7,7 @@
  */
 import type { CompiledQuery } from 'kysely'
 import {
+  deleteSessionsBefore,
   findSession,
   insertSessionQuery,
   listSessionRows,
@@ -17,7 +18,11 @@ import {
   touchSessionQuery,
   type SessionRow,
 } from '../../db/repositories/admin-sessions.ts'
-import { findAdminUserById, type AdminUserRow } from '../../db/repositories/admin-users.ts'
+import {
+  findAdminUserById,
+  purgeChallenges,
+  type AdminUserRow,
+} from '../../db/repositories/admin-users.ts'
 import type { Deps } from '../../deps.ts'
 import { timingSafeEqual, toBase64Url, utf8 } from '../../lib/encoding.ts'
 import { randomBytes } from '../../lib/random.ts'
@@ -128,6 +133,16 @@ export const revokeAllSessionsQuery = (
   userId: string,
   exceptId?: string,
 ) => revokeUserSessionsQuery(deps.db, userId, deps.clock.now(), exceptId)
+
+/**
+ * Deletes sessions a day past their absolute limit (the scheduler): the sign-ins themselves stay in
+ * the audit log. Also clears expired WebAuthn challenges.
+ */
+export async function purgeEndedSessions(deps: Pick<Deps, 'db' | 'clock'>): Promise<number> {
+  const now = deps.clock.now()
+  await purgeChallenges(deps.db, now)
+  return deleteSessionsBefore(deps.db, now - SESSION_ABSOLUTE_MS - 24 * 60 * 60_000)
+}
 
 /** One's live sessions (expired ones left out), newest first. */
 export async function listSessions(deps: Pick<Deps, 'db' | 'clock'>, userId: string) {
