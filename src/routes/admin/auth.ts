@@ -19,6 +19,7 @@ import {
 import { revokeSessionQ, type LoadedSession } from '../../domain/admin/sessions.ts'
 import { sessionAfterSetup, signInWithPassword } from '../../domain/admin/signin.ts'
 import { recordAudit } from '../../domain/admin/audit.ts'
+import { hitRateLimit } from '../../domain/platform/rate-limits.ts'
 import { t } from '../../lib/i18n.ts'
 import {
   actorOf,
@@ -31,6 +32,8 @@ import {
   safeNext,
   setSessionCookie,
 } from './context.ts'
+
+export const SETUP_LIMIT = { limit: 30, windowMs: 10 * 60_000 }
 
 export function authRoutes(deps: Deps, app: Hono) {
   const signInForm = (
@@ -208,13 +211,28 @@ export function authRoutes(deps: Deps, app: Hono) {
   const refused = (c: Context, reason: Exclude<SetupAccess, { ok: true }>['reason']) =>
     adminMessage(deps, c, reason === 'invalid' ? 404 : 410, `admin.setup.${reason}`)
 
+  // Set-up tokens carry 256 bits (ADMIN_SETUP_TOKEN at least 16 characters): limit guessing anyway.
+  const setupLimited = async (c: Context) => {
+    const r = await hitRateLimit(deps, {
+      bucket: 'admin-setup',
+      subject: deps.clientIp(c) ?? 'unknown',
+      ...SETUP_LIMIT,
+    })
+    if (r.allowed) return null
+    c.header('Retry-After', String(Math.ceil(r.retryAfterMs / 1000)))
+    return adminMessage(deps, c, 429, 'admin.error.rateLimited')
+  }
   app.get('/setup', async (c) => {
+    const limited = await setupLimited(c)
+    if (limited) return limited
     const token = c.req.query('token') ?? ''
     const access = await openSetup(deps, token, setupToken())
     if (!access.ok) return refused(c, access.reason)
     return setupForm(c, access, token)
   })
   app.post('/setup', async (c) => {
+    const limited = await setupLimited(c)
+    if (limited) return limited
     const token = await field(c, 'token')
     const access = await openSetup(deps, token, setupToken())
     if (!access.ok) return refused(c, access.reason)

@@ -255,3 +255,14 @@ describe('throttling and lock-out', () => {
     expect(JSON.stringify(logs)).not.toContain(victim.password)
   })
 })
+
+describe('set-up links', () => {
+  it('guessing tokens is rate-limited per client address', async () => {
+    const { app } = await setup()
+    const b = browser(app)
+    let status = 0
+    for (let i = 0; i < 40 && status !== 429; i++)
+      status = (await b.get(`/admin/setup?token=guess${i}`)).status
+    expect(status).toBe(429)
+  })
+})
