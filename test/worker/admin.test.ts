@@ -98,6 +98,17 @@ describe('admin console on Workers (workerd + D1)', () => {
     })
     expect(second.status).toBe(303)
     expect(await (await b.get('/admin?lang=en')).text()).toContain('Sign out')
+    // Passkeys: @simplewebauthn/server makes registration options in workerd too.
+    const account = await b.get('/admin/account')
+    expect(account.status).toBe(200)
+    expect(account.headers.get('content-security-policy')).toContain("script-src 'self'")
+    const options = JSON.parse(
+      /data-options="([^"]+)"/.exec(await account.text())![1]!.replace(/&quot;/g, '"'),
+    ) as { challenge: string; rp: { id: string } }
+    expect(options.rp.id).toBe('gateway.test')
+    expect(options.challenge).toMatch(/^[A-Za-z0-9_-]{20,}$/)
+    const script = await b.get('/admin/assets/passkey.js')
+    expect(await script.text()).toContain('navigator.credentials.create')
   })
 
   it('re-hashes a password stored with fewer iterations at the next sign-in', async () => {

@@ -136,7 +136,7 @@ export async function registerPasskey(
       ...by,
       action: 'passkey.register',
       target: `user:${user.id}`,
-      details: { passkey: row.name },
+      details: { name: row.name },
     },
     [insertPasskeyQuery(deps.db, row)],
   )
@@ -233,7 +233,7 @@ export async function checkPasskey(
     purpose === 'signin' ? markSecondFactorQuery(deps, sessionId) : markStepUpQuery(deps, sessionId)
   await recordAudit(
     deps,
-    { ...by, action: `${purpose}.passkey`, target, details: { passkey: passkey.name } },
+    { ...by, action: `${purpose}.passkey`, target, details: { name: passkey.name } },
     [mark],
   )
   return true
