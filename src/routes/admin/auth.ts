@@ -153,7 +153,12 @@ export function authRoutes(deps: Deps, app: Hono) {
     'GET',
     '/sign-in/second-factor',
     null,
-    (c, s) => (s.pending ? factorPage(c, 'second-factor') : c.redirect('/admin', 303)),
+    async (c, s) => {
+      if (!s.pending) return c.redirect('/admin', 303)
+      // A role that needs a second factor, and none yet: enrol it first.
+      if (await enrolling(s)) return c.redirect('/admin/enrol/totp', 303)
+      return factorPage(c, 'second-factor')
+    },
     { allowPending: true },
   )
   guard(deps, app, 'POST', '/sign-in/second-factor', null, (c) => codeResult(c, 'signin'), {

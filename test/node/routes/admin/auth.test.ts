@@ -197,6 +197,8 @@ describe('second factor', () => {
     const res = await b.post('/admin/sign-in', { email: admin.email, password: admin.password })
     expect(res.headers.get('location')).toBe('/admin/enrol/totp')
     expect((await b.get('/admin/audit')).status).toBe(303)
+    const factor = await b.get('/admin/sign-in/second-factor')
+    expect(factor.headers.get('location')).toBe('/admin/enrol/totp')
     const page = await (await b.get('/admin/enrol/totp')).text()
     expect(page).toMatch(/otpauth:\/\/totp\//)
     const qr = await b.get('/admin/enrol/totp/qr.svg')
