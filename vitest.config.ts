@@ -37,6 +37,7 @@ export default defineConfig(async () => {
                   PUBLIC_URL: 'https://gateway.test',
                   NODE_ENV: 'development',
                   MAIL_TRANSPORT: 'log',
+                  ADMIN_SETUP_TOKEN: 'worker-setup-token-0123456789',
                 },
               },
             }),

@@ -13,6 +13,7 @@ import { bodySize } from './middleware/body-size.ts'
 import { formBody } from './middleware/form-body.ts'
 import { originCheck } from './middleware/origin-check.ts'
 import { securityHeaders, type SecurityHeadersOptions } from './middleware/security-headers.ts'
+import { adminRoutes } from './routes/admin/index.ts'
 import { apiRoutes } from './routes/api/index.ts'
 import { healthRoutes } from './routes/health.ts'
 import { hookRoutes } from './routes/hooks/index.ts'
@@ -95,6 +96,7 @@ export function createApp(deps: Deps, options: AppOptions = {}) {
   app.route('/p', preferenceRoutes(deps))
   app.route('/privacy', privacyRoutes(deps))
   app.route('/me', meRoutes(deps))
+  app.route('/admin', adminRoutes(deps))
   app.route('/', siteRoutes(deps))
 
   app.notFound((c) => errorResponse(c, site, 404, 'not_found', 'No such route'))

@@ -52,6 +52,8 @@ export interface Config {
    * proxy appends the address it saw; what is further left, the client wrote itself).
    */
   trustProxy: number
+  /** ADMIN_SETUP_TOKEN: opens /admin/setup?token=… until the first owner exists (Workers). */
+  adminSetupToken?: string
 }
 
 export type RawEnv = Record<string, string | undefined>
@@ -178,6 +180,12 @@ export function parseConfig(env: RawEnv): Config {
 
   const trustProxy = parseTrustProxy(get('TRUST_PROXY') ?? '0', problems)
 
+  const adminSetupToken = get('ADMIN_SETUP_TOKEN')
+  if (adminSetupToken !== undefined && adminSetupToken.length < 16)
+    problems.push(
+      "ADMIN_SETUP_TOKEN must be at least 16 characters long (it opens the first owner's set-up)",
+    )
+
   if (problems.length > 0) throw new ConfigError(problems)
   return {
     production,
@@ -202,6 +210,7 @@ export function parseConfig(env: RawEnv): Config {
     org: { name: get('ORG_NAME') ?? 'Consent Gateway', privacyUrl, logoUrl },
     dpo: dpoEmail ? { email: dpoEmail, locale: dpoLocale as 'fr' | 'en' } : undefined,
     trustProxy,
+    adminSetupToken,
   }
 }
 

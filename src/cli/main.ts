@@ -1,4 +1,5 @@
 /** @module The `consent-gateway` command (package bin): one file per command group in this folder. */
+import { createAdmin } from './admin.ts'
 import { apiKey } from './api-key.ts'
 import { UsageError } from './args.ts'
 import { runCompliance } from './compliance.ts'
@@ -6,9 +7,11 @@ import { useD1Target, withDeps } from './context.ts'
 import { runMautic } from './mautic.ts'
 import { mailLog, readStdin } from './mail-log.ts'
 import { migrate } from './migrate.ts'
+import { RemoteError, splitRemote, type Remote } from './remote.ts'
 import { verifyBundleCommand } from './verify-bundle.ts'
-import { verifyLedgerCommand } from './verify-ledger.ts'
+import { verifyLedgerCommand, verifyLedgerRemote } from './verify-ledger.ts'
 import { ConfigError } from '../config.ts'
+import { ROLES } from '../domain/admin/permissions.ts'
 import { API_KEY_CACHE_TTL_MS, API_KEY_SCOPES } from '../domain/platform/api-keys.ts'
 import { main as serve } from '../node.ts'
 import { StartupError } from '../runtime/node/server.ts'
@@ -18,6 +21,8 @@ const USAGE = `Usage: consent-gateway <command> [options]
 Commands:
   serve                                    run the gateway (the same as npm start)
   migrate                                  apply the database migrations (DATABASE_PATH) and exit
+  create-admin --email E [--role R]        create a staff account (role owner by default: ${ROLES.join(', ')});
+                                           its one-time set-up link is printed alone on the last line
   api-key create --name N --scopes s1,s2   create an API key; it is printed once, alone on the last
                                            line of standard output
   api-key list                             list the API keys (never their secrets)
@@ -47,10 +52,16 @@ For a Cloudflare Workers deployment (D1), put these before or after any command 
   --d1-export FILE     the copy to start from: npx wrangler d1 export <database> --remote --output FILE
                        (default: an empty database with every migration, as a fresh deployment)
 
+Every command but serve and migrate also takes --url URL --key ADMIN_KEY: it then acts on the running
+gateway at URL (a Cloudflare Worker, say) through its admin API, with an API key of scope admin.
+
 API key scopes: ${API_KEY_SCOPES.join(', ')}`
 
-/** Returns the exit code, or -1 to keep running. */
-type Command = (args: string[]) => Promise<number> | number
+/** Returns the exit code, or -1 to keep running. `remote`: --url and --key were given. */
+type Command = (args: string[], remote?: Remote) => Promise<number> | number
+
+/** File-level by nature: no --url. */
+const LOCAL_ONLY = new Set(['serve', 'migrate'])
 
 const COMMANDS: Record<string, Command> = {
   serve: async () => {
@@ -58,9 +69,15 @@ const COMMANDS: Record<string, Command> = {
     return -1
   },
   migrate,
+  'create-admin': createAdmin,
   'api-key': apiKey,
-  'verify-ledger': () => withDeps(verifyLedgerCommand),
-  mautic: (args) => runMautic(args, withDeps),
+  'verify-ledger': (args, remote) => {
+    if (args.length > 0) throw new UsageError(`verify-ledger takes no argument, got "${args[0]}".`)
+    return remote ? verifyLedgerRemote(remote) : withDeps(verifyLedgerCommand)
+  },
+  // Remote commands never open the database: their deps are never read.
+  mautic: (args, remote) =>
+    runMautic(args, remote ? (fn) => fn(undefined as never) : withDeps, undefined, remote),
   'verify-bundle': (args) => verifyBundleCommand(args, withDeps),
   compliance: (args) => runCompliance(args, withDeps),
   'mail-log': (args) => mailLog(args, readStdin),
@@ -120,8 +137,14 @@ export async function runCli(argv: string[]): Promise<number> {
     return 2
   }
   try {
-    return await run(args)
+    if (LOCAL_ONLY.has(command)) return await run(args)
+    const { remote, rest } = splitRemote(args)
+    return await run(rest, remote)
   } catch (err) {
+    if (err instanceof RemoteError) {
+      console.error(err.message)
+      return 1
+    }
     if (err instanceof UsageError) {
       console.error(`${err.message}\n\n${USAGE}`)
       return 2

@@ -1,4 +1,4 @@
-/** @module Kysely table types for migrations/0001_init.sql (times are epoch milliseconds). */
+/** @module Kysely table types for migrations/ (times are epoch milliseconds). */
 import type { CompiledQuery, Generated, Kysely } from 'kysely'
 
 export interface ContactsTable {
@@ -110,13 +110,21 @@ export interface WebhookReceiptsTable {
   outcome: string | null
 }
 
+// 0007_admin.sql (replaces 0001's drafts of audit_log, admin_users and sessions)
+
+export type AdminRole = 'owner' | 'admin' | 'dpo' | 'marketer' | 'viewer'
+
 export interface AuditLogTable {
   seq: number
+  id: string
   at: number
   actor: string
   action: string
+  outcome: 'ok' | 'denied' | 'failed'
   target: string | null
-  details: string | null
+  ip: string | null
+  user_agent: string | null
+  details: string
   prev_hash: string
   hash: string
 }
@@ -125,20 +133,78 @@ export interface AdminUsersTable {
   id: string
   email_enc: string
   email_bidx: string
-  role: 'owner' | 'dpo' | 'marketer' | 'viewer'
+  bidx_kid: string
+  role: AdminRole
+  status: 'invited' | 'active' | 'disabled'
+  locale: 'fr' | 'en'
+  password_alg: 'pbkdf2-sha256' | null
+  password_iterations: number | null
+  password_salt: string | null
   password_hash: string | null
   totp_secret_enc: string | null
   totp_enabled_at: number | null
+  totp_last_step: number | null
   created_at: number
+  updated_at: number
+  last_sign_in_at: number | null
   disabled_at: number | null
+}
+
+export interface RecoveryCodesTable {
+  id: string
+  admin_user_id: string
+  code_hash: string
+  created_at: number
+  used_at: number | null
+}
+
+export interface PasskeysTable {
+  id: string
+  admin_user_id: string
+  public_key: string
+  counter: number
+  transports: string
+  name: string
+  created_at: number
+  last_used_at: number | null
 }
 
 export interface SessionsTable {
   id: string
   admin_user_id: string
-  two_factor_verified: 0 | 1
+  created_at: number
+  last_seen_at: number
+  second_factor_at: number | null
+  step_up_at: number | null
+  ip: string | null
+  user_agent: string | null
+  revoked_at: number | null
+}
+
+export interface SetupLinksTable {
+  id: string
+  token_hash: string
+  admin_user_id: string | null
+  kind: 'setup' | 'invite'
+  created_by: string
   created_at: number
   expires_at: number
+  used_at: number | null
+}
+
+export interface WebauthnChallengesTable {
+  challenge: string
+  purpose: 'register' | 'authenticate'
+  admin_user_id: string | null
+  expires_at: number
+}
+
+export interface SigninThrottleTable {
+  key: string
+  failures: number
+  last_failure_at: number
+  next_allowed_at: number
+  locked_at: number | null
 }
 
 export interface ApiKeysTable {
@@ -182,6 +248,9 @@ export interface LedgerCheckpointsTable {
   heads_digest: string
   signature: string
   created_at: number
+  /** 0007: the audit chain's head at the checkpoint (NULL on older checkpoints). */
+  audit_seq: number | null
+  audit_hash: string | null
 }
 
 export interface SigningKeysTable {
@@ -309,6 +378,11 @@ export interface Database {
   audit_log: AuditLogTable
   admin_users: AdminUsersTable
   sessions: SessionsTable
+  recovery_codes: RecoveryCodesTable
+  passkeys: PasskeysTable
+  setup_links: SetupLinksTable
+  webauthn_challenges: WebauthnChallengesTable
+  signin_throttle: SigninThrottleTable
   api_keys: ApiKeysTable
   optin_requests: OptinRequestsTable
   forms: FormsTable

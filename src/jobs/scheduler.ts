@@ -1,5 +1,6 @@
 /** @module Periodic jobs, run by Node's timer and by the Workers cron trigger alike. */
 import type { Deps } from '../deps.ts'
+import { purgeEndedSessions } from '../domain/admin/sessions.ts'
 import { maybeCheckpoint } from '../domain/consent/checkpoints.ts'
 import { expireOptinRequests } from '../domain/consent/optin.ts'
 import { purgeDeliveredOutbox } from '../domain/platform/outbox.ts'
@@ -17,6 +18,7 @@ export async function runScheduledJobs(deps: Deps): Promise<void> {
     ['breach reminders (72-hour clock)', () => sendIncidentReminders(deps)],
     ['compliance risk report', () => refreshRisks(deps)],
     ['check the Mautic webhook', () => checkWebhookInMautic(deps)],
+    ['purge ended admin sessions', () => purgeEndedSessions(deps)],
   ]
   // One failing job must not stop the others; each is retried on the next run.
   for (const [name, job] of jobs)

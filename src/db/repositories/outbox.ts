@@ -124,6 +124,16 @@ export async function requeueDeadOutbox(db: DB, id: string, now: number): Promis
   return res.numUpdatedRows > 0n
 }
 
+/** Deletes a dead-lettered message (an admin's "discard"); false when there is none with this id. */
+export async function deleteDeadOutbox(db: DB, id: string): Promise<boolean> {
+  const res = await db
+    .deleteFrom('outbox')
+    .where('id', '=', id)
+    .where('status', '=', 'dead')
+    .executeTakeFirst()
+  return res.numDeletedRows > 0n
+}
+
 /** Deletes delivered rows done before `before`, at most `limit`. */
 export async function deleteDeliveredOutbox(db: DB, before: number, limit: number) {
   const res = await db

@@ -20,6 +20,8 @@ export interface OutboxPayloads {
   'access.request': { requestId: string; emailEnc: string; receivedAt: number }
   /** The check of a new address (Art. 16), sent to that address, which travels encrypted. */
   'mail.email_change': { contactId: string; requestId: string; emailEnc: string }
+  /** A staff invitation: the one-time set-up link travels encrypted (only its hash is stored). */
+  'mail.admin_invite': { userId: string; linkId: string; tokenEnc: string }
   /** One Mautic webhook event (compact, encrypted), in order per Mautic contact. */
   'mautic.event': { key: string; type: string; event: string }
   /** Make Mautic's Do-Not-Contact, tags and fields match the ledger. */

@@ -7,6 +7,7 @@ import type { CompiledQuery } from 'kysely'
 import type { DB } from '../../db/database.ts'
 import {
   claimOutbox,
+  deleteDeadOutbox,
   deleteDeliveredOutbox,
   findDueOutbox,
   insertOutboxQuery,
@@ -158,6 +159,11 @@ export function releaseClaimsOfDeadProcess(db: DB): Promise<number> {
 /** Puts a dead-lettered message back in the queue (admin "retry"). */
 export function retryDead(db: DB, id: string, now: number): Promise<boolean> {
   return requeueDeadOutbox(db, id, now)
+}
+
+/** Gives up on a dead-lettered message for good (admin "discard"). */
+export function discardDead(db: DB, id: string): Promise<boolean> {
+  return deleteDeadOutbox(db, id)
 }
 
 /** The pending or dead-lettered messages, without their payloads, for an admin (at most 500). */

@@ -17,6 +17,7 @@ import { applyMigrations, openSqlite } from './sqlite.ts'
 import { createMauticClient } from '../../mautic/client.ts'
 import { releaseClaimsOfDeadProcess } from '../../domain/platform/outbox.ts'
 import { webhookHealth, type WebhookHealth } from '../../mautic/webhook-health.ts'
+import { firstOwnerLink } from '../../domain/admin/accounts.ts'
 
 /** A start-up problem with a message meant for the operator (no stack trace). */
 export class StartupError extends Error {}
@@ -28,6 +29,8 @@ export interface RunningServer {
   webhook?: WebhookHealth
   /** The SMTP relay's port, when RELAY_PORT is set. */
   relayPort?: number
+  /** The first owner's one-time set-up link, made at start while no owner exists. */
+  adminSetupUrl?: string
   close(): Promise<void>
 }
 
@@ -117,6 +120,11 @@ export async function startServer(
     await stopRest()
     throw err
   })
+  const adminSetupUrl =
+    (await firstOwnerLink(deps, { actor: 'system' }).catch((err: Error) => {
+      logger.log('error', 'could not make the admin set-up link', { err })
+      return null
+    })) ?? undefined
   const address = server.address()
   const port = typeof address === 'object' && address ? address.port : config.port
   const webhook =
@@ -128,6 +136,7 @@ export async function startServer(
     config,
     webhook,
     relayPort: relay?.port,
+    adminSetupUrl,
     close: () =>
       (closing ??= (async () => {
         // Stop accepting, let in-flight requests finish, then stop the loop and close the database.
@@ -157,6 +166,9 @@ export function banner(running: RunningServer): string {
     `  Mautic webhook:   ${pub}/hooks/mautic${webhookLine(running)}`,
     `  Campaign gate:    ${pub}/hooks/mautic/campaign?purpose=newsletter   (Mautic "Send a webhook", X-Gateway-Key)`,
     `  Data access:      ${pub}/privacy`,
+    running.adminSetupUrl
+      ? `  Admin set-up:     ${running.adminSetupUrl}   (no owner yet: open it within 24 h to create the first owner; it works once)`
+      : `  Admin console:    ${pub}/admin`,
     'Next: create an API key for your site: npx consent-gateway api-key create --name website --scopes subscribe,gate,consents:read',
     '      then read README.md ("Collecting and proving consent", "Configuration"). Stop with Ctrl+C.',
   ]

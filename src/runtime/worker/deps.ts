@@ -10,6 +10,7 @@ import { createApp, type App } from '../../app.ts'
 import { ConfigError, parseConfig } from '../../config.ts'
 import type { Database } from '../../db/database.ts'
 import type { Deps } from '../../deps.ts'
+import { WORKERS_PBKDF2_ITERATIONS } from '../../domain/admin/passwords.ts'
 import { deliverOutbox } from '../../domain/platform/outbox.ts'
 import { outboxHandlers } from '../../jobs/outbox-handlers.ts'
 import { systemClock } from '../../lib/clock.ts'
@@ -57,6 +58,7 @@ async function workerDeps(env: WorkerEnv): Promise<Built> {
     hmac: webHmacSha256,
     sha256: webSha256,
     clock: systemClock,
+    pbkdf2Iterations: WORKERS_PBKDF2_ITERATIONS,
     logger,
     outboxHandlers: {},
     wakeOutbox: (ctx) => ctx?.()?.waitUntil(deliverOutbox(deps)),

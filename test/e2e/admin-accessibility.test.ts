@@ -1,0 +1,181 @@
+// Accessibility of every admin page, in French and English: axe-core in real Chromium at phone width,
+// no serious or critical violation (as test/e2e/accessibility.test.ts does for the public pages).
+import type { ServerType } from '@hono/node-server'
+import { mkdtempSync, readFileSync } from 'node:fs'
+import { createRequire } from 'node:module'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import type { Browser, BrowserContext, Page } from 'playwright-core'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { parseConfig } from '../../src/config.ts'
+import type { Deps } from '../../src/deps.ts'
+import { createAccount } from '../../src/domain/admin/accounts.ts'
+import { recordAudit } from '../../src/domain/admin/audit.ts'
+import { totpCode } from '../../src/domain/admin/totp.ts'
+import { jsonLogger } from '../../src/lib/log.ts'
+import { memoryMailTransport } from '../../src/mail/memory.ts'
+import { nodeDeps } from '../../src/runtime/node/deps.ts'
+import { serveGateway } from '../../src/runtime/node/edge.ts'
+import { openDatabase } from '../../src/runtime/node/server.ts'
+import { makeAdmin, TEST_ITERATIONS } from '../helpers/admin.ts'
+import { chromiumPath, launchBrowser } from '../helpers/browser.ts'
+import { TEST_SECRET } from '../helpers/deps.ts'
+
+const AXE = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8')
+
+interface AxeViolation {
+  id: string
+  impact: string | null
+  help: string
+  nodes: { target: unknown[]; failureSummary?: string }[]
+}
+
+async function violations(page: Page, what: string): Promise<string[]> {
+  await page.addScriptTag({ content: AXE })
+  const found = (await page.evaluate(async () => {
+    const axe = (window as unknown as { axe: { run(): Promise<{ violations: unknown[] }> } }).axe
+    return (await axe.run()).violations
+  })) as AxeViolation[]
+  return found
+    .filter((v) => v.impact === 'serious' || v.impact === 'critical')
+    .map(
+      (v) =>
+        `${what} ${v.id} (${v.impact}): ${v.help}\n` +
+        v.nodes.map((n) => `    ${JSON.stringify(n.target)} ${n.failureSummary ?? ''}`).join('\n'),
+    )
+}
+
+describe.skipIf(!chromiumPath)('accessibility of the admin pages (axe-core)', () => {
+  let server: ServerType
+  let url: string
+  let deps: Deps
+  let browser: Browser
+  let signedIn: BrowserContext
+  let pending: BrowserContext
+  let anonymous: BrowserContext
+  let setupLink: string
+  let ownerSecret: string
+
+  beforeAll(async () => {
+    const config = parseConfig({
+      APP_SECRET: TEST_SECRET,
+      DATABASE_PATH: join(mkdtempSync(join(tmpdir(), 'cg-admin-a11y-')), 'gw.db'),
+      ORG_NAME: 'ACME',
+    })
+    const sqlite = openDatabase(config.databasePath)
+    deps = await nodeDeps({
+      config: { ...config, appSecret: TEST_SECRET },
+      sqlite,
+      mail: memoryMailTransport(),
+      pbkdf2Iterations: TEST_ITERATIONS,
+      logger: jsonLogger(() => {}),
+    })
+    server = await new Promise<ServerType>((resolve) => {
+      const s = serveGateway(deps, { port: 0, hostname: '127.0.0.1' }, () => resolve(s))
+    })
+    url = `http://127.0.0.1:${(server.address() as { port: number }).port}`
+    const owner = await makeAdmin(deps, 'owner', { email: 'owner@acme.example' })
+    ownerSecret = owner.totpSecret!
+    const invited = await createAccount(
+      deps,
+      { email: 'new@acme.example', role: 'viewer', mail: false },
+      { actor: 'cli' },
+    )
+    if (!invited.ok) throw new Error(invited.error)
+    setupLink = new URL(invited.url).search
+    await recordAudit(deps, {
+      actor: 'cli',
+      action: 'test.entry',
+      target: 'user:x',
+      ip: '192.0.2.1',
+    })
+
+    browser = await launchBrowser()
+    const viewport = { width: 360, height: 740 }
+    anonymous = await browser.newContext({ bypassCSP: true, viewport })
+    pending = await browser.newContext({ bypassCSP: true, viewport })
+    signedIn = await browser.newContext({ bypassCSP: true, viewport })
+    const signInWith = async (ctx: BrowserContext, code: boolean) => {
+      const page = await ctx.newPage()
+      await page.goto(`${url}/admin/sign-in?lang=en`)
+      await page.locator('#email').fill(owner.email)
+      await page.locator('#password').fill(owner.password)
+      await page.locator('button[type=submit]').click()
+      await page.waitForURL(/second-factor/)
+      if (code) {
+        await page.locator('#code').fill(totpCode(ownerSecret, Date.now() + 30_000))
+        await page
+          .locator('form[action^="/admin/sign-in/second-factor"] button[type=submit]')
+          .click()
+        await page.waitForURL(/\/admin$/)
+      }
+      await page.close()
+    }
+    await signInWith(signedIn, true)
+    await signInWith(pending, false)
+  })
+  afterAll(async () => {
+    for (const c of [signedIn, pending, anonymous]) await c?.close()
+    await browser?.close()
+    await new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve()))
+  })
+
+  const PAGES: [string, 'anonymous' | 'pending' | 'signedIn', () => string, number][] = [
+    ['sign-in', 'anonymous', () => '/admin/sign-in', 200],
+    ['set-up link', 'anonymous', () => `/admin/setup${setupLink}`, 200],
+    ['invalid set-up link', 'anonymous', () => '/admin/setup?token=nope', 404],
+    ['second factor', 'pending', () => '/admin/sign-in/second-factor', 200],
+    ['dashboard', 'signedIn', () => '/admin', 200],
+    ['my account', 'signedIn', () => '/admin/account', 200],
+    ['users', 'signedIn', () => '/admin/users', 200],
+    ['audit log', 'signedIn', () => '/admin/audit', 200],
+    ['contacts (part 2)', 'signedIn', () => '/admin/contacts', 200],
+    ['step-up', 'signedIn', () => '/admin/step-up', 200],
+    ['not found', 'signedIn', () => '/admin/nowhere', 404],
+  ]
+
+  describe.each(['fr', 'en'] as const)('in %s', (lang) => {
+    it.each(PAGES)('%s: no serious or critical violation', async (what, who, path, status) => {
+      const ctx = { anonymous, pending, signedIn }[who]
+      const page = await ctx.newPage()
+      const p = path()
+      const res = await page.goto(`${url}${p}${p.includes('?') ? '&' : '?'}lang=${lang}`)
+      expect(res?.status()).toBe(status)
+      expect(await page.locator('html').getAttribute('lang')).toBe(lang)
+      const problems = await violations(page, `${what} [${lang}]`)
+      await page.close()
+      if (problems.length > 0) console.error(problems.join('\n'))
+      expect(problems).toEqual([])
+    })
+  })
+
+  it.each(['fr', 'en'] as const)(
+    'the TOTP enrolment and recovery codes pages (%s)',
+    async (lang) => {
+      const ctx = await browser.newContext({
+        bypassCSP: true,
+        viewport: { width: 360, height: 740 },
+      })
+      const page = await ctx.newPage()
+      const invited = await createAccount(
+        deps,
+        { email: `a11y-${lang}@acme.example`, role: 'admin', mail: false },
+        { actor: 'cli' },
+      )
+      if (!invited.ok) throw new Error(invited.error)
+      await page.goto(`${invited.url.replace(/^http:\/\/localhost:8787/, url)}&lang=${lang}`)
+      await page.locator('#password').fill('violet tractor harbour giraffe 42')
+      await page.locator('#confirm').fill('violet tractor harbour giraffe 42')
+      await page.locator('button[type=submit]').click()
+      await page.waitForURL(/enrol\/totp/)
+      await page.goto(`${url}/admin/enrol/totp?lang=${lang}`)
+      expect(await violations(page, `enrolment [${lang}]`)).toEqual([])
+      const secret = (await page.locator('code.secret').innerText()).replace(/\s+/g, '')
+      await page.locator('#code').fill(totpCode(secret, Date.now()))
+      await page.locator('form[action^="/admin/enrol/totp"] button[type=submit]').click()
+      await page.waitForSelector('.codes')
+      expect(await violations(page, `recovery codes [${lang}]`)).toEqual([])
+      await ctx.close()
+    },
+  )
+})
