@@ -7,6 +7,7 @@ import {
   can,
   ROLES,
   SECOND_FACTOR_REQUIRED,
+  type Permission,
   type Role,
 } from '../../../../src/domain/admin/permissions.ts'
 import { ADMIN_ROUTES } from '../../../../src/routes/admin/index.ts'
@@ -33,10 +34,38 @@ beforeAll(async () => {
 
 const concrete = (path: string) => path.replace(/:\w+|\{\w+\}/g, 'x0000000000')
 
+interface Operation {
+  method: string
+  path: string
+  permission: Permission
+}
+
+/**
+ * Every admin API operation with the permission it declares, as the OpenAPI document lists them: the
+ * console's (src/routes/api/admin/auth.ts) and the compliance ones (src/routes/api/admin/guard.ts).
+ */
+async function adminOperations(): Promise<Operation[]> {
+  const doc = (await (await app.request('/api/v1/openapi.json')).json()) as {
+    paths: Record<string, Record<string, { 'x-permission'?: Permission }>>
+  }
+  return Object.entries(doc.paths)
+    .filter(([path]) => path.startsWith('/admin/'))
+    .flatMap(([path, ops]) =>
+      Object.entries(ops).map(([method, op]) => ({
+        method: method.toUpperCase(),
+        path: path.slice('/admin'.length),
+        permission: op['x-permission']!,
+      })),
+    )
+}
+
 describe('every admin route × every role', () => {
-  it('the table covers the console and the API', () => {
+  it('the table covers the console and the API', async () => {
     expect(ADMIN_ROUTES.length).toBeGreaterThan(25)
     expect(ADMIN_API_OPERATIONS.length).toBeGreaterThan(15)
+    const documented = await adminOperations()
+    expect(documented.length).toBeGreaterThan(45)
+    expect(documented.filter((o) => !o.permission)).toEqual([])
     expect(ADMIN_ROUTES.filter((r) => r.permission).map((r) => r.path)).toEqual(
       expect.arrayContaining(['/admin/audit', '/admin/users', '/admin/contacts/:id/evidence']),
     )
@@ -64,7 +93,7 @@ describe('every admin route × every role', () => {
     async (role) => {
       const b = sessions[role]
       const wrong: string[] = []
-      for (const op of ADMIN_API_OPERATIONS) {
+      for (const op of await adminOperations()) {
         const real = await app.request(`http://gateway.test/api/v1/admin${concrete(op.path)}`, {
           method: op.method,
           headers: {
@@ -89,7 +118,7 @@ describe('every admin route × every role', () => {
   it('an admin-scope key reaches every operation; a key without it gets 403 on each', async () => {
     const admin = await apiKey(deps, ['admin'])
     const other = await apiKey(deps, ['subscribe', 'gate', 'send', 'consents:read'])
-    for (const op of ADMIN_API_OPERATIONS) {
+    for (const op of await adminOperations()) {
       const call = (key: string) =>
         app.request(`http://gateway.test/api/v1/admin${concrete(op.path)}`, {
           method: op.method,
