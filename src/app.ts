@@ -6,6 +6,7 @@ import { Hono, type Context } from 'hono'
 import { HTTPException } from 'hono/http-exception'
 import { requestId } from 'hono/request-id'
 import type { Deps, Deferrer } from './deps.ts'
+import { scheduleCounterFlush } from './domain/platform/counters.ts'
 import { errorResponse } from './lib/http-errors.ts'
 import { siteInfo } from './lib/site.ts'
 import { accessLog } from './middleware/access-log.ts'
@@ -36,6 +37,8 @@ declare module 'hono' {
   interface ContextVariableMap {
     /** Set by a handler whose commit wrote outbox rows: delivery starts right after the response. */
     outboxPending?: boolean
+    /** Set by a handler that counted in memory (src/domain/platform/counters.ts): written soon after. */
+    countersPending?: boolean
   }
 }
 
@@ -84,6 +87,7 @@ export function createApp(deps: Deps, options: AppOptions = {}) {
   app.use(async function wakeOutbox(c, next) {
     await next()
     if (c.get('outboxPending')) deps.wakeOutbox(() => executionContext(c))
+    if (c.get('countersPending')) scheduleCounterFlush(deps, () => executionContext(c))
   })
 
   app.route('/healthz', healthRoutes(deps))

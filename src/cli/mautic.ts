@@ -6,6 +6,7 @@
 import { open, rm, type FileHandle } from 'node:fs/promises'
 import { options, UsageError } from './args.ts'
 import type { Deps } from '../deps.ts'
+import { mirrorMode } from '../domain/platform/settings.ts'
 import type { Locale } from '../lib/i18n.ts'
 import {
   connectMautic,
@@ -269,7 +270,7 @@ export async function syncCommand(
     })
     if (file) await file.writeFile(noProofCsv(withoutProof))
     await file?.close()
-    summary(io, counts, deps.config.mirrorMode, opts.report)
+    summary(io, counts, await mirrorMode(deps), opts.report)
     return 0
   } catch (err) {
     await file?.close()

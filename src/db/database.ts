@@ -108,6 +108,8 @@ export interface WebhookReceiptsTable {
   received_at: number
   /** 0004: queued, applied, stale, echo, ignored. */
   outcome: string | null
+  /** 0013: 1 once counted in the `webhook_events` daily counter (NULL: written before 0013, not yet). */
+  counted: number | null
 }
 
 // 0007_admin.sql (replaces 0001's drafts of audit_log, admin_users and sessions)
@@ -352,17 +354,43 @@ export interface D1MigrationsTable {
   applied_at: Generated<string>
 }
 
-// 0008_blocked_sends.sql
+// 0013_console_counters.sql
 
-export type BlockedSendSource = 'relay_rcpt' | 'relay_data'
-
-export interface BlockedSendsTable {
+export interface DailyCountersTable {
+  /** A counter of src/domain/platform/counters.ts. */
+  name: string
+  /** UTC date, YYYY-MM-DD. */
   day: string
-  source: BlockedSendSource
-  purpose_key: string
-  reason: string
+  dim1: string
+  dim2: string
+  dim3: string
   count: number
   last_at: number
+}
+
+export interface CounterBackfillTable {
+  source: 'consent_events' | 'webhook_receipts'
+  cursor: string
+  boundary: number | null
+  total: number
+  done: number
+  finished_at: number | null
+}
+
+export interface DsrHistoryTable {
+  id: string
+  request_id: string
+  at: number
+  actor: string
+  step: string
+  note_enc: string | null
+}
+
+export interface SettingsTable {
+  key: string
+  value: string
+  updated_at: number
+  updated_by: string
 }
 
 export interface Database {
@@ -403,7 +431,10 @@ export interface Database {
   proof_bundles: ProofBundlesTable
   proof_bundle_pages: ProofBundlePagesTable
   incidents: IncidentsTable
-  blocked_sends: BlockedSendsTable
+  daily_counters: DailyCountersTable
+  counter_backfill: CounterBackfillTable
+  dsr_history: DsrHistoryTable
+  settings: SettingsTable
   mautic_fields: MauticFieldsTable
   webhook_secrets: WebhookSecretsTable
   webhook_health: WebhookHealthTable
@@ -444,6 +475,12 @@ export interface DsrRequestsTable {
   handled_by: string | null
   /** JSON without personal data. */
   details: string
+  /** 0013: an extension of Art. 12(3) (by one or two further months) and its reason. */
+  extended_at: number | null
+  extension_months: number | null
+  extension_reason: string | null
+  /** 0013: where to answer a request recorded by staff for someone the gateway does not know. */
+  reply_email_enc: string | null
 }
 
 // 0012_compliance.sql

@@ -4,6 +4,7 @@ import { purgeEndedSessions } from '../domain/admin/sessions.ts'
 import { maybeCheckpoint } from '../domain/consent/checkpoints.ts'
 import { expireOptinRequests } from '../domain/consent/optin.ts'
 import { purgeDeliveredOutbox } from '../domain/platform/outbox.ts'
+import { backfillCounters } from '../domain/platform/counters.ts'
 import { purgeRateLimits } from '../domain/platform/rate-limits.ts'
 import { sendIncidentReminders } from '../domain/compliance/incidents.ts'
 import { refreshRisks } from '../domain/compliance/risks.ts'
@@ -19,6 +20,7 @@ export async function runScheduledJobs(deps: Deps): Promise<void> {
     ['compliance risk report', () => refreshRisks(deps)],
     ['check the Mautic webhook', () => checkWebhookInMautic(deps)],
     ['purge ended admin sessions', () => purgeEndedSessions(deps)],
+    ['count what was recorded before the daily counters', () => backfillCounters(deps)],
   ]
   // One failing job must not stop the others; each is retried on the next run.
   for (const [name, job] of jobs)

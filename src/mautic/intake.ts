@@ -25,6 +25,7 @@ import {
   type ChainHead,
 } from '../domain/consent/ledger.ts'
 import { enqueueQuery } from '../domain/platform/outbox.ts'
+import { webhookEventCounterQueries } from '../domain/platform/counters.ts'
 import { loadPurposes } from '../domain/consent/purposes.ts'
 import { blindIndexes, normalizeEmail } from '../lib/email.ts'
 import { isGatewayEntry, purposesOfChannel, withdrawable, withdrawalTime } from './signals.ts'
@@ -115,12 +116,21 @@ async function recordEvents(
   const now = deps.clock.now()
   const recordQueries: CompiledQuery[] = []
   const withdrawals: { event: IntakeEvent; key: string }[] = []
+  // The daily counters of webhook events (src/domain/platform/counters.ts), in the same unit.
+  const tallied = new Map<string, { type: string; outcome: string; n: number }>()
+  const tally = (type: string, outcome: Outcome) => {
+    const k = `${type}\u0000${outcome}`
+    const t = tallied.get(k)
+    if (t) t.n++
+    else tallied.set(k, { type, outcome, n: 1 })
+  }
   for (const { event, key, sealed } of fresh) {
     if (!event.known || !QUEUED.has(event.type)) {
       recordQueries.push(
         insertReceiptQuery(deps.db, { key, eventType: event.type, outcome: 'ignored', now }),
       )
       count(result, 'ignored')
+      tally(event.type, 'ignored')
       continue
     }
     const change = event.channelChange
@@ -141,16 +151,18 @@ async function recordEvents(
       }),
     )
     count(result, 'queued')
+    tally(event.type, 'queued')
   }
 
   if (withdrawals.length === 0) {
-    await deps.atomic(recordQueries)
+    await deps.atomic([...recordQueries, ...webhookEventCounterQueries(tallied, now)])
     return result
   }
   const outcomes = await commitWithChainRetry(deps, async () => {
     const queries = [...recordQueries]
     const batch: Batch = { chains: [], withdrawn: new Map() }
     const outcomes: Outcome[] = []
+    const counted = new Map([...tallied].map(([k, t]) => [k, { ...t }]))
     for (const w of withdrawals) {
       const built = await withdrawalQueries(deps, w.event, now, batch)
       queries.push(
@@ -163,7 +175,12 @@ async function recordEvents(
         ...built.queries,
       )
       outcomes.push(built.outcome)
+      const k = `${w.event.type}\u0000${built.outcome}`
+      const t = counted.get(k)
+      if (t) t.n++
+      else counted.set(k, { type: w.event.type, outcome: built.outcome, n: 1 })
     }
+    queries.push(...webhookEventCounterQueries(counted, now))
     return { queries, chains: batch.chains, result: outcomes }
   })
   for (const o of outcomes) count(result, o)

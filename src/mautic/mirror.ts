@@ -22,6 +22,7 @@ import {
 } from '../db/repositories/mautic.ts'
 import type { MirrorTarget } from '../domain/platform/outbox-messages.ts'
 import type { Deps } from '../deps.ts'
+import { mirrorMode } from '../domain/platform/settings.ts'
 import { gateBatch } from '../domain/sending/gate.ts'
 import { preferencesUrl } from '../domain/sending/links.ts'
 import { loadPurposes, SENDING_CHANNELS } from '../domain/consent/purposes.ts'
@@ -175,6 +176,7 @@ export async function mirror(deps: Deps, target: MirrorTarget): Promise<Record<s
   if (target.mauticId && !ids.includes(target.mauticId)) ids.push(target.mauticId)
   const desired = await desiredFor(deps, target.contactId ?? null)
   const report: Record<string, Change[]> = {}
+  const enforce = (await mirrorMode(deps)) === 'enforce'
   for (const id of ids) {
     const now = deps.clock.now()
     const contact = await api.getContact(Number(id))
@@ -194,7 +196,7 @@ export async function mirror(deps: Deps, target: MirrorTarget): Promise<Record<s
     const memory = await findMirror(deps.db, actualId)
     const changes = planChanges(desired, contact, memory)
     report[actualId] = changes
-    if (deps.config.mirrorMode === 'enforce') {
+    if (enforce) {
       if (changes.length > 0) await applyChanges(api, contact.id, changes)
       await deps.atomic([
         upsertMirrorQuery(deps.db, actualId, {

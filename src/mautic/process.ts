@@ -31,6 +31,8 @@ import { loadPurposes, SENDING_CHANNELS } from '../domain/consent/purposes.ts'
 import { mergeAttributes, subscribe } from '../domain/consent/subscriptions.ts'
 import { blindIndexes, normalizeEmail } from '../lib/email.ts'
 import { decryptField } from '../lib/keys.ts'
+import { webhookOutcomeQueries } from '../domain/platform/counters.ts'
+import { mirrorMode } from '../domain/platform/settings.ts'
 import { mauticOrderingKey, resolveContact, type Outcome } from './intake.ts'
 import { eventAad } from './webhook-read.ts'
 import { consentFieldAlias } from './field-aliases.ts'
@@ -48,7 +50,10 @@ type EventMessage = OutboxPayloads['mautic.event']
 export async function processMauticEvent(deps: Deps, msg: EventMessage): Promise<Outcome> {
   const event = parseCompactEvent(await decryptField(deps.keys, msg.event, eventAad(msg.key)))
   const outcome = await dispatch(deps, event)
-  await deps.atomic([setReceiptOutcomeQuery(deps.db, msg.key, outcome)])
+  await deps.atomic([
+    ...webhookOutcomeQueries(msg.key, outcome, deps.clock.now()),
+    setReceiptOutcomeQuery(deps.db, msg.key, outcome),
+  ])
   return outcome
 }
 
@@ -137,7 +142,7 @@ async function contactSaved(deps: Deps, event: MauticEvent): Promise<Outcome> {
     const desired = await desiredFor(deps, ctx.isNew ? null : id)
     const memory = await findMirror(deps.db, mauticId)
     const wrote = new Set<string>(
-      deps.config.mirrorMode === 'enforce' && memory?.mirrored_state
+      (await mirrorMode(deps)) === 'enforce' && memory?.mirrored_state
         ? (JSON.parse(memory.mirrored_state) as { allowed: string[] }).allowed
         : [],
     )

@@ -9,6 +9,7 @@
  */
 import { findWebhookHealth, upsertWebhookHealthQuery } from '../db/repositories/mautic-setup.ts'
 import type { Deps } from '../deps.ts'
+import { counterQuery } from '../domain/platform/counters.ts'
 import { MauticError } from './types.ts'
 import { MAUTIC_SOURCE } from './webhook-secrets.ts'
 
@@ -49,17 +50,22 @@ export async function noteWebhookReceived(deps: Pick<Deps, 'db' | 'clock' | 'ato
   await deps.atomic([upsertWebhookHealthQuery(deps.db, MAUTIC_SOURCE, { last_received_at: now })])
 }
 
-/** A delivery was refused: Mautic will not send it again. */
+/** A delivery was refused: Mautic will not send it again. Each one is counted (the dashboard's figure). */
 export async function noteWebhookRefused(
   deps: Pick<Deps, 'db' | 'clock' | 'atomic' | 'logger'>,
   reason: RefusalReason,
 ) {
   const t = throttle(deps)
   const now = deps.clock.now()
-  if (now - t.refused < REFUSED_EVERY_MS && t.reason === reason) return
+  const counted = counterQuery('webhook_refused', { reason }, now)
+  if (now - t.refused < REFUSED_EVERY_MS && t.reason === reason) {
+    await deps.atomic([counted])
+    return
+  }
   t.refused = now
   t.reason = reason
   await deps.atomic([
+    counted,
     upsertWebhookHealthQuery(deps.db, MAUTIC_SOURCE, {
       last_refused_at: now,
       last_refused_reason: reason,

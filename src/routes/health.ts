@@ -7,6 +7,7 @@
 import { Hono, type Context } from 'hono'
 import type { Deps } from '../deps.ts'
 import { checkDatabase } from '../domain/platform/health.ts'
+import { mirrorMode } from '../domain/platform/settings.ts'
 import { apiKeyAuth } from '../middleware/api-key-auth.ts'
 import { webhookHealth } from '../mautic/webhook-health.ts'
 
@@ -14,13 +15,14 @@ export function healthRoutes(deps: Deps) {
   const admin = apiKeyAuth(deps, 'admin')
   const detail = async (c: Context) => {
     const webhook = await webhookHealth(deps)
+    const mode = await mirrorMode(deps)
     const degraded = !['ok', 'not_configured'].includes(webhook.state)
     return c.json({
       status: degraded ? 'degraded' : 'ok',
       database: 'ok',
       mail_transport: deps.config.mail.transport,
       mautic: deps.config.mautic
-        ? { url: new URL(deps.config.mautic.url).origin, mirror_mode: deps.config.mirrorMode }
+        ? { url: new URL(deps.config.mautic.url).origin, mirror_mode: mode }
         : null,
       mautic_webhook: webhook,
     })

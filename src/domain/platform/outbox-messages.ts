@@ -39,6 +39,8 @@ export interface OutboxPayloads {
    * Webhooks scheme; what it is about stays encrypted on the `recipient_notices` row.
    */
   'recipient.notify': { noticeId: string }
+  /** A data-subject request's deadline extended (Art. 12(3)): the new date and the reason, to the person. */
+  'mail.dsr_extension': { requestId: string }
   /** The 72-hour clock of a breach (Art. 33(1)): the reminder at 48 or 66 hours, to DPO_EMAIL. */
   'mail.incident_reminder': { incidentId: string; hours: 48 | 66 }
 }

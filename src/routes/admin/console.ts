@@ -1,9 +1,8 @@
 /**
- * @module The console's screens in this first part: the dashboard (empty until part 2), one's own
- * account (sessions with "sign out everywhere", passkeys, recovery codes), staff users (invite, roles,
- * disable, lift a lock-out: owners, after a fresh second factor), and the audit log (browse, filter,
- * verify, export as CSV or JSON). /admin/contacts, /admin/requests and /admin/purposes are placeholders
- * with their permissions, filled by part 2.
+ * @module The console's screens of its first part: one's own account (sessions with "sign out
+ * everywhere", passkeys, recovery codes), staff users (invite, roles, disable, lift a lock-out: owners,
+ * after a fresh second factor), and the audit log (browse, filter, verify, export as CSV or JSON). The
+ * dashboard, contacts, requests, purposes, forms and integration are screens of their own files.
  */
 import type { Context, Hono } from 'hono'
 import type { Deps } from '../../deps.ts'
@@ -44,19 +43,6 @@ const time = (ms: number | null, locale: Locale) =>
     : new Date(ms).toLocaleString(locale === 'fr' ? 'fr-FR' : 'en-GB', { timeZone: 'UTC' }) + ' UTC'
 
 export function consoleRoutes(deps: Deps, app: Hono) {
-  guard(deps, app, 'GET', '/', 'dashboard.read', (c) =>
-    adminPage(deps, c, 'admin/dashboard', { titleKey: 'admin.dashboard.title' }),
-  )
-  for (const [path, permission, key] of [
-    ['/contacts', 'contacts.read', 'contacts'],
-    ['/contacts/:id/evidence', 'contacts.personal', 'evidence'],
-    ['/requests', 'requests.manage', 'requests'],
-    ['/purposes', 'purposes.read', 'purposes'],
-  ] as const)
-    guard(deps, app, 'GET', path, permission, (c) =>
-      adminPage(deps, c, 'admin/placeholder', { titleKey: `admin.${key}.title` }),
-    )
-
   // One's own account
   const accountPage = async (c: Context, extra: Record<string, unknown> = {}) => {
     const s = c.get('admin')!

@@ -9,6 +9,7 @@ import type { Deps } from '../../deps.ts'
 import { asset } from '../../lib/views.ts'
 import { authRoutes } from './auth.ts'
 import { consoleRoutes } from './console.ts'
+import { dashboardRoutes } from './dashboard.ts'
 import { withSession } from './context.ts'
 
 export { ADMIN_ROUTES } from './context.ts'
@@ -21,8 +22,15 @@ export function adminRoutes(deps: Deps) {
     c.header('Cache-Control', 'public, max-age=3600')
     return c.body(script)
   })
+  const styles = asset('admin-console.css') ?? ''
+  app.get('/assets/console.css', (c) => {
+    c.header('Content-Type', 'text/css; charset=utf-8')
+    c.header('Cache-Control', 'public, max-age=3600')
+    return c.body(styles)
+  })
   app.use(withSession(deps))
   authRoutes(deps, app)
+  dashboardRoutes(deps, app)
   const { notFound } = consoleRoutes(deps, app)
   app.all('*', notFound)
   return app

@@ -16,6 +16,7 @@ import { loadOrCreateDevSecret } from './secret.ts'
 import { applyMigrations, openSqlite } from './sqlite.ts'
 import { createMauticClient } from '../../mautic/client.ts'
 import { releaseClaimsOfDeadProcess } from '../../domain/platform/outbox.ts'
+import { flushCounters } from '../../domain/platform/counters.ts'
 import { webhookHealth, type WebhookHealth } from '../../mautic/webhook-health.ts'
 import { firstOwnerLink } from '../../domain/admin/accounts.ts'
 
@@ -91,6 +92,8 @@ export async function startServer(
       checkpoints?.stop(),
       webhooks?.close(),
     ])
+    // Refusals counted in memory (src/domain/platform/counters.ts) are written before the database closes.
+    await flushCounters(deps)
     mail.close()
     sqlite.close()
   }

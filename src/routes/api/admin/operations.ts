@@ -10,6 +10,7 @@ import type { Deps } from '../../../deps.ts'
 import { listAudit, recordAudit } from '../../../domain/admin/audit.ts'
 import { verifyEverything } from '../../../domain/admin/verify.ts'
 import { discardDead, listOutboxMessages, retryDead } from '../../../domain/platform/outbox.ts'
+import { mirrorMode } from '../../../domain/platform/settings.ts'
 import { normalizeEmail } from '../../../lib/email.ts'
 import { jsonError } from '../../../lib/http-errors.ts'
 import { connectMautic, explainMauticError, NOT_CONFIGURED } from '../../../mautic/connect.ts'
@@ -139,7 +140,7 @@ export function operations(deps: Deps, app: Hono) {
         return c.json({
           counts: r.counts,
           without_proof: report ? r.withoutProof : undefined,
-          mirror_mode: deps.config.mirrorMode,
+          mirror_mode: await mirrorMode(deps),
         })
       } catch (err) {
         return jsonError(c, 502, 'mautic_failed', mauticFailure(err))
