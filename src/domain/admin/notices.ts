@@ -163,7 +163,7 @@ export async function saveDraft(
   key: string,
   locale: string,
   input: DraftInput,
-  by: Actor,
+  by: Actor & { reason: string },
 ): Promise<NoticeResult> {
   if (locale !== 'fr' && locale !== 'en') return { ok: false, code: 'invalid_locale' }
   const bad = checkDraft(input)
@@ -201,7 +201,7 @@ export async function saveDraft(
       ...by,
       action: 'notice.draft',
       target: `notice:${result.id}`,
-      details: { purpose: key, locale, version: result.version },
+      details: { purpose: key, locale, version: result.version, reason: by.reason },
     })
   return result
 }
@@ -260,7 +260,7 @@ export async function discardDraft(
   deps: Pick<Deps, 'db' | 'clock' | 'atomic' | 'sha256'>,
   key: string,
   locale: string,
-  by: Actor,
+  by: Actor & { reason: string },
 ): Promise<NoticeResult> {
   if (locale !== 'fr' && locale !== 'en') return { ok: false, code: 'invalid_locale' }
   const draft = await findDraft(deps.db, key, locale)
@@ -269,7 +269,7 @@ export async function discardDraft(
     ...by,
     action: 'notice.discard',
     target: `notice:${draft.id}`,
-    details: { purpose: key, locale, version: draft.version },
+    details: { purpose: key, locale, version: draft.version, reason: by.reason },
   })
   return { ok: true, version: draft.version, id: draft.id }
 }

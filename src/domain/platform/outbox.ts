@@ -171,6 +171,19 @@ export function listOutboxMessages(db: DB, status: 'pending' | 'dead') {
   return listOutbox(db, status, 500)
 }
 
+/**
+ * A page of the queue for the console: pending, failing (pending after a failed attempt, with its last
+ * error) or dead messages, oldest first, after `afterId`; never their payloads.
+ */
+export function listOutboxPage(
+  db: DB,
+  status: 'pending' | 'failing' | 'dead',
+  limit: number,
+  afterId?: string,
+) {
+  return listOutbox(db, status, limit, afterId)
+}
+
 /** Delivered rows are kept this long (for the admin's view), then deleted; their payloads are already empty. */
 export const OUTBOX_DONE_RETENTION_MS = 30 * 86_400_000
 

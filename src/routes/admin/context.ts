@@ -102,6 +102,9 @@ const NAV: { href: string; key: string; permission: Permission | null }[] = [
   { href: '/admin/contacts', key: 'admin.nav.contacts', permission: 'contacts.read' },
   { href: '/admin/requests', key: 'admin.nav.requests', permission: 'requests.manage' },
   { href: '/admin/purposes', key: 'admin.nav.purposes', permission: 'purposes.read' },
+  { href: '/admin/forms', key: 'admin.nav.forms', permission: 'purposes.read' },
+  { href: '/admin/integration', key: 'admin.nav.integration', permission: 'integration.read' },
+  { href: '/admin/keys', key: 'admin.nav.keys', permission: 'keys.manage' },
   { href: '/admin/audit', key: 'admin.nav.audit', permission: 'audit.read' },
   { href: '/admin/users', key: 'admin.nav.users', permission: 'users.manage' },
   { href: '/admin/account', key: 'admin.nav.account', permission: null },
@@ -186,7 +189,7 @@ export function guard(
   path: string,
   permission: Permission | null,
   handler: (c: Context, s: LoadedSession) => Response | Promise<Response>,
-  opts: { stepUp?: boolean; allowPending?: boolean; back?: string } = {},
+  opts: { stepUp?: boolean; allowPending?: boolean; back?: string | ((c: Context) => string) } = {},
 ) {
   const declared = `/admin${path === '/' ? '' : path}`
   if (!ADMIN_ROUTES.some((r) => r.method === method && r.path === declared))
@@ -204,7 +207,8 @@ export function guard(
     if (permission && !can(s.user.role, permission))
       return adminMessage(deps, c, 403, 'admin.error.forbidden')
     if (opts.stepUp && !isSteppedUp(s.session, deps.clock.now())) {
-      const next = method === 'GET' ? c.req.path : (opts.back ?? '/admin')
+      const back = typeof opts.back === 'function' ? opts.back(c) : opts.back
+      const next = method === 'GET' ? c.req.path : (back ?? '/admin')
       return c.redirect(`/admin/step-up?next=${encodeURIComponent(next)}`, 303)
     }
     return handler(c, s)

@@ -9,7 +9,12 @@ import type { Deps } from '../../deps.ts'
 import { asset } from '../../lib/views.ts'
 import { authRoutes } from './auth.ts'
 import { consoleRoutes } from './console.ts'
+import { contactRoutes } from './contacts.ts'
 import { dashboardRoutes } from './dashboard.ts'
+import { formRoutes } from './forms.ts'
+import { integrationRoutes } from './integration.ts'
+import { purposeRoutes } from './purposes.ts'
+import { requestRoutes } from './requests.ts'
 import { withSession } from './context.ts'
 
 export { ADMIN_ROUTES } from './context.ts'
@@ -31,6 +36,11 @@ export function adminRoutes(deps: Deps) {
   app.use(withSession(deps))
   authRoutes(deps, app)
   dashboardRoutes(deps, app)
+  contactRoutes(deps, app)
+  requestRoutes(deps, app)
+  purposeRoutes(deps, app)
+  formRoutes(deps, app)
+  integrationRoutes(deps, app)
   const { notFound } = consoleRoutes(deps, app)
   app.all('*', notFound)
   return app

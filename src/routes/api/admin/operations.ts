@@ -9,6 +9,7 @@ import * as v from 'valibot'
 import type { Deps } from '../../../deps.ts'
 import { listAudit, recordAudit } from '../../../domain/admin/audit.ts'
 import { verifyEverything } from '../../../domain/admin/verify.ts'
+import { sendTestMail } from '../../../domain/admin/mail-test.ts'
 import { discardDead, listOutboxMessages, retryDead } from '../../../domain/platform/outbox.ts'
 import { mirrorMode } from '../../../domain/platform/settings.ts'
 import { normalizeEmail } from '../../../lib/email.ts'
@@ -313,35 +314,9 @@ export function operations(deps: Deps, app: Hono) {
     async (c) => {
       const to = normalizeEmail(c.req.valid('json').to)
       if (!to) return jsonError(c, 400, 'invalid_email', 'to is not an e-mail address')
-      const org = deps.config.org.name
-      try {
-        const sent = await deps.mail.send({
-          from: deps.config.mail.from,
-          to,
-          subject: `${org}: test e-mail / e-mail de test`,
-          text: `This test e-mail from the ${org} consent gateway went through MAIL_TRANSPORT=${deps.mail.name}.\nCet e-mail de test de la passerelle de consentement de ${org} est passé par MAIL_TRANSPORT=${deps.mail.name}.\n`,
-          html: `<p>This test e-mail from the consent gateway went through the configured transport.</p><p>Cet e-mail de test de la passerelle de consentement est passé par le transport configuré.</p>`,
-        })
-        await recordAudit(deps, {
-          ...callerOf(c),
-          action: 'mail.test',
-          details: { transport: deps.mail.name },
-        })
-        return c.json({ transport: deps.mail.name, message_id: sent.messageId })
-      } catch (err) {
-        await recordAudit(deps, {
-          ...callerOf(c),
-          action: 'mail.test',
-          outcome: 'failed',
-          details: { transport: deps.mail.name },
-        })
-        return jsonError(
-          c,
-          502,
-          'mail_failed',
-          `The ${deps.mail.name} transport refused: ${(err as Error).message}`,
-        )
-      }
+      const r = await sendTestMail(deps, to, callerOf(c))
+      if (r.ok) return c.json({ transport: r.transport, message_id: r.messageId })
+      return jsonError(c, 502, 'mail_failed', `The ${r.transport} transport refused: ${r.error}`)
     },
   )
 }
