@@ -215,4 +215,3 @@ export function listPendingMirrors(
     .limit(limit)
     .execute()
 }
-

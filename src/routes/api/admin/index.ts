@@ -7,6 +7,7 @@ import { Hono } from 'hono'
 import type { Deps } from '../../../deps.ts'
 import { accountOperations } from './accounts.ts'
 import { complianceRoutes } from './compliance.ts'
+import { consoleOperations } from './console.ts'
 import { incidentRoutes } from './incidents.ts'
 import { operations } from './operations.ts'
 import { processorRoutes } from './processors.ts'
@@ -19,6 +20,7 @@ export function adminApiRoutes(deps: Deps) {
   const app = new Hono()
   accountOperations(deps, app)
   operations(deps, app)
+  consoleOperations(deps, app)
   return app
     .route('/compliance', complianceRoutes(deps))
     .route('/processors', processorRoutes(deps))

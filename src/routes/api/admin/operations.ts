@@ -10,7 +10,7 @@ import type { Deps } from '../../../deps.ts'
 import { listAudit, recordAudit } from '../../../domain/admin/audit.ts'
 import { verifyEverything } from '../../../domain/admin/verify.ts'
 import { sendTestMail } from '../../../domain/admin/mail-test.ts'
-import { discardDead, listOutboxMessages, retryDead } from '../../../domain/platform/outbox.ts'
+import { discardDead, listOutboxPage, retryDead } from '../../../domain/platform/outbox.ts'
 import { mirrorMode } from '../../../domain/platform/settings.ts'
 import { normalizeEmail } from '../../../lib/email.ts'
 import { jsonError } from '../../../lib/http-errors.ts'
@@ -236,7 +236,8 @@ export function operations(deps: Deps, app: Hono) {
   app.get(
     '/outbox',
     describeRoute({
-      summary: 'Pending or dead-lettered messages (?status=dead, the default), without payloads',
+      summary:
+        'Pending, failing (pending after a failed attempt) or dead-lettered messages (?status=dead, the default), without payloads',
       tags: ['admin'],
       security,
       responses: { 200: ok(v.object({ messages: v.array(OutboxMessage) })), ...errors() },
@@ -244,9 +245,9 @@ export function operations(deps: Deps, app: Hono) {
     adminAuth(deps, { method: 'GET', path: '/outbox', permission: 'integration.read' }),
     async (c) => {
       const status = c.req.query('status') ?? 'dead'
-      if (status !== 'pending' && status !== 'dead')
-        return jsonError(c, 400, 'invalid_status', 'status must be "pending" or "dead"')
-      return c.json({ messages: await listOutboxMessages(deps.db, status) })
+      if (status !== 'pending' && status !== 'dead' && status !== 'failing')
+        return jsonError(c, 400, 'invalid_status', 'status must be "pending", "failing" or "dead"')
+      return c.json({ messages: await listOutboxPage(deps.db, status, 500) })
     },
   )
   app.post(
