@@ -237,7 +237,7 @@ export function backfillReceiptQueries(from: string, to: string): CompiledQuery[
       FROM webhook_receipts w WHERE ${range} GROUP BY 2, 3, 4 ${ADD}`,
     sql`UPDATE counter_backfill SET cursor = ${to},
         done = done + (SELECT count(*) FROM webhook_receipts w WHERE ${range})
-      WHERE source = 'webhook_receipts'`,
+      WHERE source = 'webhook_receipts' AND cursor = ${from}`,
     sql`UPDATE webhook_receipts AS w SET counted = 1 WHERE ${range}`,
   ].map((q) => q.compile(compiler))
 }

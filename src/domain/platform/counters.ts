@@ -352,41 +352,35 @@ export async function backfillProgress(deps: Pick<Deps, 'db'>): Promise<Backfill
 
 /**
  * Counts what was recorded before the counters existed, a batch (one atomic unit) at a time, until
- * done or `budgetMs` is spent: a scheduled job, so that on D1 no statement outlasts its limits.
+ * done or `budgetMs` is spent (one batch at least): a scheduled job, so that on D1 no statement
+ * outlasts its limits. Each batch starts from the cursor as stored: two runners at once (two
+ * processes, two cron invocations) never count a row twice (the batches check the cursor, and the
+ * receipts their `counted` mark).
  */
 export async function backfillCounters(
   deps: Pick<Deps, 'db' | 'atomic' | 'clock'>,
   opts: { batch?: number; budgetMs?: number } = {},
 ): Promise<BackfillProgress> {
   const batch = opts.batch ?? 5_000
-  const started = Date.now()
-  const inTime = () => Date.now() - started < (opts.budgetMs ?? 10_000)
-  for (const row of await listBackfills(deps.db)) {
-    if (row.finished_at !== null) continue
+  const deadline = Date.now() + (opts.budgetMs ?? 10_000)
+  for (let first = true; first || Date.now() < deadline; first = false) {
+    const row = (await listBackfills(deps.db)).find((r) => r.finished_at === null)
+    if (!row) break
     if (row.source === 'consent_events') {
-      let from = Number(row.cursor)
+      const from = Number(row.cursor)
       const boundary = row.boundary ?? 0
-      while (inTime()) {
-        const to =
-          from >= boundary ? boundary : await nextLedgerBatchEnd(deps.db, from, boundary, batch)
-        await deps.atomic(backfillLedgerQueries(from, to, CONFIRM_BUCKETS, deps.clock.now()))
-        if (to >= boundary) break
-        from = to
-        await new Promise((r) => setTimeout(r, 0)) // other requests between two batches
-      }
+      const to =
+        from >= boundary ? boundary : await nextLedgerBatchEnd(deps.db, from, boundary, batch)
+      await deps.atomic(backfillLedgerQueries(from, to, CONFIRM_BUCKETS, deps.clock.now()))
     } else {
-      let from = row.cursor
-      while (inTime()) {
-        const to = await nextReceiptBatchEnd(deps.db, from, batch)
-        if (to === undefined) {
-          await deps.atomic([finishReceiptBackfillQuery(deps.clock.now())])
-          break
-        }
-        await deps.atomic(backfillReceiptQueries(from, to))
-        from = to
-        await new Promise((r) => setTimeout(r, 0))
-      }
+      const to = await nextReceiptBatchEnd(deps.db, row.cursor, batch)
+      await deps.atomic(
+        to === undefined
+          ? [finishReceiptBackfillQuery(deps.clock.now())]
+          : backfillReceiptQueries(row.cursor, to),
+      )
     }
+    await new Promise((r) => setTimeout(r, 0)) // other requests between two batches
   }
   return backfillProgress(deps)
 }
