@@ -56,7 +56,7 @@ export function integrationRoutes(deps: Deps, app: Hono) {
       titleKey: 'admin.integration.title',
       status,
       data: {
-        result,
+        result: result && { ...result, lines: result.lines ?? [] },
         manage: can(role, 'integration.manage'),
         mautic: {
           configured: deps.config.mautic !== undefined,
