@@ -73,7 +73,8 @@ export function plot(input: PlotInput): PlotView {
       ? Math.max(0, ...totals)
       : Math.max(0, ...input.series.flatMap((s) => s.values))
   const empty = totals.every((t) => t === 0)
-  const top = niceMax(peak)
+  // Counts: at least 0, 1, 2 on the axis, never a half.
+  const top = Math.max(2, niceMax(peak))
   const y = (v: number) => r1(M.top + innerH - (v / top) * innerH)
   const step = n > 0 ? innerW / n : innerW
   const paths: PlotView['paths'] = []

@@ -13,6 +13,7 @@ import { findEvents, findStates } from '../../db/repositories/ledger.ts'
 import { linkedContactId, mauticIdsOf } from '../../db/repositories/mautic.ts'
 import { findNoticesByIds, type NoticeRow } from '../../db/repositories/purposes.ts'
 import type { Deps } from '../../deps.ts'
+import { uuidv7 } from '../../lib/ids.ts'
 import { withdraw } from '../consent/withdrawal.ts'
 import { consentProof, findContactByRef } from '../consent/proof.ts'
 import { contactDataKey, contactEmail, openEvidence } from '../platform/contacts.ts'
@@ -266,7 +267,7 @@ async function requestQueries(
       queries: [
         completeDsrQuery(deps.db, requestId, now, by.actor),
         insertDsrHistoryQuery(deps.db, {
-          id: crypto.randomUUID(),
+          id: uuidv7(now),
           request_id: requestId,
           at: now,
           actor: by.actor,
@@ -297,7 +298,7 @@ async function requestQueries(
         reply_email_enc: null,
       }),
       insertDsrHistoryQuery(deps.db, {
-        id: crypto.randomUUID(),
+        id: uuidv7(now),
         request_id: id,
         at: now,
         actor: by.actor,

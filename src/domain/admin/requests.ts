@@ -22,6 +22,7 @@ import {
 import type { DsrKind } from '../../db/database.ts'
 import type { Deps } from '../../deps.ts'
 import { normalizeEmail } from '../../lib/email.ts'
+import { uuidv7 } from '../../lib/ids.ts'
 import { decryptField, encryptField } from '../../lib/keys.ts'
 import { findContactByRef } from '../consent/proof.ts'
 import { contactEmail } from '../platform/contacts.ts'
@@ -139,7 +140,8 @@ async function historyQuery(
   actor: string,
   note: string | null,
 ): Promise<CompiledQuery> {
-  const id = crypto.randomUUID()
+  // Time-ordered ids: steps recorded in the same millisecond keep their order.
+  const id = uuidv7(deps.clock.now())
   const text = note?.trim().slice(0, NOTE_MAX) || null
   return insertDsrHistoryQuery(deps.db, {
     id,

@@ -49,15 +49,15 @@ import { CONFIRM_BUCKETS, COUNTERS } from '../../../domain/platform/counters.ts'
 import { jsonError } from '../../../lib/http-errors.ts'
 import { enforcePreview, switchMirrorMode, testMauticConnection } from '../../../mautic/console.ts'
 import { webhookHealth } from '../../../mautic/webhook-health.ts'
-import { documentedBody, jsonBody } from '../validate.ts'
+import { documentedBody, jsonBody, required } from '../validate.ts'
 import { adminAuth, callerOf, type ApiOperation } from './auth.ts'
 import { errors, ok, security } from './schemas.ts'
 
 const reason = v.pipe(
   v.string('reason must be a string'),
   v.trim(),
-  v.minLength(1, 'reason is required: it is kept in the audit log'),
   v.maxLength(500, 'reason must be at most 500 characters'),
+  required('reason'),
 )
 const Reason = v.object({ reason })
 const Any = v.any()
@@ -329,7 +329,13 @@ export function consoleOperations(deps: Deps, app: Hono) {
       return r ? c.json(r) : jsonError(c, 404, 'not_found', 'No request has this id')
     },
   )
-  const Text = v.object({ reason: v.pipe(reason, v.maxLength(2000)) })
+  const longReason = v.pipe(
+    v.string('reason must be a string'),
+    v.trim(),
+    v.maxLength(2000, 'reason must be at most 2000 characters'),
+    required('reason'),
+  )
+  const Text = v.object({ reason: longReason })
   for (const [path, summary, run] of [
     ['verify', 'The person’s identity was checked (how, in reason)', verifyRequest],
     ['notes', 'Add a note to the request', noteRequest],
@@ -356,9 +362,9 @@ export function consoleOperations(deps: Deps, app: Hono) {
       { method: 'POST', path: '/requests/{id}/extend', permission: 'requests.manage' },
       'Extend the deadline by one or two further months (GDPR Art. 12(3)), once, within the first month; the reason is mailed to the person',
       { 404: NotFound('request') },
-      v.object({ months: v.picklist([1, 2]), reason: v.pipe(reason, v.maxLength(2000)) }),
+      v.object({ months: v.picklist([1, 2]), reason: longReason }),
     ),
-    jsonBody(v.object({ months: v.picklist([1, 2]), reason: v.pipe(reason, v.maxLength(2000)) })),
+    jsonBody(v.object({ months: v.picklist([1, 2]), reason: longReason })),
     async (c) => {
       const b = c.req.valid('json')
       const r = await extendRequest(deps, c.req.param('id') ?? '', b, callerOf(c))
