@@ -13,13 +13,49 @@ import { createAccount } from '../../src/domain/admin/accounts.ts'
 import { recordAudit } from '../../src/domain/admin/audit.ts'
 import { totpCode } from '../../src/domain/admin/totp.ts'
 import { jsonLogger } from '../../src/lib/log.ts'
-import { memoryMailTransport } from '../../src/mail/memory.ts'
+import { memoryMailTransport, type MemoryMailTransport } from '../../src/mail/memory.ts'
 import { nodeDeps } from '../../src/runtime/node/deps.ts'
 import { serveGateway } from '../../src/runtime/node/edge.ts'
 import { openDatabase } from '../../src/runtime/node/server.ts'
 import { makeAdmin, TEST_ITERATIONS } from '../helpers/admin.ts'
+import { confirmedSubscription } from '../helpers/consent.ts'
+import { saveDraft } from '../../src/domain/admin/notices.ts'
+import { saveHostedForm } from '../../src/domain/admin/forms.ts'
+import { recordStaffRequest } from '../../src/domain/admin/requests.ts'
+import { flushCounters, tallyRefusals } from '../../src/domain/platform/counters.ts'
+import { gateBatch } from '../../src/domain/sending/gate.ts'
 import { chromiumPath, launchBrowser } from '../helpers/browser.ts'
 import { TEST_SECRET } from '../helpers/deps.ts'
+
+/** What the part-2 screens show: a contact with events, a request, a notice draft, a form, a dead letter. */
+async function consoleData(deps: Deps, sqlite: ReturnType<typeof openDatabase>) {
+  const mail = deps.mail as MemoryMailTransport
+  const contactId = await confirmedSubscription({ deps, mail }, 'anne@acme.example')
+  const by = { actor: 'cli' }
+  const request = await recordStaffRequest(
+    deps,
+    { kind: 'access', via: 'post', note: 'letter' },
+    by,
+  )
+  if (!request.ok) throw new Error(request.code)
+  await saveDraft(
+    deps,
+    'newsletter',
+    'en',
+    { title: 'Monthly news', text: 'Once a month.', privacyUrl: '', requiresReconsent: false },
+    { ...by, reason: 'a11y' },
+  )
+  await saveHostedForm(deps, 'shop', ['newsletter'], { ...by, reason: 'a11y' })
+  const gate = await gateBatch(deps, 'newsletter', [{ email: 'nobody@acme.example' }])
+  if (gate.ok) tallyRefusals(deps, 'gate_api', 'newsletter', ['unknown_contact'])
+  await flushCounters(deps)
+  sqlite
+    .prepare(
+      "INSERT INTO outbox (id, kind, payload, status, attempts, next_attempt_at, last_error, created_at) VALUES ('0190dead', 'mautic.mirror', '{}', 'dead', 25, 0, 'Mautic answered 500', 1)",
+    )
+    .run()
+  return { contactId, requestId: request.id }
+}
 
 const AXE = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8')
 
@@ -55,6 +91,7 @@ describe.skipIf(!chromiumPath)('accessibility of the admin pages (axe-core)', ()
   let anonymous: BrowserContext
   let setupLink: string
   let ownerSecret: string
+  let part2: { contactId: string; requestId: string }
 
   beforeAll(async () => {
     const config = parseConfig({
@@ -90,6 +127,7 @@ describe.skipIf(!chromiumPath)('accessibility of the admin pages (axe-core)', ()
       ip: '192.0.2.1',
     })
 
+    part2 = await consoleData(deps, sqlite)
     browser = await launchBrowser()
     const viewport = { width: 360, height: 740 }
     anonymous = await browser.newContext({ bypassCSP: true, viewport })
@@ -129,7 +167,20 @@ describe.skipIf(!chromiumPath)('accessibility of the admin pages (axe-core)', ()
     ['my account', 'signedIn', () => '/admin/account', 200],
     ['users', 'signedIn', () => '/admin/users', 200],
     ['audit log', 'signedIn', () => '/admin/audit', 200],
-    ['contacts (part 2)', 'signedIn', () => '/admin/contacts', 200],
+    // Part 2: every screen, with data to show (a contact, a request, a draft, a form, a dead letter).
+    ['contacts', 'signedIn', () => '/admin/contacts', 200],
+    ['contacts, nothing found', 'signedIn', () => '/admin/contacts?q=nobody%40acme.example', 404],
+    ['a contact', 'signedIn', () => `/admin/contacts/${part2.contactId}`, 200],
+    ['printable proof', 'signedIn', () => `/admin/contacts/${part2.contactId}/evidence`, 200],
+    ['requests', 'signedIn', () => '/admin/requests', 200],
+    ['record a request', 'signedIn', () => '/admin/requests/new', 200],
+    ['a request', 'signedIn', () => `/admin/requests/${part2.requestId}`, 200],
+    ['purposes', 'signedIn', () => '/admin/purposes', 200],
+    ['a purpose with a draft', 'signedIn', () => '/admin/purposes/newsletter', 200],
+    ['forms and mappings', 'signedIn', () => '/admin/forms', 200],
+    ['integration', 'signedIn', () => '/admin/integration', 200],
+    ['integration, dead letters', 'signedIn', () => '/admin/integration?outbox=dead', 200],
+    ['API keys', 'signedIn', () => '/admin/keys', 200],
     ['step-up', 'signedIn', () => '/admin/step-up', 200],
     ['not found', 'signedIn', () => '/admin/nowhere', 404],
   ]

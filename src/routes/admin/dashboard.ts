@@ -192,6 +192,7 @@ function view(
       advice: webhook.advice,
       lastReceived: lastReceived === null ? '—' : when(lastReceived, locale),
       age: lastReceived === null ? '—' : duration(now - lastReceived, locale),
+      hasAge: lastReceived !== null,
       published:
         webhook.published === null ? tr('unknown') : webhook.published ? tr('yes') : tr('no'),
       refused: f.webhookRefusals.length
