@@ -5,7 +5,8 @@
 import type { AppName } from './apps/http-apps.ts'
 import type { MailAppName } from './apps/mail-apps.ts'
 
-export type BaselineName = 'hono-bare' | 'sqlite-pk' | 'sqlite-insert' | 'smtp-pass-through'
+export type BaselineName =
+  'hono-bare' | 'page-floor' | 'sqlite-pk' | 'sqlite-insert' | 'smtp-pass-through'
 
 /** What a row must show to pass; a row may have either or both. */
 export interface Target {
@@ -24,7 +25,7 @@ interface Common {
 
 export interface HttpScenario extends Common {
   kind: 'http'
-  baseline?: 'hono-bare'
+  baseline?: 'hono-bare' | 'page-floor'
   app: AppName
   request: {
     method?: string

@@ -4,6 +4,7 @@
  */
 import { sql, type CompiledQuery, type Selectable } from 'kysely'
 import type { DB, SessionsTable, SetupLinksTable, SigninThrottleTable } from '../database.ts'
+import { prepared } from '../prepared.ts'
 
 export type SessionRow = Selectable<SessionsTable>
 export type SetupLinkRow = Selectable<SetupLinksTable>
@@ -12,8 +13,13 @@ export type ThrottleRow = Selectable<SigninThrottleTable>
 export const insertSessionQuery = (db: DB, row: SessionRow): CompiledQuery =>
   db.insertInto('sessions').values(row).compile()
 
-export const findSession = (db: DB, id: string): Promise<SessionRow | undefined> =>
-  db.selectFrom('sessions').selectAll().where('id', '=', id).executeTakeFirst()
+const sessionById = prepared(['id'], (p, db) =>
+  db.selectFrom('sessions').selectAll().where('id', '=', p.id),
+)
+
+/** Compiled once: every console request reads its session. */
+export const findSession = async (db: DB, id: string): Promise<SessionRow | undefined> =>
+  (await db.executeQuery<SessionRow>(sessionById({ id }))).rows[0]
 
 /** Live (unrevoked) sessions of a user, newest first. */
 export const listSessionRows = (db: DB, userId: string): Promise<SessionRow[]> =>

@@ -4,13 +4,19 @@
  */
 import { type CompiledQuery, type Selectable, type Updateable } from 'kysely'
 import type { AdminUsersTable, DB, PasskeysTable, RecoveryCodesTable } from '../database.ts'
+import { prepared } from '../prepared.ts'
 
 export type AdminUserRow = Selectable<AdminUsersTable>
 export type PasskeyRow = Selectable<PasskeysTable>
 export type RecoveryCodeRow = Selectable<RecoveryCodesTable>
 
-export const findAdminUserById = (db: DB, id: string): Promise<AdminUserRow | undefined> =>
-  db.selectFrom('admin_users').selectAll().where('id', '=', id).executeTakeFirst()
+const userById = prepared(['id'], (p, db) =>
+  db.selectFrom('admin_users').selectAll().where('id', '=', p.id),
+)
+
+/** Compiled once: every console request reads its user (src/domain/admin/sessions.ts). */
+export const findAdminUserById = async (db: DB, id: string): Promise<AdminUserRow | undefined> =>
+  (await db.executeQuery<AdminUserRow>(userById({ id }))).rows[0]
 
 export const findAdminUserByBlindIndexes = (
   db: DB,

@@ -12,7 +12,6 @@ import { outboxFigures } from '../../db/repositories/outbox.ts'
 import type { Deps } from '../../deps.ts'
 import {
   backfillProgress,
-  CONFIRM_BUCKETS,
   medianOfBuckets,
   readCounters,
   SEND_PLACES,
@@ -20,8 +19,10 @@ import {
   type BackfillProgress,
 } from '../platform/counters.ts'
 
-/** Days the plots cover, today (UTC) included. */
+/** Days the consent plot covers, today (UTC) included. */
 export const DASHBOARD_DAYS = 90
+/** Days the operational plots cover (refusals, webhooks, requests): what an operator looks back on. */
+export const RECENT_DAYS = 30
 /** Requests due within this many days are shown as due soon. */
 export const DUE_SOON_DAYS = 7
 /** Pending mirror changes are counted up to this many (a partial index walk, bounded). */
@@ -42,17 +43,20 @@ export interface OptinRow {
 export interface DashboardFigures {
   /** The days of the period, oldest first (YYYY-MM-DD). */
   days: string[]
+  /** The last RECENT_DAYS of them: the days of refusals, webhooks and requests. */
+  recentDays: string[]
   /** purpose → action → count per day (SHOWN_ACTIONS), and every purpose's totals per action. */
   consents: Record<string, Record<string, number[]>>
   consentTotals: { purpose: string; action: string; count: number }[]
   optin: OptinRow[]
-  /** place → refusals per day. */
+  /** place → refusals per recent day. */
   refusedByDay: Record<string, number[]>
   refusedByReason: { place: string; purpose: string; reason: string; count: number }[]
-  /** outcome → events per day. */
+  /** outcome → events per recent day. */
   webhooksByDay: Record<string, number[]>
   webhooksByType: { type: string; outcome: string; count: number }[]
   webhookRefusals: { reason: string; count: number }[]
+  /** Requests received per recent day; `received`: in the recent days. */
   dsrByDay: number[]
   dsr: { received: number; open: number; overdue: number; dueSoon: number }
   outbox: { pending: number; failing: number; oldest: number | null; dead: number }
@@ -70,6 +74,9 @@ export async function dashboardFigures(
   const dayList = Array.from({ length: days }, (_, i) => utcDay(now - (days - 1 - i) * 86_400_000))
   const index = new Map(dayList.map((d, i) => [d, i]))
   const perDay = () => new Array<number>(days).fill(0)
+  const recentList = dayList.slice(-Math.min(RECENT_DAYS, days))
+  const recentIndex = new Map(recentList.map((d, i) => [d, i]))
+  const perRecentDay = () => new Array<number>(recentList.length).fill(0)
   const [
     events,
     requested,
@@ -137,15 +144,15 @@ export async function dashboardFigures(
   }
 
   const refusedByDay: Record<string, number[]> = Object.fromEntries(
-    SEND_PLACES.map((p) => [p, perDay()]),
+    SEND_PLACES.map((p) => [p, perRecentDay()]),
   )
   const byReason = new Map<
     string,
     { place: string; purpose: string; reason: string; count: number }
   >()
   for (const r of refused) {
-    const i = index.get(r.day)
-    if (i !== undefined) (refusedByDay[r.dims.place] ??= perDay())[i]! += r.count
+    const i = recentIndex.get(r.day)
+    if (i !== undefined) (refusedByDay[r.dims.place] ??= perRecentDay())[i]! += r.count
     const key = `${r.dims.place}\u0000${r.dims.purpose}\u0000${r.dims.reason}`
     const b = byReason.get(key)
     if (b) b.count += r.count
@@ -155,8 +162,8 @@ export async function dashboardFigures(
   const webhooksByDay: Record<string, number[]> = {}
   const byType = new Map<string, { type: string; outcome: string; count: number }>()
   for (const h of hooks) {
-    const i = index.get(h.day)
-    if (i !== undefined) (webhooksByDay[h.dims.outcome] ??= perDay())[i]! += h.count
+    const i = recentIndex.get(h.day)
+    if (i !== undefined) (webhooksByDay[h.dims.outcome] ??= perRecentDay())[i]! += h.count
     const key = `${h.dims.type}\u0000${h.dims.outcome}`
     const t = byType.get(key)
     if (t) t.count += h.count
@@ -166,14 +173,15 @@ export async function dashboardFigures(
   for (const r of hookRefusals)
     refusals.set(r.dims.reason, (refusals.get(r.dims.reason) ?? 0) + r.count)
 
-  const dsrByDay = perDay()
+  const dsrByDay = perRecentDay()
   for (const d of dsrs) {
-    const i = index.get(d.day)
+    const i = recentIndex.get(d.day)
     if (i !== undefined) dsrByDay[i]! += d.count
   }
 
   return {
     days: dayList,
+    recentDays: recentList,
     consents,
     consentTotals: [...totals].map(([k, count]) => {
       const [purpose, action] = k.split('\u0000') as [string, string]
@@ -201,6 +209,3 @@ export async function dashboardFigures(
     backfill,
   }
 }
-
-/** The labels of the time-to-confirm buckets, in order (for the API's description). */
-export const confirmBucketLabels = () => CONFIRM_BUCKETS.map((b) => b.label)

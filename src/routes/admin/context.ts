@@ -117,6 +117,27 @@ export interface AdminPageOptions {
   data?: Record<string, unknown>
   /** The page loads /admin/assets/passkey.js: its CSP allows same-origin scripts. */
   script?: boolean
+  /**
+   * Content rendered beforehand by a template of views/ (so escaped like any output), put where
+   * the view writes `<!--fragment-->`: a page whose content many requests share (the dashboard)
+   * renders it once. Nothing from a request or a database ever writes `<!--` unescaped.
+   */
+  fragment?: string
+}
+
+const FRAGMENT = '<!--fragment-->'
+
+/** The signed-in account's address, decrypted once per process (it is on every page). */
+const addresses = new Map<string, string>()
+async function signedInAddress(deps: Deps, user: LoadedSession['user']) {
+  const key = `${user.id}\u0000${user.email_enc}`
+  let email = addresses.get(key)
+  if (email === undefined) {
+    email = await adminEmail(deps, user)
+    if (addresses.size >= 1_000) addresses.clear()
+    addresses.set(key, email)
+  }
+  return email
 }
 
 /** Renders views/admin/<view>.hbs in the admin layout. */
@@ -128,7 +149,7 @@ export async function adminPage(deps: Deps, c: Context, view: string, opts: Admi
   const path = c.req.path
   const admin = s
     ? {
-        email: await adminEmail(deps, s.user),
+        email: await signedInAddress(deps, s.user),
         roleLabel: t(locale, `admin.role.${s.user.role}`),
         csrf: await csrfTokenFor(deps, s.session.id),
         nav: signedIn
@@ -150,7 +171,7 @@ export async function adminPage(deps: Deps, c: Context, view: string, opts: Admi
       'Content-Security-Policy',
       "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
     )
-  const html = renderPage(view, {
+  let html = renderPage(view, {
     locale,
     title: t(locale, opts.titleKey, opts.params),
     site: siteInfo(deps.config),
@@ -159,6 +180,10 @@ export async function adminPage(deps: Deps, c: Context, view: string, opts: Admi
     csrfToken: admin?.csrf,
     data: { admin, script: opts.script ?? false, ...opts.data },
   })
+  if (opts.fragment !== undefined) {
+    const at = html.indexOf(FRAGMENT)
+    html = html.slice(0, at) + opts.fragment + html.slice(at + FRAGMENT.length)
+  }
   return c.html(html, opts.status ?? 200)
 }
 

@@ -14,47 +14,57 @@ import { mirrorMode } from '../../domain/platform/settings.ts'
 import { SEND_PLACES } from '../../domain/platform/counters.ts'
 import { t, type Locale } from '../../lib/i18n.ts'
 import { horizontalBars, plot } from '../../lib/plot.ts'
+import { renderView } from '../../lib/views.ts'
 import { webhookHealth } from '../../mautic/webhook-health.ts'
 import { adminLocale, adminPage, guard } from './context.ts'
 import { count, duration, label, percent, when } from './format.ts'
 
-/** The figures are read again at most this often per process: a dashboard left open refreshes. */
+/**
+ * The page's figures, and what is drawn from them, are made again at most this often per process
+ * and language (and purpose shown): a dashboard many people keep open costs a few reads every ten
+ * seconds, not per view. What changes meanwhile shows at the next refresh.
+ */
 const FIGURES_TTL_MS = 10_000
-const cached = new WeakMap<object, { at: number; figures: Promise<DashboardFigures> }>()
-
-function figures(deps: Deps): Promise<DashboardFigures> {
-  const now = deps.clock.now()
-  const hit = cached.get(deps.db)
-  if (hit && now - hit.at >= 0 && now - hit.at < FIGURES_TTL_MS) return hit.figures
-  const entry = { at: now, figures: dashboardFigures(deps) }
-  entry.figures.catch(() => cached.delete(deps.db))
-  cached.set(deps.db, entry)
-  return entry.figures
-}
-
-/** The figures as read now, without the cache (after an action that changes them, and in tests). */
-export function forgetDashboardFigures(deps: Pick<Deps, 'db'>) {
-  cached.delete(deps.db)
-}
+const cached = new WeakMap<object, Map<string, { at: number; body: Promise<string> }>>()
 
 export function dashboardRoutes(deps: Deps, app: Hono) {
-  guard(deps, app, 'GET', '/', 'dashboard.read', async (c) => {
-    const locale = adminLocale(c)
-    const [f, webhook, mode] = await Promise.all([
-      figures(deps),
-      webhookHealth(deps),
-      mirrorMode(deps),
-    ])
-    return adminPage(deps, c, 'admin/dashboard', {
+  /** The page's content (views/admin/dashboard-body.hbs), rendered at most once per TTL. */
+  const drawn = (c: Context, locale: Locale): Promise<string> => {
+    const now = deps.clock.now()
+    const purpose = c.req.query('purpose') ?? ''
+    let views = cached.get(deps.db)
+    if (!views) cached.set(deps.db, (views = new Map()))
+    const key = `${locale}\u0000${purpose.slice(0, 64)}`
+    const hit = views.get(key)
+    if (hit && now - hit.at >= 0 && now - hit.at < FIGURES_TTL_MS) return hit.body
+    // Bounded: the purposes, in two languages.
+    if (views.size > 200) views.clear()
+    const entry = {
+      at: now,
+      body: Promise.all([dashboardFigures(deps), webhookHealth(deps), mirrorMode(deps)]).then(
+        ([f, webhook, mode]) =>
+          renderView('admin/dashboard-body', {
+            locale,
+            title: t(locale, 'admin.dashboard.title'),
+            data: view(deps, purpose, locale, f, webhook, mode),
+          }),
+      ),
+    }
+    entry.body.catch(() => views.delete(key))
+    views.set(key, entry)
+    return entry.body
+  }
+  guard(deps, app, 'GET', '/', 'dashboard.read', async (c) =>
+    adminPage(deps, c, 'admin/dashboard', {
       titleKey: 'admin.dashboard.title',
-      data: view(deps, c, locale, f, webhook, mode),
-    })
-  })
+      fragment: await drawn(c, adminLocale(c)),
+    }),
+  )
 }
 
 function view(
   deps: Deps,
-  c: Context,
+  chosen: string,
   locale: Locale,
   f: DashboardFigures,
   webhook: Awaited<ReturnType<typeof webhookHealth>>,
@@ -64,9 +74,9 @@ function view(
   const tr = (key: string, params?: Record<string, unknown>) =>
     t(locale, `admin.dash.${key}`, params)
   const x = f.days.map((d) => d.slice(5))
+  const recentX = f.recentDays.map((d) => d.slice(5))
   const noData = tr('noData')
   const purposes = Object.keys(f.consents).sort()
-  const chosen = c.req.query('purpose')
   const purpose = chosen && purposes.includes(chosen) ? chosen : ''
   const series = SHOWN_ACTIONS.map((a) => ({
     label: label(locale, 'action', a),
@@ -80,14 +90,15 @@ function view(
     description: string,
     s: typeof series,
     kind: 'lines' | 'stacked',
+    recent = true,
   ) =>
     plot({
       id,
       title,
       description,
       xName: tr('day'),
-      x,
-      xFull: f.days,
+      x: recent ? recentX : x,
+      xFull: recent ? f.recentDays : f.days,
       series: s,
       kind,
       emptyText: noData,
@@ -99,6 +110,7 @@ function view(
     tr('consents.description', { days: f.days.length }),
     series,
     'lines',
+    false,
   )
   const totals = purposes.map((p) => ({
     purpose: p,
@@ -137,12 +149,12 @@ function view(
 
   const placeSeries = SEND_PLACES.map((p) => ({
     label: label(locale, 'place', p),
-    values: f.refusedByDay[p] ?? new Array<number>(f.days.length).fill(0),
+    values: f.refusedByDay[p] ?? new Array<number>(f.recentDays.length).fill(0),
   }))
   const refusedPlot = daily(
     'refused',
     tr('refused.title'),
-    tr('refused.description', { days: f.days.length }),
+    tr('refused.description', { days: f.recentDays.length }),
     placeSeries,
     'stacked',
   )
@@ -150,14 +162,14 @@ function view(
   const hookPlot = daily(
     'webhooks',
     tr('webhooks.title'),
-    tr('webhooks.description', { days: f.days.length }),
+    tr('webhooks.description', { days: f.recentDays.length }),
     outcomes.map((o) => ({ label: label(locale, 'outcome', o), values: f.webhooksByDay[o]! })),
     'stacked',
   )
   const dsrPlot = daily(
     'requests',
     tr('requests.title'),
-    tr('requests.description', { days: f.days.length }),
+    tr('requests.description', { days: f.recentDays.length }),
     [{ label: tr('requests.received'), values: f.dsrByDay }],
     'stacked',
   )
@@ -176,7 +188,8 @@ function view(
       dueSoon: count(f.dsr.dueSoon, locale),
       overdue: count(f.dsr.overdue, locale),
       late: f.dsr.overdue > 0,
-      days: f.days.length,
+      days: f.recentDays.length,
+      allDays: f.days.length,
     },
     outbox: {
       pending: count(f.outbox.pending, locale),

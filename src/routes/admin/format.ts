@@ -6,24 +6,36 @@ import { t, type Locale } from '../../lib/i18n.ts'
 
 const tag = (locale: Locale) => (locale === 'fr' ? 'fr-FR' : 'en-GB')
 
+/**
+ * Formatters made once per language: `toLocaleString` builds a new one at every call, which a page
+ * of a few hundred figures feels.
+ */
+const formats = (locale: Locale) => ({
+  dateTime: new Intl.DateTimeFormat(tag(locale), {
+    timeZone: 'UTC',
+    dateStyle: 'short',
+    timeStyle: 'medium',
+  }),
+  date: new Intl.DateTimeFormat(tag(locale), { timeZone: 'UTC', dateStyle: 'short' }),
+  count: new Intl.NumberFormat(tag(locale)),
+  percent: new Intl.NumberFormat(tag(locale), { maximumFractionDigits: 1 }),
+})
+const FORMATS = { fr: formats('fr'), en: formats('en') }
+
 /** A date and time in UTC, or a dash. */
 export const when = (ms: number | null | undefined, locale: Locale) =>
-  ms === null || ms === undefined
-    ? '—'
-    : new Date(ms).toLocaleString(tag(locale), { timeZone: 'UTC' }) + ' UTC'
+  ms === null || ms === undefined ? '—' : FORMATS[locale].dateTime.format(ms) + ' UTC'
 
 /** A date alone (UTC). */
 export const day = (ms: number | null | undefined, locale: Locale) =>
-  ms === null || ms === undefined
-    ? '—'
-    : new Date(ms).toLocaleDateString(tag(locale), { timeZone: 'UTC' })
+  ms === null || ms === undefined ? '—' : FORMATS[locale].date.format(ms)
 
 /** A count with the locale's digit grouping. */
-export const count = (n: number, locale: Locale) => n.toLocaleString(tag(locale))
+export const count = (n: number, locale: Locale) => FORMATS[locale].count.format(n)
 
 /** A share as a percentage with one decimal. */
 export const percent = (fraction: number, locale: Locale) =>
-  (fraction * 100).toLocaleString(tag(locale), { maximumFractionDigits: 1 }) + ' %'
+  FORMATS[locale].percent.format(fraction * 100) + ' %'
 
 /** A duration in the largest unit that keeps it readable: seconds, minutes, hours, days. */
 export function duration(ms: number, locale: Locale): string {
