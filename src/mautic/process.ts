@@ -5,7 +5,6 @@
  * submission, which is captured with its evidence and confirmed by double opt-in like any other.
  */
 import type { CompiledQuery } from 'kysely'
-import { findStates } from '../db/repositories/ledger.ts'
 import { findContactByBlindIndexes, isSuppressed } from '../db/repositories/contacts.ts'
 import {
   deleteMirrorQuery,
@@ -25,7 +24,12 @@ import { emailPurposeOf, formFieldsOf } from '../db/repositories/mautic-mappings
 import type { Deps } from '../deps.ts'
 import { prepareContact } from '../domain/platform/contacts.ts'
 import { gateBatch } from '../domain/sending/gate.ts'
-import { buildEventQueries, chainHead, commitWithChainRetry } from '../domain/consent/ledger.ts'
+import {
+  buildEventQueries,
+  commitWithChainRetry,
+  GENESIS_HASH,
+  statesAtHead,
+} from '../domain/consent/ledger.ts'
 import { enqueueQuery } from '../domain/platform/outbox.ts'
 import { loadPurposes, SENDING_CHANNELS } from '../domain/consent/purposes.ts'
 import { mergeAttributes, subscribe } from '../domain/consent/subscriptions.ts'
@@ -119,7 +123,9 @@ async function contactSaved(deps: Deps, event: MauticEvent): Promise<Outcome> {
     const queries: CompiledQuery[] = [...ctx.insert, linkQuery(deps.db, mauticId, id, now)]
     if (!ctx.isNew && Object.keys(attributes).length > 0)
       queries.push(await mergeAttributes(deps, ctx.row, attributes, now))
-    const states = ctx.isNew ? [] : await findStates(deps.db, id)
+    const { head, states } = ctx.isNew
+      ? { head: { seq: 0, hash: GENESIS_HASH }, states: [] }
+      : await statesAtHead(deps, id)
 
     // Withdrawals: the contact's own Mautic DNC on any channel (if its channel-change event was lost),
     // or a consent field set to false.
@@ -175,7 +181,7 @@ async function contactSaved(deps: Deps, event: MauticEvent): Promise<Outcome> {
       const built = await buildEventQueries(
         deps,
         { id, dataKey: ctx.dataKey },
-        ctx.isNew ? { seq: 0, hash: '0'.repeat(64) } : await chainHead(deps, id),
+        head,
         [...withdraw].map((purposeKey) => ({
           purposeKey,
           action: 'withdrawn' as const,
