@@ -1,7 +1,7 @@
 /**
  * @module What the compliance screens share (README "Compliance"): their sub-navigation by permission,
- * dates shown in UTC, the 72-hour clock of a breach in words (GDPR Art. 33(1)), form values read
- * strictly, and the audit entry every action leaves (src/domain/admin/audit.ts; the compliance domain
+ * form values read strictly, redirects that keep the page's language, and the audit entry every
+ * action leaves (src/domain/admin/audit.ts; the compliance domain
  * records who acted on its own rows, never in the audit log, so the screens write that entry).
  */
 import type { Context } from 'hono'
@@ -12,6 +12,7 @@ import { can, type Permission } from '../../domain/admin/permissions.ts'
 import { t, type Locale } from '../../lib/i18n.ts'
 import { actorOf, adminLocale, adminPage } from './context.ts'
 
+// Dates in UTC and the 72-hour clock in words (compliance-format.ts), for the screens' convenience.
 export { clockView, day, when, type ClockView } from './compliance-format.ts'
 
 /** The compliance screens, each shown in the sub-navigation to the roles that may open it. */
