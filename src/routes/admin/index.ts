@@ -8,6 +8,7 @@ import { Hono } from 'hono'
 import type { Deps } from '../../deps.ts'
 import { asset } from '../../lib/views.ts'
 import { authRoutes } from './auth.ts'
+import { complianceAssets, complianceRoutes } from './compliance.ts'
 import { consoleRoutes } from './console.ts'
 import { withSession } from './context.ts'
 
@@ -21,9 +22,11 @@ export function adminRoutes(deps: Deps) {
     c.header('Cache-Control', 'public, max-age=3600')
     return c.body(script)
   })
+  complianceAssets(app)
   app.use(withSession(deps))
   authRoutes(deps, app)
   const { notFound } = consoleRoutes(deps, app)
+  complianceRoutes(deps, app)
   app.all('*', notFound)
   return app
 }
