@@ -5,6 +5,8 @@ import mailEn from '../locales/mail.en.json' with { type: 'json' }
 import mailFr from '../locales/mail.fr.json' with { type: 'json' }
 import complianceEn from '../locales/compliance.en.json' with { type: 'json' }
 import complianceFr from '../locales/compliance.fr.json' with { type: 'json' }
+import operationsEn from '../locales/operations.en.json' with { type: 'json' }
+import operationsFr from '../locales/operations.fr.json' with { type: 'json' }
 
 export type Locale = 'fr' | 'en'
 export const LOCALES: readonly Locale[] = ['fr', 'en']
@@ -13,8 +15,8 @@ export const DEFAULT_LOCALE: Locale = 'fr'
 
 // One file per area (pages, e-mails, compliance records) so that each stays readable; keys are flat and unique across files.
 const dictionaries: Record<Locale, Record<string, string>> = {
-  fr: { ...fr, ...mailFr, ...complianceFr },
-  en: { ...en, ...mailEn, ...complianceEn },
+  fr: { ...fr, ...mailFr, ...complianceFr, ...operationsFr },
+  en: { ...en, ...mailEn, ...complianceEn, ...operationsEn },
 }
 
 export const isLocale = (v: unknown): v is Locale => v === 'fr' || v === 'en'

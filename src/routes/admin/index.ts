@@ -10,6 +10,8 @@ import { asset } from '../../lib/views.ts'
 import { authRoutes } from './auth.ts'
 import { consoleRoutes } from './console.ts'
 import { withSession } from './context.ts'
+import { operationsRoutes } from './operations.ts'
+import { retentionRoutes } from './operations-retention.ts'
 
 export { ADMIN_ROUTES } from './context.ts'
 
@@ -23,6 +25,8 @@ export function adminRoutes(deps: Deps) {
   })
   app.use(withSession(deps))
   authRoutes(deps, app)
+  operationsRoutes(deps, app)
+  retentionRoutes(deps, app)
   const { notFound } = consoleRoutes(deps, app)
   app.all('*', notFound)
   return app
