@@ -62,8 +62,9 @@ export interface Config {
 export interface OperationsConfig {
   /** RETENTION_INACTIVE_DAYS: a contact with no activity of their own this long is erased; 0: never. */
   retentionInactiveDays: number
-  /** ALERT_EMAIL (default DPO_EMAIL): where alert mails go, in DPO_LOCALE. */
+  /** ALERT_EMAIL (default DPO_EMAIL): where alert mails go, in DPO_LOCALE (`alertLocale`). */
   alertEmail?: string
+  alertLocale: 'fr' | 'en'
   /** ALERT_WEBHOOK_URL and ALERT_WEBHOOK_SECRET (whsec_…): alerts signed with Standard Webhooks. */
   alertWebhook?: { url: string; secret: string }
   /** MONITOR_WEBHOOK_SILENCE_HOURS: no Mautic delivery this long is a finding. */
@@ -206,7 +207,7 @@ export function parseConfig(env: RawEnv): Config {
       "ADMIN_SETUP_TOKEN must be at least 16 characters long (it opens the first owner's set-up)",
     )
 
-  const operations = parseOperations(get, dpoEmail, problems)
+  const operations = parseOperations(get, dpoEmail, dpoLocale === 'en' ? 'en' : 'fr', problems)
 
   if (problems.length > 0) throw new ConfigError(problems)
   return {
@@ -266,6 +267,7 @@ function wholeNumber(
 function parseOperations(
   get: (n: string) => string | undefined,
   dpoEmail: string | undefined,
+  alertLocale: 'fr' | 'en',
   problems: string[],
 ): OperationsConfig {
   const alertEmail = get('ALERT_EMAIL')
@@ -297,6 +299,7 @@ function parseOperations(
       problems,
     ),
     alertEmail: alertEmail ?? dpoEmail,
+    alertLocale,
     alertWebhook,
     webhookSilenceHours: wholeNumber(
       'MONITOR_WEBHOOK_SILENCE_HOURS',

@@ -8,7 +8,7 @@
 import { existsSync } from 'node:fs'
 import { options, UsageError } from './args.ts'
 import { print } from './context.ts'
-import { parseConfig } from '../config.ts'
+import { parseConfig, type RawEnv } from '../config.ts'
 import { recordBackup } from '../domain/operations/backups.ts'
 import { jsonLogger } from '../lib/log.ts'
 import { backupDatabase, BackupError, restoreDatabase } from '../runtime/node/backup.ts'
@@ -16,19 +16,19 @@ import { nodeDeps } from '../runtime/node/deps.ts'
 import { loadOrCreateDevSecret } from '../runtime/node/secret.ts'
 import { openDatabase, StartupError } from '../runtime/node/server.ts'
 
-function config() {
-  const parsed = parseConfig(process.env)
+function config(env: RawEnv) {
+  const parsed = parseConfig(env)
   return { ...parsed, appSecret: parsed.appSecret ?? loadOrCreateDevSecret() }
 }
 
-export async function backup(args: string[]): Promise<number> {
+export async function backup(args: string[], env: RawEnv = process.env): Promise<number> {
   const encrypt = args.includes('--encrypt')
   const { out } = options(
     args.filter((a) => a !== '--encrypt'),
     ['out'],
   )
   if (!out) throw new UsageError('backup needs --out FILE (a new file).')
-  const cfg = config()
+  const cfg = config(env)
   if (!existsSync(cfg.databasePath))
     throw new StartupError(
       `No database at ${cfg.databasePath} (DATABASE_PATH): nothing to back up.`,
@@ -70,13 +70,13 @@ export async function backup(args: string[]): Promise<number> {
   }
 }
 
-export async function restore(args: string[]): Promise<number> {
+export async function restore(args: string[], env: RawEnv = process.env): Promise<number> {
   const [file, ...rest] = args
   if (!file || file.startsWith('--'))
     throw new UsageError('restore needs the backup file first: restore FILE --out NEW_PATH.')
   const { out } = options(rest, ['out'])
   if (!out) throw new UsageError('restore needs --out NEW_PATH (a new file, never the live one).')
-  const cfg = config()
+  const cfg = config(env)
   let result
   try {
     result = restoreDatabase(file, out, {

@@ -88,8 +88,8 @@ const COMMANDS: Record<string, Command> = {
   mautic: (args, remote) =>
     runMautic(args, remote ? (fn) => fn(undefined as never) : withDeps, undefined, remote),
   purge,
-  backup,
-  restore,
+  backup: (args) => backup(args),
+  restore: (args) => restore(args),
   'verify-bundle': (args) => verifyBundleCommand(args, withDeps),
   compliance: (args) => runCompliance(args, withDeps),
   'mail-log': (args) => mailLog(args, readStdin),

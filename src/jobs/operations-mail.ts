@@ -71,7 +71,7 @@ export function operationsOutboxHandlers(
         })
         return
       }
-      const locale = deps.config.dpo?.locale ?? 'fr'
+      const locale = deps.config.operations.alertLocale
       const findings = await alertFindings(deps, findingIds)
       const open = findings.filter((f) => f.status === 'open')
       if (open.length === 0) return // every one closed since: nothing to say

@@ -77,7 +77,7 @@ export function lastActivity(row: ActivityRow): { at: number; kind: LastActivity
     [row.last_request, 'request'],
     [row.last_other, 'contact'],
   ] as const)
-    if (at !== null && Number(at) > best.at) best = { at: Number(at), kind }
+    if (at !== null && Number(at) >= best.at) best = { at: Number(at), kind }
   return best
 }
 
