@@ -5,6 +5,7 @@
 // bounded steps that resume.
 import { describe, expect, it } from 'vitest'
 import { createAccount } from '../../../../src/domain/admin/accounts.ts'
+import { createProcessor } from '../../../../src/domain/compliance/processors.ts'
 import { verifyEverything } from '../../../../src/domain/admin/verify.ts'
 import { subscribe } from '../../../../src/domain/consent/subscriptions.ts'
 import { withdraw } from '../../../../src/domain/consent/withdrawal.ts'
@@ -130,6 +131,13 @@ describe('retention', () => {
       { email: 'new@staff.example', role: 'viewer', mail: false },
       { actor: 'cli' },
     )
+    // A recipient of the processors register without a webhook: each erasure is a task for staff.
+    const printer = await createProcessor(t.deps, {
+      name: 'Print shop',
+      role: 'processor',
+      country: 'BE',
+    })
+    if (!printer.ok) throw new Error(printer.message)
     mautic.requests.length = 0
 
     const preview = await previewRetention(t.deps)
@@ -171,6 +179,12 @@ describe('retention', () => {
       ]),
     )
     expect(t.rows('SELECT * FROM suppressions')).toEqual([])
+    // Passed on to the recipient (Art. 19: an erasure under Art. 17(1)(a) is one too).
+    expect(
+      t.rows('SELECT contact_id, kind, channel FROM recipient_notices ORDER BY contact_id'),
+    ).toEqual(
+      [anne, emma].sort().map((contact_id) => ({ contact_id, kind: 'erase', channel: 'task' })),
+    )
     expect((await verifyEverything(t.deps)).ok).toBe(true)
 
     // Mautic is told through the outbox.
