@@ -40,10 +40,14 @@ export function describeFinding(locale: Locale, f: FindingView) {
     kindList: counts(d.kinds),
     problems: Array.isArray(d.problems) ? (d.problems as string[]).slice(0, 3).join('; ') : '',
   }
+  // Never happened: its own sentence, not "since never".
+  const never =
+    (f.kind === 'backup_stale' && !d.last_taken_at) ||
+    (f.kind === 'webhook_silent' && !d.last_received_at)
   return {
     kindLabel: t(locale, `ops.finding.kind.${f.kind}`),
     severityLabel: t(locale, `ops.severity.${f.severity}`),
-    summary: t(locale, `ops.finding.summary.${f.kind}`, params),
+    summary: t(locale, `ops.finding.summary.${f.kind}${never ? '_never' : ''}`, params),
     opened: when(locale, f.opened_at),
     closed: f.closed_at ? when(locale, f.closed_at) : null,
   }

@@ -81,7 +81,7 @@ export async function reviewConditions(deps: Pick<Deps, 'db' | 'clock'>): Promis
       kind: 'review_due',
       subject: SUBJECT(q.id),
       severity: now >= q.end ? 'high' : 'medium',
-      details: { quarter: q.id, due_at: new Date(q.end).toISOString(), overdue: now >= q.end },
+      details: { quarter: q.id, due_at: new Date(q.end - 1).toISOString(), overdue: now >= q.end },
     })
   }
   return out

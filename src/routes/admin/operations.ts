@@ -29,6 +29,13 @@ export const when = (ms: number | string | null | undefined, locale: Locale) =>
     ? t(locale, 'ops.never')
     : new Date(ms).toLocaleString(locale === 'fr' ? 'fr-FR' : 'en-GB', { timeZone: 'UTC' }) + ' UTC'
 
+/** The last day before `end` (a quarter's end is the first instant of the next one), as a date. */
+export const dayBefore = (end: number | string, locale: Locale) =>
+  new Date(new Date(end).getTime() - 1).toLocaleDateString(locale === 'fr' ? 'fr-FR' : 'en-GB', {
+    timeZone: 'UTC',
+    dateStyle: 'long',
+  })
+
 const SCREENS = ['', '/findings', '/retention', '/review', '/reconsent', '/backups'] as const
 
 /** The operations screens' own navigation, the current one marked. */
@@ -83,7 +90,7 @@ export function operationsRoutes(deps: Deps, app: Hono) {
         : t(locale, 'ops.overview.retentionNone', { days: s.retention.inactive_days }),
       review: t(locale, s.review.signed ? 'ops.overview.reviewSigned' : 'ops.overview.reviewDue', {
         quarter: s.review.quarter,
-        due: when(s.review.due_at, locale),
+        due: dayBefore(s.review.due_at, locale),
       }),
       reconsent: t(locale, 'ops.overview.reconsentValue', {
         campaigns: s.reconsent.length,
@@ -194,7 +201,7 @@ export function operationsRoutes(deps: Deps, app: Hono) {
         quarter: r.quarter,
         headline: t(locale, r.signed ? 'ops.review.signedHeadline' : 'ops.review.dueHeadline', {
           quarter: r.quarter,
-          due: when(r.due_at, locale),
+          due: dayBefore(r.due_at, locale),
         }),
         signed: r.signed !== null,
         signedLine: r.signed
