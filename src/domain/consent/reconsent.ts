@@ -268,11 +268,19 @@ export interface CampaignProgress {
   answered: number
 }
 
-/** Every campaign, newest first, with where it stands (the console, the admin API, /metrics). */
-export async function reconsentProgress(deps: Pick<Deps, 'db' | 'clock'>) {
+/**
+ * Every campaign, newest first, with where it stands (the console, the admin API, /metrics); with
+ * `running`, only those whose grace period is not over (the monitor's check: counting a campaign reads
+ * every contact it mailed).
+ */
+export async function reconsentProgress(
+  deps: Pick<Deps, 'db' | 'clock'>,
+  opts: { running?: boolean } = {},
+) {
   const now = deps.clock.now()
   const out: CampaignProgress[] = []
   for (const c of await listCampaigns(deps.db)) {
+    if (opts.running && c.grace_until <= now) continue
     const counts = await campaignCounts(deps.db, c)
     out.push({
       notice_id: c.notice_id,

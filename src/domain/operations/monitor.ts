@@ -121,7 +121,7 @@ const CHECKS: Check[] = [
     name: 're-consent',
     kinds: ['reconsent_pending'],
     async run(deps) {
-      return (await reconsentProgress(deps))
+      return (await reconsentProgress(deps, { running: true }))
         .filter((c) => !c.grace_over && (!c.all_queued || c.outdated > 0))
         .map((c) => ({
           kind: 'reconsent_pending' as const,
