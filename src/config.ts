@@ -264,6 +264,20 @@ function wholeNumber(
   return n
 }
 
+/**
+ * RETENTION_INACTIVE_DAYS: 0 (never) or at least 30 days. A value such as 3 (years meant as days)
+ * would erase almost everyone at the next run: refused rather than obeyed.
+ */
+function retentionDays(value: string | undefined, problems: string[]): number {
+  if (value === undefined) return 1095
+  const n = Number(value)
+  if (/^\d+$/.test(value) && (n === 0 || (n >= 30 && n <= 36500))) return n
+  problems.push(
+    `RETENTION_INACTIVE_DAYS must be 0 (never erase) or a number of days from 30 to 36500 (1095 is three years), got "${value}"`,
+  )
+  return 1095
+}
+
 function parseOperations(
   get: (n: string) => string | undefined,
   dpoEmail: string | undefined,
@@ -291,13 +305,7 @@ function parseOperations(
     problems.push('ALERT_WEBHOOK_SECRET is set but ALERT_WEBHOOK_URL is not')
   const backupAge = get('BACKUP_MAX_AGE_HOURS')
   return {
-    retentionInactiveDays: wholeNumber(
-      'RETENTION_INACTIVE_DAYS',
-      get('RETENTION_INACTIVE_DAYS'),
-      1095,
-      [0, 36500],
-      problems,
-    ),
+    retentionInactiveDays: retentionDays(get('RETENTION_INACTIVE_DAYS'), problems),
     alertEmail: alertEmail ?? dpoEmail,
     alertLocale,
     alertWebhook,
