@@ -15,6 +15,7 @@ import { dataRightsOutboxHandlers } from './data-rights-mail.ts'
 import { complianceMailHandlers } from './compliance-mail.ts'
 import { recipientOutboxHandlers } from './recipient-webhook.ts'
 import { adminOutboxHandlers } from './admin-mail.ts'
+import { operationsOutboxHandlers } from './operations-mail.ts'
 
 export function outboxHandlers(deps: Deps): OutboxHandlers {
   return {
@@ -23,6 +24,7 @@ export function outboxHandlers(deps: Deps): OutboxHandlers {
     ...recipientOutboxHandlers(deps),
     ...complianceMailHandlers(deps),
     ...adminOutboxHandlers(deps),
+    ...operationsOutboxHandlers(deps),
     /** A marketing mail handed over by POST /api/v1/send, links already in it. */
     'mail.send': (payload) => deliverMarketingMail(deps, payload),
     /** The double opt-in mail: rendered and signed at delivery, so the outbox row holds no personal data. */

@@ -7,6 +7,8 @@ import complianceEn from '../locales/compliance.en.json' with { type: 'json' }
 import complianceFr from '../locales/compliance.fr.json' with { type: 'json' }
 import adminComplianceEn from '../locales/admin-compliance.en.json' with { type: 'json' }
 import adminComplianceFr from '../locales/admin-compliance.fr.json' with { type: 'json' }
+import operationsEn from '../locales/operations.en.json' with { type: 'json' }
+import operationsFr from '../locales/operations.fr.json' with { type: 'json' }
 
 export type Locale = 'fr' | 'en'
 export const LOCALES: readonly Locale[] = ['fr', 'en']
@@ -15,8 +17,8 @@ export const DEFAULT_LOCALE: Locale = 'fr'
 
 // One file per area (pages, e-mails, compliance records, the console's compliance screens) so that each stays readable; keys are flat and unique across files.
 const dictionaries: Record<Locale, Record<string, string>> = {
-  fr: { ...fr, ...mailFr, ...complianceFr, ...adminComplianceFr },
-  en: { ...en, ...mailEn, ...complianceEn, ...adminComplianceEn },
+  fr: { ...fr, ...mailFr, ...complianceFr, ...adminComplianceFr, ...operationsFr },
+  en: { ...en, ...mailEn, ...complianceEn, ...adminComplianceEn, ...operationsEn },
 }
 
 export const isLocale = (v: unknown): v is Locale => v === 'fr' || v === 'en'

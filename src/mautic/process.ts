@@ -23,6 +23,7 @@ import type { MirrorTarget, OutboxPayloads } from '../domain/platform/outbox-mes
 import { emailPurposeOf, formFieldsOf } from '../db/repositories/mautic-mappings.ts'
 import type { Deps } from '../deps.ts'
 import { prepareContact } from '../domain/platform/contacts.ts'
+import { noteActivity } from '../domain/platform/activity.ts'
 import { gateBatch } from '../domain/sending/gate.ts'
 import {
   buildEventQueries,
@@ -249,6 +250,19 @@ const TICKED = (v: string) =>
 async function formSubmitted(deps: Deps, event: MauticEvent): Promise<Outcome> {
   const s = event.submission
   if (!s || s.formId === null) return 'recorded'
+  // Any submission is a contact the person initiated: the retention rule counts it (README, "Retention").
+  const known = await resolveContact(
+    deps,
+    event.mauticId === null ? null : String(event.mauticId),
+    event.contact?.email ?? s.results.email ?? null,
+  )
+  if (known?.status === 'active')
+    await noteActivity(
+      deps,
+      known.id,
+      s.submittedAt ?? event.timestamp ?? deps.clock.now(),
+      'mautic_form',
+    )
   const mapping = await formFieldsOf(deps.db, String(s.formId))
   const ticked = mapping.filter((m) => TICKED(String(s.results[m.field_alias] ?? '')))
   const email = event.contact?.email ?? s.results.email ?? null

@@ -12,14 +12,19 @@ import type { Deps } from '../../src/deps.ts'
 import { createAccount } from '../../src/domain/admin/accounts.ts'
 import { recordAudit } from '../../src/domain/admin/audit.ts'
 import { totpCode } from '../../src/domain/admin/totp.ts'
-import { createIncident } from '../../src/domain/compliance/incidents.ts'
 import { addManualField, importGatewayFields } from '../../src/domain/compliance/inventory.ts'
+import { correctContact } from '../../src/domain/rights/correction.ts'
+import { createIncident } from '../../src/domain/compliance/incidents.ts'
 import { createProcessor } from '../../src/domain/compliance/processors.ts'
 import { createProofBundle } from '../../src/domain/compliance/proof-bundle.ts'
-import { listRecipientNotices } from '../../src/domain/compliance/recipients.ts'
-import { subscribe } from '../../src/domain/consent/subscriptions.ts'
 import { findContact } from '../../src/domain/platform/contacts.ts'
-import { correctContact } from '../../src/domain/rights/correction.ts'
+import { listRecipientNotices } from '../../src/domain/compliance/recipients.ts'
+import { publishNotice } from '../../src/domain/consent/purpose-admin.ts'
+import { queueReconsentMails } from '../../src/domain/consent/reconsent.ts'
+import { recordBackup } from '../../src/domain/operations/backups.ts'
+import { runMonitor } from '../../src/domain/operations/monitor.ts'
+import { runRetention } from '../../src/domain/operations/retention.ts'
+import { subscribe } from '../../src/domain/consent/subscriptions.ts'
 import { jsonLogger } from '../../src/lib/log.ts'
 import { memoryMailTransport } from '../../src/mail/memory.ts'
 import { nodeDeps } from '../../src/runtime/node/deps.ts'
@@ -72,6 +77,7 @@ describe.skipIf(!chromiumPath)('accessibility of the admin pages (axe-core)', ()
       APP_SECRET: TEST_SECRET,
       DATABASE_PATH: join(mkdtempSync(join(tmpdir(), 'cg-admin-a11y-')), 'gw.db'),
       ORG_NAME: 'ACME',
+      BACKUP_MAX_AGE_HOURS: '24',
     })
     const sqlite = openDatabase(config.databasePath)
     deps = await nodeDeps({
@@ -101,6 +107,34 @@ describe.skipIf(!chromiumPath)('accessibility of the admin pages (axe-core)', ()
       target: 'user:x',
       ip: '192.0.2.1',
     })
+    // Something on every operations screen: a run, a finding, a backup, a re-consent campaign, and an
+    // inactive contact for the dry run.
+    await runRetention(deps, { trigger: 'cli', actor: 'cli' })
+    await runMonitor(deps)
+    await recordBackup(
+      deps,
+      { kind: 'd1_export', location: 'd1-export.sql', sizeBytes: 4096 },
+      'cli',
+    )
+    const past = { ...deps, clock: { now: () => Date.now() - 4 * 365 * 86_400_000 } }
+    await subscribe(past, {
+      email: 'old@exemple.fr',
+      purposes: ['cookies'],
+      locale: 'fr',
+      method: 'api',
+      source: 'a11y',
+      actor: 'api:a11y',
+      evidence: {},
+    })
+    await publishNotice(deps, {
+      purposeKey: 'cookies',
+      locale: 'fr',
+      title: 'Cookies',
+      body: 'Nouveau texte.',
+      privacyUrl: '',
+      requiresReconsent: true,
+    })
+    await queueReconsentMails(deps)
 
     // What the compliance screens show: a special-category field to confirm, processors (one with a
     // webhook, one whose corrections become tasks), an open breach 50 hours old (its clock and the
@@ -196,6 +230,13 @@ describe.skipIf(!chromiumPath)('accessibility of the admin pages (axe-core)', ()
     ['users', 'signedIn', () => '/admin/users', 200],
     ['audit log', 'signedIn', () => '/admin/audit', 200],
     ['contacts (part 2)', 'signedIn', () => '/admin/contacts', 200],
+    ['operations', 'signedIn', () => '/admin/operations', 200],
+    ['operations: findings', 'signedIn', () => '/admin/operations/findings?status=all', 200],
+    ['operations: retention', 'signedIn', () => '/admin/operations/retention', 200],
+    ['operations: dry run', 'signedIn', () => '/admin/operations/retention/preview', 200],
+    ['operations: quarterly review', 'signedIn', () => '/admin/operations/review', 200],
+    ['operations: re-consent', 'signedIn', () => '/admin/operations/reconsent', 200],
+    ['operations: backups', 'signedIn', () => '/admin/operations/backups', 200],
     ['step-up', 'signedIn', () => '/admin/step-up', 200],
     ['compliance overview', 'signedIn', () => '/admin/compliance', 200],
     ['data inventory', 'signedIn', () => '/admin/compliance/fields', 200],

@@ -105,6 +105,7 @@ const NAV: { href: string; key: string; permission: Permission | null }[] = [
   { href: '/admin/purposes', key: 'admin.nav.purposes', permission: 'purposes.read' },
   { href: '/admin/compliance', key: 'admin.nav.compliance', permission: 'compliance.read' },
   { href: '/admin/audit', key: 'admin.nav.audit', permission: 'audit.read' },
+  { href: '/admin/operations', key: 'admin.nav.operations', permission: 'compliance.read' },
   { href: '/admin/users', key: 'admin.nav.users', permission: 'users.manage' },
   { href: '/admin/account', key: 'admin.nav.account', permission: null },
 ]

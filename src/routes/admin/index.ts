@@ -11,6 +11,8 @@ import { authRoutes } from './auth.ts'
 import { complianceAssets, complianceRoutes } from './compliance.ts'
 import { consoleRoutes } from './console.ts'
 import { withSession } from './context.ts'
+import { operationsRoutes } from './operations.ts'
+import { retentionRoutes } from './operations-retention.ts'
 
 export { ADMIN_ROUTES } from './context.ts'
 
@@ -25,6 +27,8 @@ export function adminRoutes(deps: Deps) {
   complianceAssets(app)
   app.use(withSession(deps))
   authRoutes(deps, app)
+  operationsRoutes(deps, app)
+  retentionRoutes(deps, app)
   const { notFound } = consoleRoutes(deps, app)
   complianceRoutes(deps, app)
   app.all('*', notFound)

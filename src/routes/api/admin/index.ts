@@ -8,10 +8,12 @@ import type { Deps } from '../../../deps.ts'
 import { accountOperations } from './accounts.ts'
 import { complianceRoutes } from './compliance.ts'
 import { incidentRoutes } from './incidents.ts'
+import { monitoringRoutes } from './monitoring.ts'
 import { operations } from './operations.ts'
 import { processorRoutes } from './processors.ts'
 import { proofBundleRoutes } from './proof-bundles.ts'
 import { recipientRoutes } from './recipients.ts'
+import { retentionApiRoutes } from './retention.ts'
 
 export { ADMIN_API_OPERATIONS } from './auth.ts'
 
@@ -25,4 +27,6 @@ export function adminApiRoutes(deps: Deps) {
     .route('/', recipientRoutes(deps))
     .route('/proof-bundles', proofBundleRoutes(deps))
     .route('/incidents', incidentRoutes(deps))
+    .route('/retention', retentionApiRoutes(deps))
+    .route('/', monitoringRoutes(deps))
 }
