@@ -23,6 +23,7 @@ import { confirmRoutes } from './routes/public/confirm.ts'
 import { meRoutes } from './routes/public/me.ts'
 import { preferenceRoutes } from './routes/public/preferences.ts'
 import { privacyRoutes } from './routes/public/privacy.ts'
+import { reconsentRoutes } from './routes/public/reconsent.ts'
 import { subscribeRoutes } from './routes/public/subscribe.ts'
 import { unsubscribeRoutes } from './routes/public/unsubscribe.ts'
 import { wellKnownRoutes } from './routes/well-known.ts'
@@ -98,6 +99,7 @@ export function createApp(deps: Deps, options: AppOptions = {}) {
   app.route('/c', confirmRoutes(deps))
   app.route('/u', unsubscribeRoutes(deps))
   app.route('/p', preferenceRoutes(deps))
+  app.route('/r', reconsentRoutes(deps))
   app.route('/privacy', privacyRoutes(deps))
   app.route('/me', meRoutes(deps))
   app.route('/admin', adminRoutes(deps))

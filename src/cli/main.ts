@@ -1,12 +1,14 @@
 /** @module The `consent-gateway` command (package bin): one file per command group in this folder. */
 import { createAdmin } from './admin.ts'
 import { apiKey } from './api-key.ts'
+import { backup, restore } from './backup.ts'
 import { UsageError } from './args.ts'
 import { runCompliance } from './compliance.ts'
 import { useD1Target, withDeps } from './context.ts'
 import { runMautic } from './mautic.ts'
 import { mailLog, readStdin } from './mail-log.ts'
 import { migrate } from './migrate.ts'
+import { purge } from './purge.ts'
 import { RemoteError, splitRemote, type Remote } from './remote.ts'
 import { verifyBundleCommand } from './verify-bundle.ts'
 import { verifyLedgerCommand, verifyLedgerRemote } from './verify-ledger.ts'
@@ -35,6 +37,13 @@ Commands:
   mautic sync [--report FILE.csv]          import Mautic's contacts; report those without proof
   mautic map-form | map-email | mappings   map Mautic forms and e-mails to purposes
                                            (consent-gateway mautic help: the options)
+  purge [--dry-run]                        a retention run now: erase contacts inactive past
+                                           RETENTION_INACTIVE_DAYS, delete old receipts, links and
+                                           logged mails; --dry-run lists what would go
+  backup --out FILE [--encrypt]            an online backup of DATABASE_PATH into a new file (sealed
+                                           under a key derived from APP_SECRET with --encrypt)
+  restore FILE --out NEW_PATH              a backup into a new database file, checked; never over
+                                           an existing file or the live database
   verify-bundle FILE [--jwks FILE|URL]     check a proof bundle offline: signatures, page hashes,
                                            every event's hash; exit 1 naming what was tampered with
   compliance import-fields | risks | record | export-bundle --out FILE
@@ -52,7 +61,7 @@ For a Cloudflare Workers deployment (D1), put these before or after any command 
   --d1-export FILE     the copy to start from: npx wrangler d1 export <database> --remote --output FILE
                        (default: an empty database with every migration, as a fresh deployment)
 
-Every command but serve and migrate also takes --url URL --key ADMIN_KEY: it then acts on the running
+Every command but serve, migrate, backup and restore also takes --url URL --key ADMIN_KEY: it then acts on the running
 gateway at URL (a Cloudflare Worker, say) through its admin API, with an API key of scope admin.
 
 API key scopes: ${API_KEY_SCOPES.join(', ')}`
@@ -61,7 +70,7 @@ API key scopes: ${API_KEY_SCOPES.join(', ')}`
 type Command = (args: string[], remote?: Remote) => Promise<number> | number
 
 /** File-level by nature: no --url. */
-const LOCAL_ONLY = new Set(['serve', 'migrate'])
+const LOCAL_ONLY = new Set(['serve', 'migrate', 'backup', 'restore'])
 
 const COMMANDS: Record<string, Command> = {
   serve: async () => {
@@ -78,6 +87,9 @@ const COMMANDS: Record<string, Command> = {
   // Remote commands never open the database: their deps are never read.
   mautic: (args, remote) =>
     runMautic(args, remote ? (fn) => fn(undefined as never) : withDeps, undefined, remote),
+  purge,
+  backup: (args) => backup(args),
+  restore: (args) => restore(args),
   'verify-bundle': (args) => verifyBundleCommand(args, withDeps),
   compliance: (args) => runCompliance(args, withDeps),
   'mail-log': (args) => mailLog(args, readStdin),
@@ -115,6 +127,14 @@ export async function runCli(argv: string[]): Promise<number> {
     console.error(
       `--d1-sql does not apply to ${command}: on Workers, migrations are applied with ` +
         '`npx wrangler d1 migrations apply <database> --remote`.',
+    )
+    return 2
+  }
+  if (parsed.sqlOut && (command === 'backup' || command === 'restore')) {
+    console.error(
+      `--d1-sql does not apply to ${command}: on Workers, D1 Time Travel restores the database ` +
+        'to any minute of the last 30 days, and `npx wrangler d1 export <database> --remote --output FILE` ' +
+        'writes a copy (README, "Backups").',
     )
     return 2
   }

@@ -46,6 +46,8 @@ export interface NoticesTable {
   requires_reconsent: 0 | 1
   published_at: number | null
   created_at: number
+  /** 0014: with requires_reconsent, older consents pass the gate until then (null: at once). */
+  reconsent_grace_until: number | null
 }
 
 export type ConsentAction =
@@ -307,18 +309,42 @@ export interface MauticMirrorTable {
   observed_at: number | null
 }
 
-export type FindingKind = 'send_without_consent' | 'unproven_consent_claim' | 'no_proof' | 'bounced'
+/** The Mautic connector's findings, then the monitor's (0014; src/domain/platform/findings.ts). */
+export type FindingKind =
+  | 'send_without_consent'
+  | 'unproven_consent_claim'
+  | 'no_proof'
+  | 'bounced'
+  | 'blocked_send_attempts'
+  | 'dsr_due_soon'
+  | 'dsr_overdue'
+  | 'reconsent_pending'
+  | 'admin_without_second_factor'
+  | 'webhook_silent'
+  | 'webhook_unpublished'
+  | 'outbox_dead_letters'
+  | 'backup_stale'
+  | 'chain_broken'
+  | 'review_due'
+
+export type FindingSeverity = 'high' | 'medium' | 'low'
 
 export interface ComplianceFindingsTable {
   id: string
   kind: FindingKind
+  /** 0014: what a monitor finding is about ('dsr:<id>', 'outbox'…); one open per (kind, subject). */
+  subject: string | null
+  severity: FindingSeverity
   contact_id: string | null
   mautic_id: string | null
   purpose_key: string | null
   details: string
   created_at: number
+  updated_at: number | null
   resolved_at: number | null
   resolution: string | null
+  /** The last alert that named it (at most one a day). */
+  alerted_at: number | null
 }
 
 export interface MauticFieldsTable {
@@ -438,6 +464,13 @@ export interface Database {
   mautic_fields: MauticFieldsTable
   webhook_secrets: WebhookSecretsTable
   webhook_health: WebhookHealthTable
+  retention_runs: RetentionRunsTable
+  contact_activity: ContactActivityTable
+  job_marks: JobMarksTable
+  backups: BackupsTable
+  compliance_reviews: ComplianceReviewsTable
+  reconsent_campaigns: ReconsentCampaignsTable
+  reconsent_mails: ReconsentMailsTable
   d1_migrations: D1MigrationsTable
 }
 
@@ -634,4 +667,83 @@ export interface IncidentsTable {
   created_at: number
   created_by: string
   updated_at: number
+}
+
+// 0014_operations.sql
+
+export type RetentionPhase = 'contacts' | 'receipts' | 'links' | 'mail_log' | 'done'
+
+export interface RetentionRunsTable {
+  id: string
+  trigger: 'schedule' | 'cli' | 'admin'
+  actor: string
+  status: 'running' | 'done' | 'failed'
+  phase: RetentionPhase
+  cursor: string | null
+  cutoff: number
+  inactive_days: number
+  scanned: number
+  contacts_erased: number
+  receipts_deleted: number
+  links_deleted: number
+  mail_logs_deleted: number
+  error: string | null
+  locked_until: number | null
+  started_at: number
+  updated_at: number
+  finished_at: number | null
+}
+
+export interface ContactActivityTable {
+  contact_id: string
+  last_at: number
+  kind: string
+}
+
+export interface JobMarksTable {
+  job: string
+  last_run_at: number
+  details: string
+}
+
+export type BackupKind = 'sqlite' | 'sealed' | 'd1_export' | 'other'
+
+export interface BackupsTable {
+  id: string
+  taken_at: number
+  kind: BackupKind
+  location: string
+  size_bytes: number | null
+  sha256: string | null
+  recorded_by: string
+  created_at: number
+}
+
+export interface ComplianceReviewsTable {
+  quarter: string
+  items: string
+  notes: string
+  signed_by: string
+  signed_role: string | null
+  signed_at: number
+}
+
+export interface ReconsentCampaignsTable {
+  notice_id: string
+  purpose_key: string
+  locale: 'fr' | 'en'
+  version: number
+  grace_until: number
+  cursor: string | null
+  queued: number
+  started_at: number
+  scanned_at: number | null
+  locked_until: number | null
+}
+
+export interface ReconsentMailsTable {
+  notice_id: string
+  contact_id: string
+  queued_at: number
+  sent_at: number | null
 }

@@ -16,6 +16,7 @@ import { complianceMailHandlers } from './compliance-mail.ts'
 import { recipientOutboxHandlers } from './recipient-webhook.ts'
 import { adminOutboxHandlers } from './admin-mail.ts'
 import { consoleOutboxHandlers } from './console-mail.ts'
+import { operationsOutboxHandlers } from './operations-mail.ts'
 
 export function outboxHandlers(deps: Deps): OutboxHandlers {
   return {
@@ -25,6 +26,7 @@ export function outboxHandlers(deps: Deps): OutboxHandlers {
     ...complianceMailHandlers(deps),
     ...adminOutboxHandlers(deps),
     ...consoleOutboxHandlers(deps),
+    ...operationsOutboxHandlers(deps),
     /** A marketing mail handed over by POST /api/v1/send, links already in it. */
     'mail.send': (payload) => deliverMarketingMail(deps, payload),
     /** The double opt-in mail: rendered and signed at delivery, so the outbox row holds no personal data. */

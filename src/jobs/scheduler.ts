@@ -9,6 +9,9 @@ import { purgeRateLimits } from '../domain/platform/rate-limits.ts'
 import { sendIncidentReminders } from '../domain/compliance/incidents.ts'
 import { refreshRisks } from '../domain/compliance/risks.ts'
 import { checkWebhookInMautic } from '../mautic/webhook-health.ts'
+import { queueReconsentMails } from '../domain/consent/reconsent.ts'
+import { scheduledMonitor } from '../domain/operations/monitor.ts'
+import { scheduledRetention } from '../domain/operations/retention.ts'
 
 export async function runScheduledJobs(deps: Deps): Promise<void> {
   const jobs: [string, () => Promise<unknown>][] = [
@@ -21,6 +24,9 @@ export async function runScheduledJobs(deps: Deps): Promise<void> {
     ['check the Mautic webhook', () => checkWebhookInMautic(deps)],
     ['purge ended admin sessions', () => purgeEndedSessions(deps)],
     ['count what was recorded before the daily counters', () => backfillCounters(deps)],
+    ['re-consent mails', () => queueReconsentMails(deps)],
+    ['retention run', () => scheduledRetention(deps)],
+    ['compliance monitor and alerts', () => scheduledMonitor(deps)],
   ]
   // One failing job must not stop the others; each is retried on the next run.
   for (const [name, job] of jobs)

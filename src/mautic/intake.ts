@@ -8,7 +8,6 @@
  */
 import type { CompiledQuery } from 'kysely'
 import { findContactByBlindIndexes, findContactById } from '../db/repositories/contacts.ts'
-import { findStates } from '../db/repositories/ledger.ts'
 import {
   insertReceiptQuery,
   isReceiptRace,
@@ -20,7 +19,7 @@ import type { Deps } from '../deps.ts'
 import { contactDataKey } from '../domain/platform/contacts.ts'
 import {
   buildEventQueries,
-  chainHead,
+  statesAtHead,
   commitWithChainRetry,
   type ChainHead,
 } from '../domain/consent/ledger.ts'
@@ -219,7 +218,7 @@ async function withdrawalQueries(
   const contact = await resolveContact(deps, mauticId, event.contact?.email ?? null)
   if (!contact || contact.status !== 'active') return { queries, outcome: 'recorded' }
   const purposes = await loadPurposes(deps.db, now)
-  const states = await findStates(deps.db, contact.id)
+  const { head, states } = await statesAtHead(deps, contact.id)
   const done = batch.withdrawn.get(contact.id) ?? new Set<string>()
   const signal = withdrawable(states, purposesOfChannel(purposes, change.channel), at)
   const keys = signal.change.filter((k) => !done.has(k))
@@ -230,7 +229,7 @@ async function withdrawalQueries(
   const built = await buildEventQueries(
     deps,
     { id: contact.id, dataKey: await contactDataKey(deps, contact) },
-    previous ?? (await chainHead(deps, contact.id)),
+    previous ?? head,
     keys.map((purposeKey) => ({
       purposeKey,
       action: 'withdrawn' as const,

@@ -5,7 +5,6 @@
  * submission, which is captured with its evidence and confirmed by double opt-in like any other.
  */
 import type { CompiledQuery } from 'kysely'
-import { findStates } from '../db/repositories/ledger.ts'
 import { findContactByBlindIndexes, isSuppressed } from '../db/repositories/contacts.ts'
 import {
   deleteMirrorQuery,
@@ -24,8 +23,14 @@ import type { MirrorTarget, OutboxPayloads } from '../domain/platform/outbox-mes
 import { emailPurposeOf, formFieldsOf } from '../db/repositories/mautic-mappings.ts'
 import type { Deps } from '../deps.ts'
 import { prepareContact } from '../domain/platform/contacts.ts'
+import { noteActivity } from '../domain/platform/activity.ts'
 import { gateBatch } from '../domain/sending/gate.ts'
-import { buildEventQueries, chainHead, commitWithChainRetry } from '../domain/consent/ledger.ts'
+import {
+  buildEventQueries,
+  commitWithChainRetry,
+  GENESIS_HASH,
+  statesAtHead,
+} from '../domain/consent/ledger.ts'
 import { enqueueQuery } from '../domain/platform/outbox.ts'
 import { loadPurposes, SENDING_CHANNELS } from '../domain/consent/purposes.ts'
 import { mergeAttributes, subscribe } from '../domain/consent/subscriptions.ts'
@@ -124,7 +129,9 @@ async function contactSaved(deps: Deps, event: MauticEvent): Promise<Outcome> {
     const queries: CompiledQuery[] = [...ctx.insert, linkQuery(deps.db, mauticId, id, now)]
     if (!ctx.isNew && Object.keys(attributes).length > 0)
       queries.push(await mergeAttributes(deps, ctx.row, attributes, now))
-    const states = ctx.isNew ? [] : await findStates(deps.db, id)
+    const { head, states } = ctx.isNew
+      ? { head: { seq: 0, hash: GENESIS_HASH }, states: [] }
+      : await statesAtHead(deps, id)
 
     // Withdrawals: the contact's own Mautic DNC on any channel (if its channel-change event was lost),
     // or a consent field set to false.
@@ -180,7 +187,7 @@ async function contactSaved(deps: Deps, event: MauticEvent): Promise<Outcome> {
       const built = await buildEventQueries(
         deps,
         { id, dataKey: ctx.dataKey },
-        ctx.isNew ? { seq: 0, hash: '0'.repeat(64) } : await chainHead(deps, id),
+        head,
         [...withdraw].map((purposeKey) => ({
           purposeKey,
           action: 'withdrawn' as const,
@@ -248,6 +255,19 @@ const TICKED = (v: string) =>
 async function formSubmitted(deps: Deps, event: MauticEvent): Promise<Outcome> {
   const s = event.submission
   if (!s || s.formId === null) return 'recorded'
+  // Any submission is a contact the person initiated: the retention rule counts it (README, "Retention").
+  const known = await resolveContact(
+    deps,
+    event.mauticId === null ? null : String(event.mauticId),
+    event.contact?.email ?? s.results.email ?? null,
+  )
+  if (known?.status === 'active')
+    await noteActivity(
+      deps,
+      known.id,
+      s.submittedAt ?? event.timestamp ?? deps.clock.now(),
+      'mautic_form',
+    )
   const mapping = await formFieldsOf(deps.db, String(s.formId))
   const ticked = mapping.filter((m) => TICKED(String(s.results[m.field_alias] ?? '')))
   const email = event.contact?.email ?? s.results.email ?? null

@@ -193,10 +193,15 @@ export async function publishDraftRow(
   id: string,
   contentHash: string,
   now: number,
+  reconsentGraceUntil: number | null,
 ): Promise<boolean> {
   const res = await db
     .updateTable('notices')
-    .set({ published_at: now, content_hash: contentHash })
+    .set({
+      published_at: now,
+      content_hash: contentHash,
+      reconsent_grace_until: reconsentGraceUntil,
+    })
     .where('id', '=', id)
     .where('published_at', 'is', null)
     .executeTakeFirst()

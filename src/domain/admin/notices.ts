@@ -192,6 +192,7 @@ export async function saveDraft(
       ...fields,
       content_hash: '',
       published_at: null,
+      reconsent_grace_until: null,
       created_at: deps.clock.now(),
     })
     result = inserted ? { ok: true, version, id } : { ok: false, code: 'conflict' }
@@ -206,9 +207,15 @@ export async function saveDraft(
   return result
 }
 
-/** Publishes the draft as the next version (after any version published meanwhile). */
+/**
+ * Publishes the draft as the next version (after any version published meanwhile). One that requires
+ * re-consent gets the configured grace period (RECONSENT_GRACE_DAYS), as a publication through the
+ * API does (src/domain/consent/purpose-admin.ts).
+ */
 export async function publishDraft(
-  deps: Pick<Deps, 'db' | 'clock' | 'atomic' | 'sha256'>,
+  deps: Pick<Deps, 'db' | 'clock' | 'atomic' | 'sha256'> & {
+    config?: Pick<Deps['config'], 'operations'>
+  },
   key: string,
   locale: string,
   by: Actor & { reason: string },
@@ -238,7 +245,10 @@ export async function publishDraft(
     body: draft.body,
     privacyUrl: draft.privacy_url,
   })
-  if (!(await publishDraftRow(deps.db, draft.id, hash, deps.clock.now())))
+  const now = deps.clock.now()
+  const graceDays = deps.config?.operations.reconsentGraceDays ?? 0
+  const graceUntil = draft.requires_reconsent === 1 ? now + graceDays * 86_400_000 : null
+  if (!(await publishDraftRow(deps.db, draft.id, hash, now, graceUntil)))
     return { ok: false, code: 'conflict' }
   invalidatePurposes(deps.db)
   await recordAudit(deps, {

@@ -16,7 +16,9 @@ import {
   findChainHead,
   insertEventQuery,
   upsertStateQuery,
+  findStates,
   type ConsentEventRow,
+  type ConsentStateRow,
 } from '../../db/repositories/ledger.ts'
 import type { Deps } from '../../deps.ts'
 import { toHex, utf8, type Bytes } from '../../lib/encoding.ts'
@@ -226,6 +228,20 @@ export async function commitWithChainRetry<T>(
     }
     return result
   }
+}
+
+/**
+ * A contact's chain head, THEN its states. A unit that decides on the states must read them in this
+ * order: a change committed after the head was read makes the unit's first event collide with it
+ * (UNIQUE(contact_id, seq)), and the unit is built again on fresh reads. Read the other way round, a
+ * decision taken on states older than the head would commit (a confirmation after a withdrawal).
+ */
+export async function statesAtHead(
+  deps: Pick<Deps, 'query' | 'db'>,
+  contactId: string,
+): Promise<{ head: ChainHead | { seq: number; hash: string }; states: ConsentStateRow[] }> {
+  const head = await chainHead(deps, contactId)
+  return { head, states: await findStates(deps.db, contactId) }
 }
 
 export async function chainHead(deps: Pick<Deps, 'query'>, contactId: string) {

@@ -43,6 +43,12 @@ export interface OutboxPayloads {
   'mail.dsr_extension': { requestId: string }
   /** The 72-hour clock of a breach (Art. 33(1)): the reminder at 48 or 66 hours, to DPO_EMAIL. */
   'mail.incident_reminder': { incidentId: string; hours: 48 | 66 }
+  /** A notice version requires re-consent: the new wording and the link, in the notice's language. */
+  'mail.reconsent': { noticeId: string; contactId: string }
+  /** The monitor's findings due an alert (at most one a day each), to ALERT_EMAIL or DPO_EMAIL. */
+  'mail.alert': { alertId: string; findingIds: string[] }
+  /** The same findings to ALERT_WEBHOOK_URL, signed with the Standard Webhooks scheme (webhook-id: alertId). */
+  'alert.webhook': { alertId: string; findingIds: string[]; at: number }
 }
 
 /** A Mautic mirror runs for a gateway contact (all its Mautic contacts), one Mautic contact, or both. */

@@ -23,6 +23,7 @@ import { pageLocale, switchUrl } from '../../lib/pages.ts'
 import { siteInfo } from '../../lib/site.ts'
 import { renderPage } from '../../lib/views.ts'
 import { adminEmail, type Actor } from '../../domain/admin/accounts.ts'
+import { incidentBanner } from './compliance-banner.ts'
 
 declare module 'hono' {
   interface ContextVariableMap {
@@ -105,7 +106,9 @@ const NAV: { href: string; key: string; permission: Permission | null }[] = [
   { href: '/admin/forms', key: 'admin.nav.forms', permission: 'purposes.read' },
   { href: '/admin/integration', key: 'admin.nav.integration', permission: 'integration.read' },
   { href: '/admin/keys', key: 'admin.nav.keys', permission: 'keys.manage' },
+  { href: '/admin/compliance', key: 'admin.nav.compliance', permission: 'compliance.read' },
   { href: '/admin/audit', key: 'admin.nav.audit', permission: 'audit.read' },
+  { href: '/admin/operations', key: 'admin.nav.operations', permission: 'compliance.read' },
   { href: '/admin/users', key: 'admin.nav.users', permission: 'users.manage' },
   { href: '/admin/account', key: 'admin.nav.account', permission: null },
 ]
@@ -164,6 +167,11 @@ export async function adminPage(deps: Deps, c: Context, view: string, opts: Admi
               }),
             )
           : [],
+        // Every screen shows open breaches and their 72-hour clock to those who may read the register.
+        incidents:
+          signedIn && can(s.user.role, 'compliance.read')
+            ? await incidentBanner(deps, locale)
+            : null,
       }
     : null
   if (opts.script)

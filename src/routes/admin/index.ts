@@ -8,6 +8,7 @@ import { Hono } from 'hono'
 import type { Deps } from '../../deps.ts'
 import { asset } from '../../lib/views.ts'
 import { authRoutes } from './auth.ts'
+import { complianceAssets, complianceRoutes } from './compliance.ts'
 import { consoleRoutes } from './console.ts'
 import { contactRoutes } from './contacts.ts'
 import { dashboardRoutes } from './dashboard.ts'
@@ -16,6 +17,8 @@ import { integrationRoutes } from './integration.ts'
 import { purposeRoutes } from './purposes.ts'
 import { requestRoutes } from './requests.ts'
 import { withSession } from './context.ts'
+import { operationsRoutes } from './operations.ts'
+import { retentionRoutes } from './operations-retention.ts'
 
 export { ADMIN_ROUTES } from './context.ts'
 
@@ -33,6 +36,7 @@ export function adminRoutes(deps: Deps) {
     c.header('Cache-Control', 'public, max-age=3600')
     return c.body(styles)
   })
+  complianceAssets(app)
   app.use(withSession(deps))
   authRoutes(deps, app)
   dashboardRoutes(deps, app)
@@ -41,7 +45,10 @@ export function adminRoutes(deps: Deps) {
   purposeRoutes(deps, app)
   formRoutes(deps, app)
   integrationRoutes(deps, app)
+  operationsRoutes(deps, app)
+  retentionRoutes(deps, app)
   const { notFound } = consoleRoutes(deps, app)
+  complianceRoutes(deps, app)
   app.all('*', notFound)
   return app
 }

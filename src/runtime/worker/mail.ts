@@ -6,6 +6,7 @@
 import type { Config } from '../../config.ts'
 import type { DB } from '../../db/database.ts'
 import { insertMailLog } from '../../db/repositories/mail-log.ts'
+import { countMailLogBefore, deleteMailLogBefore } from '../../db/repositories/retention.ts'
 import type { Clock } from '../../lib/clock.ts'
 import { encryptField, type Keys } from '../../lib/keys.ts'
 import type { Logger } from '../../lib/log.ts'
@@ -53,6 +54,8 @@ export function d1LogMailTransport(deps: D1LogMailDeps): MailTransport {
       })
       return { messageId }
     },
+    purgeLog: (before, { limit, dryRun }) =>
+      dryRun ? countMailLogBefore(deps.db, before) : deleteMailLogBefore(deps.db, before, limit),
   }
 }
 

@@ -9,10 +9,12 @@ import { accountOperations } from './accounts.ts'
 import { complianceRoutes } from './compliance.ts'
 import { consoleOperations } from './console.ts'
 import { incidentRoutes } from './incidents.ts'
+import { monitoringRoutes } from './monitoring.ts'
 import { operations } from './operations.ts'
 import { processorRoutes } from './processors.ts'
 import { proofBundleRoutes } from './proof-bundles.ts'
 import { recipientRoutes } from './recipients.ts'
+import { retentionApiRoutes } from './retention.ts'
 
 export { ADMIN_API_OPERATIONS } from './auth.ts'
 
@@ -27,4 +29,6 @@ export function adminApiRoutes(deps: Deps) {
     .route('/', recipientRoutes(deps))
     .route('/proof-bundles', proofBundleRoutes(deps))
     .route('/incidents', incidentRoutes(deps))
+    .route('/retention', retentionApiRoutes(deps))
+    .route('/', monitoringRoutes(deps))
 }

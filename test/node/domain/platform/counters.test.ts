@@ -2,7 +2,7 @@
 // the ledger, the webhook receipts and the requests hold; the API gate's refusals written within a
 // second instead of a write per call; the backfill of what was recorded before migration 0013, in
 // batches, with live events landing between them and two runs at once; and the dashboard's totals.
-import Database from 'better-sqlite3'
+import type Database from 'better-sqlite3'
 import { mkdtempSync, readdirSync, copyFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
