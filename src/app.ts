@@ -17,6 +17,7 @@ import { securityHeaders, type SecurityHeadersOptions } from './middleware/secur
 import { adminRoutes } from './routes/admin/index.ts'
 import { apiRoutes } from './routes/api/index.ts'
 import { healthRoutes } from './routes/health.ts'
+import { metricsRoutes } from './routes/metrics.ts'
 import { hookRoutes } from './routes/hooks/index.ts'
 import { oversizedMauticBatch } from './routes/hooks/mautic.ts'
 import { confirmRoutes } from './routes/public/confirm.ts'
@@ -92,6 +93,7 @@ export function createApp(deps: Deps, options: AppOptions = {}) {
   })
 
   app.route('/healthz', healthRoutes(deps))
+  app.route('/metrics', metricsRoutes(deps))
   app.route('/api/v1', apiRoutes(deps))
   app.route('/hooks', hookRoutes(deps))
   app.route('/.well-known', wellKnownRoutes(deps))

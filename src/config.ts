@@ -57,6 +57,8 @@ export interface Config {
   adminSetupToken?: string
   /** Retention, monitoring and alerts, re-consent, backups (README, "Operations"). */
   operations: OperationsConfig
+  /** METRICS=1: serves GET /metrics (Prometheus text format, admin API key); off otherwise. */
+  metrics: boolean
 }
 
 export interface OperationsConfig {
@@ -209,6 +211,8 @@ export function parseConfig(env: RawEnv): Config {
 
   const operations = parseOperations(get, dpoEmail, dpoLocale === 'en' ? 'en' : 'fr', problems)
 
+  const metrics = oneOf('METRICS', get('METRICS') ?? '0', ['0', '1'], problems) === '1'
+
   if (problems.length > 0) throw new ConfigError(problems)
   return {
     production,
@@ -235,6 +239,7 @@ export function parseConfig(env: RawEnv): Config {
     trustProxy,
     adminSetupToken,
     operations,
+    metrics,
   }
 }
 

@@ -154,6 +154,22 @@ export function sumCounters(
     .execute()
 }
 
+/**
+ * Every counter summed over all its days, per name and dimensions (GET /metrics: Prometheus counters
+ * are totals since the start). The table holds a row per day and dimensions, not per event: a few
+ * hundred rows a day at most.
+ */
+export function sumAllCounters(
+  db: DB,
+): Promise<{ name: string; dim1: string; dim2: string; dim3: string; count: number }[]> {
+  return db
+    .selectFrom('daily_counters')
+    .select(['name', 'dim1', 'dim2', 'dim3', (eb) => eb.fn.sum<number>('count').as('count')])
+    .groupBy(['name', 'dim1', 'dim2', 'dim3'])
+    .orderBy('name')
+    .execute()
+}
+
 // The backfill (see the migration): what the ledger and the receipts held before 0013.
 
 export function listBackfills(db: DB): Promise<BackfillRow[]> {
