@@ -127,6 +127,5 @@ CREATE TABLE reconsent_mails (
   PRIMARY KEY (notice_id, contact_id)
 ) WITHOUT ROWID;
 
--- The monitor counts dead letters every few minutes: a partial index holds only them (a row enters
--- it when it is dead-lettered, never on the hot path of a consent change).
-CREATE INDEX outbox_dead ON outbox (kind, created_at) WHERE status = 'dead';
+-- The monitor counts dead letters every few minutes: 0013's partial index `outbox_dead` holds only
+-- them (a row enters it when it is dead-lettered, never on the hot path of a consent change).

@@ -1,6 +1,6 @@
 /**
  * @module The secrets the bench's gateways are started with, apart from the apps so that the load
- * generator can sign webhooks (bench/scenarios/webhook-requests.ts) without loading them.
+ * generator can sign webhooks (bench/apps/webhook-requests.ts) without loading them.
  */
 
 /** APP_SECRET of every gateway the bench starts (bench/apps/http-apps.ts and seeded-app.ts). */

@@ -7,7 +7,7 @@
  */
 import type { BaselineName, Scenario } from '../types.ts'
 import { gateBatchByEmail, gateById, recordEvent } from './consent-ops.ts'
-import { nextWebhook, SAME_BODY, WEBHOOK_HEADERS } from './webhook-requests.ts'
+import { nextWebhook, SAME_BODY, WEBHOOK_HEADERS } from '../apps/webhook-requests.ts'
 import { seededEmail } from '../apps/seeded-app.ts'
 import { sqliteInsertTxn, sqlitePkLookup } from './sqlite-baselines.ts'
 
@@ -139,7 +139,7 @@ export const scenarios: (Scenario & { baseline: BaselineName })[] = [
   // Mautic connector issue: "webhook intake (signature check, parse, durable write) of a realistic
   // 5 KB payload: >= 10 % of a bare Hono endpoint's requests/s, and p99 under 20 ms at half that rate
   // (Mautic waits on us inside its own requests)". Every request is a new event with its own
-  // signature (bench/scenarios/webhook-requests.ts); "half that rate" is taken as half of the rate
+  // signature (bench/apps/webhook-requests.ts); "half that rate" is taken as half of the rate
   // measured here.
   {
     name: 'POST /hooks/mautic, a new 5 KB event each request',

@@ -4,10 +4,11 @@
  * condition is gone (src/domain/platform/findings.ts), then alerts for what is open
  * (alerts.ts: mail and a signed webhook, at most one a day per finding). The checks:
  *
- * - `blocked_send_attempts`: the SMTP relay refused marketing mail in the last 24 hours (its log,
- *   `blocked_sends`): the sending tool's list is out of step with the ledger, a send without valid
- *   consent stopped at the last moment. Sends Mautic made without consent are caught after the fact
- *   from its `email_on_send` events as `send_without_consent` findings (src/mautic/process.ts);
+ * - `blocked_send_attempts`: the SMTP relay refused marketing mail in the last 24 hours (the daily
+ *   counter `sends_refused` at relay_rcpt and relay_data): the sending tool's list is out of step
+ *   with the ledger, a send without valid consent stopped at the last moment. Sends Mautic made
+ *   without consent are caught after the fact from its `email_on_send` events as
+ *   `send_without_consent` findings (src/mautic/process.ts);
  * - `dsr_due_soon` / `dsr_overdue`: a data-subject request within 7 days of its due date, or past it
  *   (Art. 12(3));
  * - `reconsent_pending`: a notice version requires re-consent and contacts are still on an older one,

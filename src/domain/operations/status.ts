@@ -1,7 +1,7 @@
 /**
- * @module Where the operations stand, in one read for the console's overview, the admin API and the
- * `/metrics` endpoint to come (it reads figures from the database, never in-process counters): open
- * findings per kind, open data-subject requests (due within 7 days, overdue), the outbox's depth and
+ * @module Where the operations stand, in one read for the console's overview and the admin API
+ * (`GET /metrics` reads the same tables, src/domain/operations/metrics.ts): figures from the
+ * database, never in-process counters: open findings per kind, open data-subject requests (due within 7 days, overdue), the outbox's depth and
  * dead letters, the last backup's age, the last retention run, re-consent campaigns, the quarterly
  * review, when the monitor last ran.
  */
