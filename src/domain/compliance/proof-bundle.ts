@@ -424,6 +424,32 @@ export async function* bundleChunks(deps: Deps, bundleId: string): AsyncGenerato
   yield manifest.line
 }
 
+/**
+ * The bundle as a byte stream for a download (the console's and the admin API's alike), pulled page
+ * by page. A failure midway is logged and cuts the stream short: the file then lacks its manifest,
+ * and any verification refuses it.
+ */
+export function bundleStream(deps: Deps, bundleId: string): ReadableStream<Uint8Array> {
+  const chunks = bundleChunks(deps, bundleId)
+  const encoder = new TextEncoder()
+  return new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      try {
+        const next = await chunks.next()
+        if (next.done) controller.close()
+        else controller.enqueue(encoder.encode(next.value))
+      } catch (err) {
+        deps.logger.log('error', 'proof bundle download failed', {
+          bundleId,
+          error: err instanceof BundleFailure ? err.error.code : String(err),
+        })
+        controller.error(err)
+      }
+    },
+    cancel: async () => void (await chunks.return(undefined)),
+  })
+}
+
 export class BundleFailure extends Error {
   constructor(readonly error: BundleError) {
     super(error.message)

@@ -9,8 +9,7 @@
 import type { Context, Hono } from 'hono'
 import type { Deps } from '../../deps.ts'
 import {
-  BundleFailure,
-  bundleChunks,
+  bundleStream,
   createProofBundle,
   getProofBundle,
   listBundles,
@@ -156,25 +155,7 @@ export function bundleRoutes(deps: Deps, app: Hono) {
       const id = c.req.param('id') ?? ''
       if (!(await getProofBundle(deps, id))) return notFound(c)
       await audit(deps, c, 'proof_bundle.download', `bundle:${id}`)
-      const chunks = bundleChunks(deps, id)
-      const encoder = new TextEncoder()
-      const stream = new ReadableStream<Uint8Array>({
-        async pull(controller) {
-          try {
-            const next = await chunks.next()
-            if (next.done) controller.close()
-            else controller.enqueue(encoder.encode(next.value))
-          } catch (err) {
-            // Cut short: the file lacks its manifest, and any verification refuses it.
-            deps.logger.log('error', 'proof bundle download failed', {
-              bundleId: id,
-              error: err instanceof BundleFailure ? err.error.code : String(err),
-            })
-            controller.error(err)
-          }
-        },
-        cancel: async () => void (await chunks.return(undefined)),
-      })
+      const stream = bundleStream(deps, id)
       return c.body(stream, 200, {
         'Content-Type': 'application/x-ndjson; charset=utf-8',
         'Content-Disposition': `attachment; filename="proof-bundle-${id}.jsonl"`,

@@ -63,6 +63,12 @@ const Reason = v.object({ reason })
 const Any = v.any()
 const NotFound = (what: string) => ok(v.any(), `No such ${what}`)
 
+/** A staff action with its reason, answering a data-subject request (`request_id`) or as a new one. */
+const AnsweringRequest = v.object({
+  reason,
+  request_id: v.optional(v.pipe(v.string(), v.maxLength(80))),
+})
+
 const staffResult = (c: Context, r: StaffActionResult) =>
   r.ok
     ? c.json({ ok: true, changed: r.changed, request_id: r.requestId ?? null })
@@ -174,9 +180,9 @@ export function consoleOperations(deps: Deps, app: Hono) {
       { method: 'POST', path: '/contacts/{id}/object', permission: 'contacts.act' },
       "Record the person's objection to all direct marketing (GDPR Art. 21), answering request_id or as a new request",
       { 404: NotFound('contact') },
-      v.object({ reason, request_id: v.optional(v.pipe(v.string(), v.maxLength(80))) }),
+      AnsweringRequest,
     ),
-    jsonBody(v.object({ reason, request_id: v.optional(v.pipe(v.string(), v.maxLength(80))) })),
+    jsonBody(AnsweringRequest),
     async (c) => {
       const b = c.req.valid('json')
       const r = await staffObject(deps, c.req.param('id') ?? '', {
@@ -193,9 +199,9 @@ export function consoleOperations(deps: Deps, app: Hono) {
       { method: 'POST', path: '/contacts/{id}/erase', permission: 'contacts.erase', stepUp: true },
       'Erase the person (GDPR Art. 17): personal data deleted, Mautic contacts deleted, recipients told, the address suppressed',
       { 404: NotFound('contact') },
-      v.object({ reason, request_id: v.optional(v.pipe(v.string(), v.maxLength(80))) }),
+      AnsweringRequest,
     ),
-    jsonBody(v.object({ reason, request_id: v.optional(v.pipe(v.string(), v.maxLength(80))) })),
+    jsonBody(AnsweringRequest),
     async (c) => {
       const b = c.req.valid('json')
       const r = await staffErase(deps, c.req.param('id') ?? '', {

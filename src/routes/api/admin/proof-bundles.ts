@@ -10,8 +10,7 @@ import { describeRoute } from 'hono-openapi'
 import * as v from 'valibot'
 import type { Deps } from '../../../deps.ts'
 import {
-  BundleFailure,
-  bundleChunks,
+  bundleStream,
   bundleManifest,
   bundlePage,
   createProofBundle,
@@ -191,25 +190,7 @@ export function proofBundleRoutes(deps: Deps) {
         const id = c.req.param('id')
         if (!(await getProofBundle(deps, id)))
           return jsonError(c, 404, 'not_found', 'No bundle with this id')
-        const chunks = bundleChunks(deps, id)
-        const encoder = new TextEncoder()
-        const stream = new ReadableStream<Uint8Array>({
-          async pull(controller) {
-            try {
-              const next = await chunks.next()
-              if (next.done) controller.close()
-              else controller.enqueue(encoder.encode(next.value))
-            } catch (err) {
-              // Cut short: the file lacks its manifest, and any verification refuses it.
-              deps.logger.log('error', 'proof bundle download failed', {
-                bundleId: id,
-                error: err instanceof BundleFailure ? err.error.code : String(err),
-              })
-              controller.error(err)
-            }
-          },
-          cancel: async () => void (await chunks.return(undefined)),
-        })
+        const stream = bundleStream(deps, id)
         return c.body(stream, 200, {
           'Content-Type': NDJSON,
           'Content-Disposition': `attachment; filename="proof-bundle-${id}.jsonl"`,

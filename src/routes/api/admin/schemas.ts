@@ -1,8 +1,6 @@
 /** @module The admin API's shared valibot schemas and the OpenAPI pieces every operation repeats. */
-import type { Context } from 'hono'
-import { resolver, validator } from 'hono-openapi'
+import { resolver } from 'hono-openapi'
 import * as v from 'valibot'
-import { jsonError } from '../../../lib/http-errors.ts'
 
 export const ErrorSchema = v.object({ error: v.object({ code: v.string(), message: v.string() }) })
 
@@ -25,21 +23,10 @@ export const ok = <S extends v.GenericSchema>(schema: S, description = 'OK') => 
   content: { 'application/json': { schema: resolver(schema) } },
 })
 
-/** A JSON body checked against `schema`; a failure is a 400 in the API's error shape. */
-export const jsonBody = <S extends v.GenericSchema>(schema: S) =>
-  validator('json', schema, (result, c: Context) => {
-    if (!result.success) {
-      const issue = (
-        result.error as readonly { message: string; path?: readonly { key?: unknown }[] }[]
-      )[0]
-      const where = issue?.path?.map((p) => String(p.key)).join('.')
-      return jsonError(
-        c,
-        400,
-        'invalid_body',
-        where ? `${where}: ${issue?.message}` : (issue?.message ?? 'invalid body'),
-      )
-    }
-  })
+/**
+ * A JSON body checked against `schema`, as every API route checks its body (src/routes/api/validate.ts):
+ * a failure is a 400 naming the field (`missing_<field>`, `invalid_<field>`, `invalid_json`).
+ */
+export { jsonBody } from '../validate.ts'
 
 export const security = [{ apiKey: ['admin'] }]
