@@ -20,7 +20,7 @@ import { nodeEdge } from '../../src/runtime/node/edge.ts'
 import { openDatabase, startServer } from '../../src/runtime/node/server.ts'
 import { openSqlite } from '../../src/runtime/node/sqlite.ts'
 import { APP_SECRET, WEBHOOK_SECRET } from './secrets.ts'
-import { seededApi, seededPreferencePage, serveBench } from './seeded-app.ts'
+import { seededApi, seededCopyApi, seededPreferencePage, serveBench } from './seeded-app.ts'
 
 export interface RunningApp {
   port: number
@@ -31,6 +31,11 @@ export interface RunningApp {
    * seeded contact's preference-page token).
    */
   pathParams?: Record<string, string>
+  /**
+   * Values for `{name}` placeholders in the paths a scenario's `next` returns, used in turn (e.g.
+   * the link tokens of many contacts).
+   */
+  pools?: Record<string, string[]>
   close(): Promise<void>
 }
 
@@ -141,10 +146,13 @@ export const apps = {
     }
   },
   /**
-   * The gateway on a seeded database with an API key, without the delivery loop
-   * (bench/apps/seeded-app.ts).
+   * The gateway on a seeded database of 2,000 contacts with an API key, taking Mautic's webhooks,
+   * without the delivery loop (bench/apps/seeded-app.ts).
    */
   'gateway-api': seededApi,
+
+  /** The same on this run's copy of the large seeded database (BENCH_CONTACTS contacts). */
+  'gateway-seeded': seededCopyApi,
 
   /**
    * The gateway with MAUTIC_WEBHOOK_SECRET set, on a fresh file database in a temp dir, without the

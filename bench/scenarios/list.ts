@@ -9,6 +9,9 @@ import type { BaselineName, Scenario } from '../types.ts'
 import { gateBatchByEmail, gateById, recordEvent } from './consent-ops.ts'
 import { nextWebhook, SAME_BODY, WEBHOOK_HEADERS } from './webhook-requests.ts'
 import { seededEmail } from '../apps/seeded-app.ts'
+import { mixedRequest } from './mixed-requests.ts'
+import { INTAKE_FIXED_RATES, PAGE_HEADERS, SEND_BODY } from './shared.ts'
+import { seededScenarios } from './seeded.ts'
 import { sqliteInsertTxn, sqlitePkLookup } from './sqlite-baselines.ts'
 
 /** Measured in every run, first, so ratios compare numbers taken on the same machine minutes apart. */
@@ -18,6 +21,28 @@ export const baselines: Record<BaselineName, Scenario> = {
     kind: 'http',
     app: 'bare',
     request: { path: '/hello' },
+  },
+  // The floor of a JSON API call: the gate's body posted to a bare Hono route behind the gateway's
+  // Node edge (security headers, request id, access log), which parses it and answers a fixed
+  // decision: no API key, no blind index, no query. The HTTP gate and send are measured against it.
+  'post-floor': {
+    name: 'bare Hono JSON POST behind the Node edge, no database (POST floor)',
+    kind: 'http',
+    app: 'hono-post-edge',
+    request: {
+      method: 'POST',
+      path: '/gate',
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({ purpose: 'newsletter', contacts: [{ email: seededEmail(7) }] }),
+    },
+  },
+  // The floor of a page: the preference page the gateway renders, as a fixed string from a bare Hono
+  // route behind the same Node edge (no token check, no read, no render).
+  'page-floor': {
+    name: 'bare Hono GET of the same page, fixed, behind the Node edge (page floor)',
+    kind: 'http',
+    app: 'hono-page-edge',
+    request: { path: '/page', headers: { Accept: 'text/html' } },
   },
   'sqlite-pk': { name: 'better-sqlite3 PK lookup', kind: 'inproc', setup: sqlitePkLookup },
   'sqlite-insert': {
@@ -67,12 +92,12 @@ export const scenarios: (Scenario & { baseline: BaselineName })[] = [
     itemsPerOp: 1_000,
     target: { minRatio: 0.4 },
   },
-  // The yardstick the sending issue quotes for the HTTP gate ("Kysely over HTTP measured ~41 %
-  // here"), measured in the same run: what a JSON POST and one Kysely query cost on this machine.
+  // What a JSON POST and one Kysely query cost on this machine, against the POST floor (the issue
+  // quotes 61–72 % of it): the yardstick for the HTTP gate's target.
   {
     name: 'bare Hono POST + one Kysely PK lookup (reference)',
     kind: 'http',
-    baseline: 'hono-bare',
+    baseline: 'post-floor',
     app: 'hono-kysely',
     request: {
       method: 'POST',
@@ -81,24 +106,23 @@ export const scenarios: (Scenario & { baseline: BaselineName })[] = [
       body: JSON.stringify({ id: 1_234 }),
     },
   },
-  // "Gate over HTTP: >= 40 % of a bare Hono endpoint's requests/s."
+  // Reliability and scale issue: "POST /api/v1/gate (one contact by e-mail): >= 50 % of the POST
+  // floor".
   {
     name: 'POST /api/v1/gate, one contact by e-mail',
     kind: 'http',
-    baseline: 'hono-bare',
+    baseline: 'post-floor',
     app: 'gateway-api',
     request: {
       method: 'POST',
       path: '/api/v1/gate',
       body: JSON.stringify({ purpose: 'newsletter', contacts: [{ email: seededEmail(7) }] }),
     },
-    target: { minRatio: 0.4 },
+    target: { minRatio: 0.5 },
   },
-  // The HTTP gate's floor, measured in the same run: the same body posted to a bare Hono route
-  // behind the gateway's Node edge (security headers, request id, access log), which parses it and
-  // answers a fixed decision: no API key, no blind index, no query. No target.
+  // The POST floor itself against bare Hono: what the edge and a JSON body cost before any work.
   {
-    name: 'bare Hono JSON POST behind the Node edge, no database (reference)',
+    name: 'bare Hono JSON POST behind the Node edge (the POST floor, reference)',
     kind: 'http',
     baseline: 'hono-bare',
     app: 'hono-post-edge',
@@ -109,30 +133,25 @@ export const scenarios: (Scenario & { baseline: BaselineName })[] = [
       body: JSON.stringify({ purpose: 'newsletter', contacts: [{ email: seededEmail(7) }] }),
     },
   },
-  // "/api/v1/send with injection, transport excluded (an in-memory sink): >= 25 % of bare Hono."
+  // "POST /api/v1/send with injection, transport excluded (an in-memory sink): >= 40 % of the POST
+  // floor."
   {
     name: 'POST /api/v1/send with link injection',
     kind: 'http',
-    baseline: 'hono-bare',
+    baseline: 'post-floor',
     app: 'gateway-api',
     request: {
       method: 'POST',
       path: '/api/v1/send',
-      body: JSON.stringify({
-        purpose: 'newsletter',
-        to: seededEmail(11),
-        subject: 'Nouveautés',
-        html: `<html><body>${'<p>Bonjour, voici nos nouveautés du mois.</p>'.repeat(40)}</body></html>`,
-        text: 'Bonjour, voici nos nouveautés du mois.\n'.repeat(40),
-      }),
+      body: SEND_BODY,
     },
-    target: { minRatio: 0.25 },
+    target: { minRatio: 0.4 },
   },
   // Mautic connector issue: "webhook intake (signature check, parse, durable write) of a realistic
-  // 5 KB payload: >= 10 % of a bare Hono endpoint's requests/s, and p99 under 20 ms at half that rate
-  // (Mautic waits on us inside its own requests)". Every request is a new event with its own
-  // signature (bench/scenarios/webhook-requests.ts); "half that rate" is taken as half of the rate
-  // measured here.
+  // 5 KB payload: >= 10 % of a bare Hono endpoint's requests/s"; the reliability issue adds "p99 <
+  // 20 ms at 25 % of its highest rate and p99 < 5 ms at 100 webhooks/s, each fixed-rate run at least
+  // 20 s" (Mautic posts one event at a time from inside its own requests). Every request is a new
+  // event with its own signature (bench/scenarios/webhook-requests.ts).
   {
     name: 'POST /hooks/mautic, a new 5 KB event each request',
     kind: 'http',
@@ -140,7 +159,7 @@ export const scenarios: (Scenario & { baseline: BaselineName })[] = [
     app: 'gateway-hooks',
     request: { method: 'POST', path: '/hooks/mautic', headers: WEBHOOK_HEADERS, next: nextWebhook },
     target: { minRatio: 0.1 },
-    fixedRate: { ofMax: 0.5, target: { maxP99Ms: 20 } },
+    fixedRates: INTAKE_FIXED_RATES,
   },
   // The same body over and over: a signature check, a parse and a receipt lookup, no write. No target.
   {
@@ -155,23 +174,20 @@ export const scenarios: (Scenario & { baseline: BaselineName })[] = [
       body: SAME_BODY.body,
     },
   },
-  // Contact pages issue: "preference page render >= 20 % of a bare Hono endpoint's requests/s".
-  // One seeded contact (newsletter and cookies granted), its token made where the app is seeded.
+  // Reliability and scale issue: "preference page: >= 40 % of the page floor (the same page as a
+  // fixed string behind the edge)". One seeded contact (newsletter and cookies granted), its token
+  // made where the app is seeded.
   {
     name: 'preference page GET /p/{token}',
     kind: 'http',
-    baseline: 'hono-bare',
+    baseline: 'page-floor',
     app: 'gateway-api',
-    request: {
-      path: '/p/{preferencesToken}',
-      headers: { Accept: 'text/html', 'Accept-Language': 'fr-FR,fr;q=0.9,en;q=0.8' },
-    },
-    target: { minRatio: 0.2 },
+    request: { path: '/p/{preferencesToken}', headers: PAGE_HEADERS },
+    target: { minRatio: 0.4 },
   },
-  // The preference page's floor, measured in the same run: the same 5 KB page behind the same Node
-  // edge, as a fixed string (no token check, no read, no render). No target.
+  // The page floor itself against bare Hono: what serving those 5 KB behind the edge costs.
   {
-    name: 'bare Hono GET of the same page, fixed, behind the Node edge (reference)',
+    name: 'bare Hono GET of the same page, fixed, behind the Node edge (the page floor, reference)',
     kind: 'http',
     baseline: 'hono-bare',
     app: 'hono-page-edge',
@@ -188,6 +204,19 @@ export const scenarios: (Scenario & { baseline: BaselineName })[] = [
     expectReply: 'OK: forwarded to 1 recipient',
     target: { minRatio: 0.5 },
   },
+  // Reliability and scale issue: "mixed traffic (webhooks, gate calls, pages, one-click POSTs) held
+  // at 1,000 requests/s for 60 s on loopback with zero errors, p99 reported". Open loop only: each
+  // request due at its time (bench/load/open-loop.ts); its row fails on any error or non-2xx.
+  {
+    name: 'mixed load: webhooks, gate calls, preference pages, one-click POSTs',
+    kind: 'http',
+    baseline: 'hono-bare',
+    app: 'gateway-api',
+    request: { method: 'POST', path: '/hooks/mautic', next: mixedRequest },
+    openLoopOnly: true,
+    fixedRates: [{ rate: 1_000, minDurationS: 60, target: {} }],
+  },
+  ...seededScenarios(),
 ]
 
 export function findScenario(name: string): Scenario | undefined {

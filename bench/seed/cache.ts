@@ -34,9 +34,20 @@ import { rawInsert, type RawInsert } from './raw-insert.ts'
 const ROOT = fileURLToPath(new URL('../..', import.meta.url))
 export const CACHE_DIR = join(ROOT, 'bench', '.cache')
 
-/** Gateway sources whose code decides the bytes of a seeded row: a change to one rebuilds. */
+/** The builder's own sources (not this cache, the baseline or the scenarios' copy). */
+const BUILDER_SOURCES = [
+  'bench/apps/secrets.ts',
+  'bench/seed/build.ts',
+  'bench/seed/build-thread.ts',
+  'bench/seed/history.ts',
+  'bench/seed/unit.ts',
+]
+
+/**
+ * Gateway sources that define what a seeded row holds (columns, encryption and hash formats, blind
+ * index, checkpoint): a change to one rebuilds. Helpers they call for speed only are left out.
+ */
 const SHAPING_SOURCES = [
-  'src/db/prepared.ts',
   'src/db/repositories/contacts.ts',
   'src/db/repositories/ledger.ts',
   'src/db/repositories/checkpoints.ts',
@@ -45,11 +56,7 @@ const SHAPING_SOURCES = [
   'src/domain/consent/signing-keys.ts',
   'src/domain/platform/contacts.ts',
   'src/lib/email.ts',
-  'src/lib/encoding.ts',
-  'src/lib/ids.ts',
   'src/lib/keys.ts',
-  'src/lib/sha256.ts',
-  'src/runtime/node/crypto.ts',
 ]
 
 /** What the cache keeps beside each file. */
@@ -78,14 +85,40 @@ export function cacheKey(): string {
       .filter((f) => f.endsWith('.sql'))
       .sort()
       .map((f) => join(MIGRATIONS_DIR, f)),
-    ...readdirSync(join(ROOT, 'bench', 'seed'))
-      .filter((f) => f.endsWith('.ts'))
-      .sort()
-      .map((f) => join(ROOT, 'bench', 'seed', f)),
+    ...BUILDER_SOURCES.map((f) => join(ROOT, f)),
     ...SHAPING_SOURCES.map((f) => join(ROOT, f)),
   ]
   for (const file of files) hash.update(file.slice(ROOT.length)).update(readFileSync(file))
   return hash.update(APP_SECRET).digest('hex').slice(0, 16)
+}
+
+/** Whether process `pid` still runs (signal 0 only checks). */
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0)
+    return true
+  } catch {
+    return false
+  }
+}
+
+/**
+ * Removes this size's files of other keys (older migrations or builder) and the leftovers of builds
+ * that died; refuses to start while another live process builds the same file.
+ */
+function clearStale(contacts: number, key: string): void {
+  for (const f of readdirSync(CACHE_DIR)) {
+    if (!f.startsWith(`seeded-${contacts}-`)) continue
+    const building = /\.building-(\d+)\.db/.exec(f)
+    if (building && alive(Number(building[1]))) {
+      if (f.startsWith(`seeded-${contacts}-${key}.`))
+        throw new Error(
+          `process ${building[1]} is building this seeded database already (${f}): wait for it`,
+        )
+      continue
+    }
+    rmSync(join(CACHE_DIR, f), { force: true })
+  }
 }
 
 /** Raw-insert rows to time against the build: enough for a steady rate, not the whole build again. */
@@ -107,8 +140,7 @@ export async function seededDatabase(opts: {
   }
 
   mkdirSync(CACHE_DIR, { recursive: true })
-  for (const f of readdirSync(CACHE_DIR))
-    if (f.startsWith(`seeded-${opts.contacts}-`)) rmSync(join(CACHE_DIR, f), { force: true })
+  clearStale(opts.contacts, key)
   const events = opts.contacts * EVENTS_PER_CONTACT
   log(
     `building the seeded database: ${opts.contacts.toLocaleString('en-US')} contacts, ` +
