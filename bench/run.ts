@@ -32,6 +32,10 @@ const chosen = scenarios.filter((x) => !only?.length || only.some((o) => x.name.
 const head = header(opts)
 console.error(head)
 const rows: Row[] = []
+// The seeded database, found or built and copied, before the baselines (one of them reads it).
+let work: WorkCopy | undefined
+if (chosen.some((s) => s.seeded))
+  work = await makeWorkCopy((line) => console.error(`          ${line}`))
 // The baselines the chosen scenarios need, once each, first: the table's reference lines.
 const needed = new Set<BaselineName>(['hono-bare'])
 for (const s of chosen)
@@ -53,10 +57,8 @@ const byMedian = (ms: Measurement[], by: (m: Measurement) => number) => {
   return ms.find((m) => by(m) === mid)!
 }
 
-let work: WorkCopy | undefined
 try {
   for (const s of chosen) {
-    if (s.seeded && !work) work = await makeWorkCopy((line) => console.error(`          ${line}`))
     if (s.kind === 'seed') {
       rows.push(seedRow(s, work!))
       continue

@@ -6,7 +6,13 @@ import type { AppName } from './apps/http-apps.ts'
 import type { MailAppName } from './apps/mail-apps.ts'
 
 export type BaselineName =
-  'hono-bare' | 'post-floor' | 'page-floor' | 'sqlite-pk' | 'sqlite-insert' | 'smtp-pass-through'
+  | 'hono-bare'
+  | 'post-floor'
+  | 'page-floor'
+  | 'sqlite-pk'
+  | 'sqlite-pk-seeded'
+  | 'sqlite-insert'
+  | 'smtp-pass-through'
 
 /** What a row must show to pass; a row may have any of these. */
 export interface Target {
@@ -90,7 +96,7 @@ export interface InprocOp {
 
 export interface InprocScenario extends Common {
   kind: 'inproc'
-  baseline?: 'sqlite-pk' | 'sqlite-insert'
+  baseline?: 'sqlite-pk' | 'sqlite-pk-seeded' | 'sqlite-insert'
   /**
    * Runs in a fresh child process (bench/processes/inproc.ts), so imports and state stay out of the
    * parent.

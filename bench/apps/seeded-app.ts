@@ -32,7 +32,7 @@ export const SEEDED_CONTACTS = 2_000
 export const seededEmail = seededAddress
 
 /** The configuration of every seeded gateway: an https PUBLIC_URL (HSTS on), webhooks taken. */
-const seededConfig = () => ({
+export const seededConfig = () => ({
   ...parseConfig({
     APP_SECRET,
     PUBLIC_URL: 'https://gateway.bench',
@@ -52,22 +52,11 @@ function sinkMailTransport(): MailTransport {
   }
 }
 
-/** Contacts bench0… with `newsletter` granted (as if confirmed) and `cookies`. */
-export async function seededDeps(): Promise<{
-  deps: Deps
-  ids: string[]
-  sqlite: ReturnType<typeof openSqlite>
-  close: () => void
-}> {
-  const dir = mkdtempSync(join(tmpdir(), 'bench-seeded-'))
-  const sqlite = openSqlite(join(dir, 'gw.db'))
-  applyMigrations(sqlite)
-  const deps = await nodeDeps({
-    config: seededConfig(),
-    sqlite,
-    logger: jsonLogger(() => {}),
-    mail: sinkMailTransport(),
-  })
+/**
+ * SEEDED_CONTACTS contacts bench0… subscribed through the gateway's code, `newsletter` granted (as if
+ * confirmed) and `cookies`, into `deps`'s database (also the Workers bench's local D1). Their ids.
+ */
+export async function seedContacts(deps: Deps, sqlite: Database.Database): Promise<string[]> {
   const ids: string[] = []
   for (let i = 0; i < SEEDED_CONTACTS; i++) {
     const r = await subscribe(deps, {
@@ -84,6 +73,26 @@ export async function seededDeps(): Promise<{
   sqlite.exec(
     "UPDATE consent_state SET status = 'granted', granted_at = changed_at WHERE status = 'pending'",
   )
+  return ids
+}
+
+/** A fresh database seeded with `seedContacts`, and its deps. */
+export async function seededDeps(): Promise<{
+  deps: Deps
+  ids: string[]
+  sqlite: ReturnType<typeof openSqlite>
+  close: () => void
+}> {
+  const dir = mkdtempSync(join(tmpdir(), 'bench-seeded-'))
+  const sqlite = openSqlite(join(dir, 'gw.db'))
+  applyMigrations(sqlite)
+  const deps = await nodeDeps({
+    config: seededConfig(),
+    sqlite,
+    logger: jsonLogger(() => {}),
+    mail: sinkMailTransport(),
+  })
+  const ids = await seedContacts(deps, sqlite)
   return {
     deps,
     ids,
@@ -119,7 +128,7 @@ export async function seededCopyDeps() {
 const tokenOf = (url: string) => url.slice(url.lastIndexOf('/') + 1)
 
 /** Link tokens of these contacts, as a footer's links carry them. */
-async function linkPools(deps: Deps, ids: string[]) {
+export async function linkPools(deps: Deps, ids: string[]) {
   const preferencesToken: string[] = []
   const unsubscribeToken: string[] = []
   for (const id of ids) {

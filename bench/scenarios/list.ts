@@ -12,7 +12,8 @@ import { seededEmail } from '../apps/seeded-app.ts'
 import { mixedRequest } from './mixed-requests.ts'
 import { INTAKE_FIXED_RATES, PAGE_HEADERS, SEND_BODY } from './shared.ts'
 import { seededScenarios } from './seeded.ts'
-import { sqliteInsertTxn, sqlitePkLookup } from './sqlite-baselines.ts'
+import { sqliteInsertTxn, sqlitePkLookup, sqlitePkLookupSeeded } from './sqlite-baselines.ts'
+import { benchContacts } from '../seed/work-copy.ts'
 
 /** Measured in every run, first, so ratios compare numbers taken on the same machine minutes apart. */
 export const baselines: Record<BaselineName, Scenario> = {
@@ -45,6 +46,12 @@ export const baselines: Record<BaselineName, Scenario> = {
     request: { path: '/page', headers: { Accept: 'text/html' } },
   },
   'sqlite-pk': { name: 'better-sqlite3 PK lookup', kind: 'inproc', setup: sqlitePkLookup },
+  'sqlite-pk-seeded': {
+    name: `better-sqlite3 PK lookup of a contact (seeded: ${benchContacts().toLocaleString('en-US')} contacts)`,
+    kind: 'inproc',
+    seeded: true,
+    setup: sqlitePkLookupSeeded,
+  },
   'sqlite-insert': {
     name: 'better-sqlite3 1-row insert txn',
     kind: 'inproc',

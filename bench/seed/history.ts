@@ -178,3 +178,12 @@ export function seedContact(i: number, from: number, until: number): SeedContact
     userAgent: AGENTS[Math.floor(rand() * AGENTS.length)]!,
   }
 }
+
+/**
+ * Whether contact `i` ends with the newsletter granted (confirmed, never withdrawn): the recipients a
+ * campaign on the seeded database sends to. Its story alone decides it, whatever the dates.
+ */
+export function newsletterGranted(i: number): boolean {
+  const last = seedContact(i, 0, 1e12).events.findLast((e) => e.purposeKey === 'newsletter')
+  return last?.action === 'confirmed' || last?.action === 'granted'
+}
