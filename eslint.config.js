@@ -51,7 +51,8 @@ const ABOVE_MAUTIC = [...folders('jobs', 'routes', 'middleware', 'runtime', 'cli
 const ABOVE_DOMAIN = [...folder('mautic'), ...ABOVE_MAUTIC]
 
 // The layers, from the ground up: lib <- db <- domain (platform <- consent <- sending, rights <-
-// compliance; admin) <- mautic <- jobs; routes and middleware sit on the domain; runtime/ and the entries wire.
+// compliance; admin <- operations) <- mautic <- jobs; routes and middleware sit on the domain;
+// runtime/ and the entries wire.
 const LAYERS = [
   [
     'src/lib',
@@ -71,33 +72,42 @@ const LAYERS = [
   ],
   [
     'src/domain/platform',
-    [...parts('consent', 'sending', 'rights', 'compliance', 'admin'), ...ABOVE_DOMAIN, ...HTTP],
+    [
+      ...parts('consent', 'sending', 'rights', 'compliance', 'admin', 'operations'),
+      ...ABOVE_DOMAIN,
+      ...HTTP,
+    ],
     'domain/platform is the ground of the domain: contacts, tokens, keys, limits, the outbox.',
   ],
   [
     'src/domain/consent',
-    [...parts('sending', 'rights', 'compliance', 'admin'), ...ABOVE_DOMAIN, ...HTTP],
+    [...parts('sending', 'rights', 'compliance', 'admin', 'operations'), ...ABOVE_DOMAIN, ...HTTP],
     'domain/consent stands on platform only; sending and rights stand on it.',
   ],
   [
     'src/domain/sending',
-    [...parts('rights', 'compliance', 'admin'), ...ABOVE_DOMAIN, ...HTTP],
+    [...parts('rights', 'compliance', 'admin', 'operations'), ...ABOVE_DOMAIN, ...HTTP],
     'domain/sending stands on consent and platform.',
   ],
   [
     'src/domain/rights',
-    [...parts('sending', 'compliance', 'admin'), ...ABOVE_DOMAIN, ...HTTP],
+    [...parts('sending', 'compliance', 'admin', 'operations'), ...ABOVE_DOMAIN, ...HTTP],
     'domain/rights stands on consent and platform.',
   ],
   [
     'src/domain/compliance',
-    [...parts('sending', 'admin'), ...ABOVE_DOMAIN, ...HTTP],
+    [...parts('sending', 'admin', 'operations'), ...ABOVE_DOMAIN, ...HTTP],
     'domain/compliance (inventory, processors, risks, proof bundles, incidents) stands on rights, consent and platform.',
   ],
   [
     'src/domain/admin',
-    [...ABOVE_DOMAIN, ...HTTP],
+    [...parts('operations'), ...ABOVE_DOMAIN, ...HTTP],
     'domain/admin decides; it knows nothing of HTTP or the connectors.',
+  ],
+  [
+    'src/domain/operations',
+    [...ABOVE_DOMAIN, ...HTTP],
+    'domain/operations (retention, monitor, alerts, review, backups) stands on the rest of the domain; it knows nothing of HTTP or the connectors.',
   ],
   [
     'src/mautic',

@@ -29,10 +29,15 @@ export default defineConfig(async () => {
               main: './src/worker.ts',
               wrangler: { configPath: './wrangler.toml' },
               miniflare: {
+                // What .dev.vars gives `wrangler dev` (see .dev.vars.example): wrangler.toml's
+                // production transport needs a real endpoint, so development keeps mails in D1.
                 bindings: {
                   TEST_MIGRATIONS: migrations,
                   APP_SECRET: 'test-secret-0123456789-abcdefghijklmnopqrstuvwxyz',
                   PUBLIC_URL: 'https://gateway.test',
+                  NODE_ENV: 'development',
+                  MAIL_TRANSPORT: 'log',
+                  ADMIN_SETUP_TOKEN: 'worker-setup-token-0123456789',
                 },
               },
             }),
@@ -41,6 +46,8 @@ export default defineConfig(async () => {
             name: 'workers',
             include: ['test/worker/**/*.test.ts'],
             setupFiles: ['test/worker/apply-migrations.ts'],
+            // In Node, before: the consent-gateway command run with --d1-sql (test/worker/d1-admin.test.ts).
+            globalSetup: ['test/worker/d1-cli.setup.ts'],
           },
         },
       ],

@@ -6,6 +6,7 @@ import { Hono, type Context } from 'hono'
 import { HTTPException } from 'hono/http-exception'
 import { requestId } from 'hono/request-id'
 import type { Deps, Deferrer } from './deps.ts'
+import { scheduleCounterFlush } from './domain/platform/counters.ts'
 import { errorResponse } from './lib/http-errors.ts'
 import { siteInfo } from './lib/site.ts'
 import { accessLog } from './middleware/access-log.ts'
@@ -13,13 +14,17 @@ import { bodySize } from './middleware/body-size.ts'
 import { formBody } from './middleware/form-body.ts'
 import { originCheck } from './middleware/origin-check.ts'
 import { securityHeaders, type SecurityHeadersOptions } from './middleware/security-headers.ts'
+import { adminRoutes } from './routes/admin/index.ts'
 import { apiRoutes } from './routes/api/index.ts'
 import { healthRoutes } from './routes/health.ts'
+import { metricsRoutes } from './routes/metrics.ts'
 import { hookRoutes } from './routes/hooks/index.ts'
+import { oversizedMauticBatch } from './routes/hooks/mautic.ts'
 import { confirmRoutes } from './routes/public/confirm.ts'
 import { meRoutes } from './routes/public/me.ts'
 import { preferenceRoutes } from './routes/public/preferences.ts'
 import { privacyRoutes } from './routes/public/privacy.ts'
+import { reconsentRoutes } from './routes/public/reconsent.ts'
 import { subscribeRoutes } from './routes/public/subscribe.ts'
 import { unsubscribeRoutes } from './routes/public/unsubscribe.ts'
 import { wellKnownRoutes } from './routes/well-known.ts'
@@ -34,6 +39,8 @@ declare module 'hono' {
   interface ContextVariableMap {
     /** Set by a handler whose commit wrote outbox rows: delivery starts right after the response. */
     outboxPending?: boolean
+    /** Set by a handler that counted in memory (src/domain/platform/counters.ts): written soon after. */
+    countersPending?: boolean
   }
 }
 
@@ -68,7 +75,10 @@ export function createApp(deps: Deps, options: AppOptions = {}) {
   const tooLarge = (c: Context) =>
     errorResponse(c, site, 413, 'payload_too_large', 'The request body is too large')
   const pageLimit = bodySize(BODY_LIMIT, tooLarge)
-  const hookLimit = bodySize(HOOK_BODY_LIMIT, tooLarge)
+  const hookLimit = bodySize(HOOK_BODY_LIMIT, async (c) => {
+    if (c.req.path === '/hooks/mautic') await oversizedMauticBatch(deps, c, HOOK_BODY_LIMIT)
+    return tooLarge(c)
+  })
   app.use((c, next) => {
     // GET and HEAD carry no body; skipping them also spares Node building a full Request object.
     if (c.req.method === 'GET' || c.req.method === 'HEAD') return next()
@@ -77,14 +87,17 @@ export function createApp(deps: Deps, options: AppOptions = {}) {
   app.use(originCheck(deps.config.publicUrl))
   app.use(formBody(site))
   app.use(function wakeOutbox(c, next) {
-    // GET and HEAD change nothing (mail scanners follow links), so they leave nothing to deliver.
+    // GET and HEAD change nothing (mail scanners follow links), so they leave nothing to deliver
+    // and count nothing.
     if (c.req.method === 'GET' || c.req.method === 'HEAD') return next()
     return next().then(() => {
       if (c.get('outboxPending')) deps.wakeOutbox(() => executionContext(c))
+      if (c.get('countersPending')) scheduleCounterFlush(deps, () => executionContext(c))
     })
   })
 
   app.route('/healthz', healthRoutes(deps))
+  app.route('/metrics', metricsRoutes(deps))
   app.route('/api/v1', apiRoutes(deps))
   app.route('/hooks', hookRoutes(deps))
   app.route('/.well-known', wellKnownRoutes(deps))
@@ -92,8 +105,10 @@ export function createApp(deps: Deps, options: AppOptions = {}) {
   app.route('/c', confirmRoutes(deps))
   app.route('/u', unsubscribeRoutes(deps))
   app.route('/p', preferenceRoutes(deps))
+  app.route('/r', reconsentRoutes(deps))
   app.route('/privacy', privacyRoutes(deps))
   app.route('/me', meRoutes(deps))
+  app.route('/admin', adminRoutes(deps))
   app.route('/', siteRoutes(deps))
 
   app.notFound((c) => errorResponse(c, site, 404, 'not_found', 'No such route'))

@@ -1,4 +1,5 @@
 /** @module Validates the environment (README, "Configuration") into a typed Config; every problem is reported at once. */
+import { webhookSecretKey } from './lib/standard-webhooks.ts'
 
 export type MailTransportName = 'log' | 'smtp' | 'mautic' | 'http'
 export type MirrorMode = 'observe' | 'enforce'
@@ -52,6 +53,30 @@ export interface Config {
    * proxy appends the address it saw; what is further left, the client wrote itself).
    */
   trustProxy: number
+  /** ADMIN_SETUP_TOKEN: opens /admin/setup?token=… until the first owner exists (Workers). */
+  adminSetupToken?: string
+  /** Retention, monitoring and alerts, re-consent, backups (README, "Operations"). */
+  operations: OperationsConfig
+  /** METRICS=1: serves GET /metrics (Prometheus text format, admin API key); off otherwise. */
+  metrics: boolean
+}
+
+export interface OperationsConfig {
+  /** RETENTION_INACTIVE_DAYS: a contact with no activity of their own this long is erased; 0: never. */
+  retentionInactiveDays: number
+  /** ALERT_EMAIL (default DPO_EMAIL): where alert mails go, in DPO_LOCALE (`alertLocale`). */
+  alertEmail?: string
+  alertLocale: 'fr' | 'en'
+  /** ALERT_WEBHOOK_URL and ALERT_WEBHOOK_SECRET (whsec_…): alerts signed with Standard Webhooks. */
+  alertWebhook?: { url: string; secret: string }
+  /** MONITOR_WEBHOOK_SILENCE_HOURS: no Mautic delivery this long is a finding. */
+  webhookSilenceHours: number
+  /** BACKUP_MAX_AGE_HOURS: the last backup older than this is a finding; undefined: not checked. */
+  backupMaxAgeHours?: number
+  /** RECONSENT_GRACE_DAYS: older consents pass the gate this long after a re-consent version. */
+  reconsentGraceDays: number
+  /** RECONSENT_MAILS_PER_RUN: re-consent mails queued per scheduler run (one a minute). */
+  reconsentMailsPerRun: number
 }
 
 export type RawEnv = Record<string, string | undefined>
@@ -100,6 +125,16 @@ export function parseConfig(env: RawEnv): Config {
     ['log', 'smtp', 'mautic', 'http'],
     problems,
   )
+  // `log` keeps each mail (./data/mail/, or D1's mail_log on Workers) and sends none: in production
+  // double opt-in could never complete and access links never arrive.
+  if (production && transport === 'log')
+    problems.push(
+      `MAIL_TRANSPORT=log sends no e-mail (it only keeps them${get('MAIL_TRANSPORT') ? '' : '; it is the default'}), ` +
+        'so in production nobody could confirm a subscription. Set MAIL_TRANSPORT to smtp (with ' +
+        'SMTP_URL; Node only), http (with MAIL_HTTP_URL, and MAIL_HTTP_TOKEN if the endpoint wants a ' +
+        'bearer token) or mautic (with MAUTIC_URL and MAUTIC_CONFIRM_EMAIL_ID, plus SMTP_URL or ' +
+        'MAIL_HTTP_URL for the other mails); or set NODE_ENV=development for a trial',
+    )
   const smtpUrl = get('SMTP_URL')
   if (smtpUrl !== undefined) checkUrl('SMTP_URL', smtpUrl, ['smtp:', 'smtps:'], problems)
   else if (transport === 'smtp')
@@ -168,6 +203,16 @@ export function parseConfig(env: RawEnv): Config {
 
   const trustProxy = parseTrustProxy(get('TRUST_PROXY') ?? '0', problems)
 
+  const adminSetupToken = get('ADMIN_SETUP_TOKEN')
+  if (adminSetupToken !== undefined && adminSetupToken.length < 16)
+    problems.push(
+      "ADMIN_SETUP_TOKEN must be at least 16 characters long (it opens the first owner's set-up)",
+    )
+
+  const operations = parseOperations(get, dpoEmail, dpoLocale === 'en' ? 'en' : 'fr', problems)
+
+  const metrics = oneOf('METRICS', get('METRICS') ?? '0', ['0', '1'], problems) === '1'
+
   if (problems.length > 0) throw new ConfigError(problems)
   return {
     production,
@@ -192,6 +237,108 @@ export function parseConfig(env: RawEnv): Config {
     org: { name: get('ORG_NAME') ?? 'Consent Gateway', privacyUrl, logoUrl },
     dpo: dpoEmail ? { email: dpoEmail, locale: dpoLocale as 'fr' | 'en' } : undefined,
     trustProxy,
+    adminSetupToken,
+    operations,
+    metrics,
+  }
+}
+
+function isWebhookSecret(secret: string): boolean {
+  try {
+    webhookSecretKey(secret)
+    return true
+  } catch {
+    return false
+  }
+}
+
+/** A whole number within bounds, or the default; a problem named otherwise. */
+function wholeNumber(
+  name: string,
+  value: string | undefined,
+  fallback: number,
+  [min, max]: [number, number],
+  problems: string[],
+): number {
+  if (value === undefined) return fallback
+  const n = Number(value)
+  if (!/^\d+$/.test(value) || n < min || n > max) {
+    problems.push(`${name} must be a whole number from ${min} to ${max}, got "${value}"`)
+    return fallback
+  }
+  return n
+}
+
+/**
+ * RETENTION_INACTIVE_DAYS: 0 (never) or at least 30 days. A value such as 3 (years meant as days)
+ * would erase almost everyone at the next run: refused rather than obeyed.
+ */
+function retentionDays(value: string | undefined, problems: string[]): number {
+  if (value === undefined) return 1095
+  const n = Number(value)
+  if (/^\d+$/.test(value) && (n === 0 || (n >= 30 && n <= 36500))) return n
+  problems.push(
+    `RETENTION_INACTIVE_DAYS must be 0 (never erase) or a number of days from 30 to 36500 (1095 is three years), got "${value}"`,
+  )
+  return 1095
+}
+
+function parseOperations(
+  get: (n: string) => string | undefined,
+  dpoEmail: string | undefined,
+  alertLocale: 'fr' | 'en',
+  problems: string[],
+): OperationsConfig {
+  const alertEmail = get('ALERT_EMAIL')
+  if (alertEmail !== undefined && !/^[^\s@<>]+@[^\s@<>]+\.[^\s@<>]+$/.test(alertEmail))
+    problems.push(`ALERT_EMAIL is not an e-mail address: "${alertEmail}"`)
+  const hookUrl = get('ALERT_WEBHOOK_URL')
+  const hookSecret = get('ALERT_WEBHOOK_SECRET')
+  let alertWebhook: OperationsConfig['alertWebhook']
+  if (hookUrl !== undefined) {
+    checkUrl('ALERT_WEBHOOK_URL', hookUrl, ['http:', 'https:'], problems)
+    if (hookSecret === undefined)
+      problems.push(
+        'ALERT_WEBHOOK_SECRET is required with ALERT_WEBHOOK_URL: a Standard Webhooks secret (whsec_ and the base64 of 24 to 64 random bytes)',
+      )
+    else if (!isWebhookSecret(hookSecret))
+      problems.push(
+        'ALERT_WEBHOOK_SECRET must be a Standard Webhooks secret: whsec_ and the base64 of 24 to 64 random bytes',
+      )
+    else alertWebhook = { url: hookUrl, secret: hookSecret }
+  } else if (hookSecret !== undefined)
+    problems.push('ALERT_WEBHOOK_SECRET is set but ALERT_WEBHOOK_URL is not')
+  const backupAge = get('BACKUP_MAX_AGE_HOURS')
+  return {
+    retentionInactiveDays: retentionDays(get('RETENTION_INACTIVE_DAYS'), problems),
+    alertEmail: alertEmail ?? dpoEmail,
+    alertLocale,
+    alertWebhook,
+    webhookSilenceHours: wholeNumber(
+      'MONITOR_WEBHOOK_SILENCE_HOURS',
+      get('MONITOR_WEBHOOK_SILENCE_HOURS'),
+      24,
+      [1, 8760],
+      problems,
+    ),
+    backupMaxAgeHours:
+      backupAge === undefined || backupAge === '0'
+        ? undefined
+        : wholeNumber('BACKUP_MAX_AGE_HOURS', backupAge, 0, [1, 8760], problems),
+    reconsentGraceDays: wholeNumber(
+      'RECONSENT_GRACE_DAYS',
+      get('RECONSENT_GRACE_DAYS'),
+      30,
+      [0, 365],
+      problems,
+    ),
+    reconsentMailsPerRun: wholeNumber(
+      'RECONSENT_MAILS_PER_RUN',
+      get('RECONSENT_MAILS_PER_RUN'),
+      100,
+      [1, 5000],
+      problems,
+    ),
   }
 }
 

@@ -27,6 +27,11 @@ export interface Deps {
   /** SHA-256; node:crypto on Node (synchronous, far faster for small inputs), WebCrypto on Workers. */
   sha256: Sha256
   clock: Clock
+  /**
+   * PBKDF2-SHA-256 iterations for new staff password hashes: 600,000 on Node (OWASP), 100,000 on
+   * Workers (workerd's maximum). See src/domain/admin/passwords.ts.
+   */
+  pbkdf2Iterations: number
   logger: Logger
   /** Built by src/jobs/outbox-handlers.ts: one handler per kind of domain/platform/outbox-messages.ts. */
   outboxHandlers: OutboxHandlerTable

@@ -5,15 +5,16 @@
  */
 import { deliverOutbox } from './domain/platform/outbox.ts'
 import { runScheduledJobs } from './jobs/scheduler.ts'
-import { forEnv, type WorkerEnv } from './runtime/worker/deps.ts'
+import { serveEnv, type WorkerEnv } from './runtime/worker/deps.ts'
 
 export default {
   async fetch(request, env, ctx) {
-    const { app } = await forEnv(env)
+    const { app } = await serveEnv(env)
     return app.fetch(request, env, ctx)
   },
   async scheduled(_controller, env, ctx) {
-    const { deps } = await forEnv(env)
+    const { deps } = await serveEnv(env)
+    if (!deps) return // misconfigured: forEnv logged why, and every request answers 503
     ctx.waitUntil(Promise.all([deliverOutbox(deps), runScheduledJobs(deps)]))
   },
 } satisfies ExportedHandler<WorkerEnv>

@@ -21,6 +21,7 @@ import { openDatabase, startServer } from '../../src/runtime/node/server.ts'
 import { openSqlite } from '../../src/runtime/node/sqlite.ts'
 import { APP_SECRET, WEBHOOK_SECRET } from './secrets.ts'
 import { seededApi, seededCopyApi, seededPreferencePage, serveBench } from './seeded-app.ts'
+import { dashboardApp } from './dashboard-app.ts'
 
 export interface RunningApp {
   port: number
@@ -153,6 +154,12 @@ export const apps = {
 
   /** The same on this run's copy of the large seeded database (BENCH_CONTACTS contacts). */
   'gateway-seeded': seededCopyApi,
+
+  /**
+   * The admin dashboard for a signed-in viewer (bench/apps/dashboard-app.ts), on the database at
+   * BENCH_DASHBOARD_DB (the seeded million-contact one) or on a small one seeded at start.
+   */
+  'gateway-dashboard': () => dashboardApp(process.env.BENCH_DASHBOARD_DB || undefined),
 
   /**
    * The gateway with MAUTIC_WEBHOOK_SECRET set, on a fresh file database in a temp dir, without the

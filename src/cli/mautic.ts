@@ -6,10 +6,23 @@
 import { open, rm, type FileHandle } from 'node:fs/promises'
 import { options, UsageError } from './args.ts'
 import type { Deps } from '../deps.ts'
+import { mirrorMode } from '../domain/platform/settings.ts'
 import type { Locale } from '../lib/i18n.ts'
-import { connectMautic, explainMauticError, NOT_CONFIGURED } from '../mautic/connect.ts'
-import { listMappings, mapEmail, mapFormField } from '../mautic/mappings.ts'
-import { noProofCsv, syncMautic, SYNC_PAGE_SIZE, type SyncCounts } from '../mautic/sync.ts'
+import {
+  connectMautic,
+  explainMauticError,
+  NOT_CONFIGURED,
+  type ConnectResult,
+} from '../mautic/connect.ts'
+import { listMappings, mapEmail, mapFormField, type MappingResult } from '../mautic/mappings.ts'
+import {
+  noProofCsv,
+  syncMautic,
+  SYNC_PAGE_SIZE,
+  type NoProofRow,
+  type SyncCounts,
+} from '../mautic/sync.ts'
+import { callAdminApi, RemoteError, type Remote } from './remote.ts'
 import { MauticError } from '../mautic/types.ts'
 import { WEBHOOK_TRIGGERS } from '../mautic/webhook-payload.ts'
 
@@ -17,9 +30,12 @@ export const MAUTIC_USAGE = `Usage: consent-gateway mautic <command> [options]
 
   connect [--webhook-url URL]        check the API access (MAUTIC_URL and credentials), create the
                                      fields and tags consent_<purpose> and consent_preferences_url, and
-                                     the webhook (default URL: PUBLIC_URL/hooks/mautic) with a new
-                                     secret, printed alone on standard output as
-                                     MAUTIC_WEBHOOK_SECRET=…; creates nothing that exists already
+                                     the webhook (default URL: PUBLIC_URL/hooks/mautic) signed with
+                                     MAUTIC_WEBHOOK_SECRET, or with a new secret stored in the
+                                     gateway's database (accepted at once) and printed alone on
+                                     standard output as MAUTIC_WEBHOOK_SECRET=…; an existing webhook
+                                     is published again if Mautic unpublished it, and its secret
+                                     recovered; creates nothing that exists already
   sync [--report FILE.csv]           import every Mautic contact: link it, import its Do-Not-Contact,
                                      report those with no proof of consent (never treated as
                                      consenting); --report writes them as CSV (mode 0600; a cell
@@ -51,6 +67,7 @@ export async function runMautic(
   args: string[],
   withDeps: WithDeps,
   io: CliIo = processIo,
+  remote?: Remote,
 ): Promise<number> {
   const [sub, ...rest] = args
   try {
@@ -58,19 +75,34 @@ export async function runMautic(
       case 'connect': {
         const o = options(rest, ['webhook-url'])
         const webhookUrl = o['webhook-url'] === undefined ? undefined : httpUrl(o['webhook-url'])
+        if (remote) {
+          const r = await remoteResult<ConnectResult>(() =>
+            callAdminApi(remote, 'POST', '/mautic/connect', { webhook_url: webhookUrl }),
+          )
+          return reportConnect(r, remote.url, false, io)
+        }
         return await withDeps((deps) => connectCommand(deps, { webhookUrl }, io))
       }
       case 'sync': {
         const { report } = options(rest, ['report'])
         if (report === '') throw new UsageError('sync --report needs a file name.')
+        if (remote) return await remoteSync(remote, report, io)
         return await withDeps((deps) => syncCommand(deps, { report }, io))
       }
       case 'map-form':
-        return await mapFormCommand(rest, withDeps, io)
+        return await mapFormCommand(rest, withDeps, io, remote)
       case 'map-email':
-        return await mapEmailCommand(rest, withDeps, io)
+        return await mapEmailCommand(rest, withDeps, io, remote)
       case 'mappings':
         options(rest, [])
+        if (remote) {
+          const m = await callAdminApi<Awaited<ReturnType<typeof listMappings>>>(
+            remote,
+            'GET',
+            '/mautic/mappings',
+          )
+          return printMappings(m, io)
+        }
         return await withDeps((deps) => mappingsCommand(deps, io))
       case 'help':
       case '--help':
@@ -109,12 +141,41 @@ export async function connectCommand(
   io: CliIo,
 ): Promise<number> {
   const r = await connectMautic(deps, opts)
+  return reportConnect(
+    r,
+    deps.config.mautic?.url ?? '',
+    deps.config.mauticWebhookSecret !== undefined,
+    io,
+  )
+}
+
+/** A Mautic failure reported by the admin API, as the local command reports it. */
+async function remoteResult<T>(
+  call: () => Promise<unknown>,
+): Promise<T | { ok: false; error: string }> {
+  try {
+    return { ok: true, ...((await call()) as object) } as T
+  } catch (err) {
+    if (err instanceof RemoteError && err.code === 'mautic_failed')
+      return { ok: false, error: err.message }
+    throw err
+  }
+}
+
+async function reportConnect(
+  r: ConnectResult | { ok: false; error: string },
+  mauticUrl: string,
+  hadSecret: boolean,
+  io: CliIo,
+): Promise<number> {
   if (!r.ok) {
     io.err(r.error)
     return 1
   }
   const list = (xs: string[]) => (xs.length > 0 ? `created ${xs.join(', ')}` : 'all present')
-  io.err(`Connected to Mautic at ${new URL(deps.config.mautic!.url).origin}.`)
+  io.err(
+    mauticUrl ? `Connected to Mautic at ${new URL(mauticUrl).origin}.` : 'Connected to Mautic.',
+  )
   io.err(`Contact fields: ${list(r.fieldsCreated)}.`)
   for (const m of r.fieldTypeMismatches)
     io.err(
@@ -125,25 +186,59 @@ export async function connectCommand(
     io.err(
       `  Warning: ${r.webhookUrl} is local: Mautic must be able to reach it (set PUBLIC_URL or --webhook-url).`,
     )
-  if (!r.webhook.created) {
+  const renamed = Object.entries(r.fieldAliases).filter(
+    ([key, alias]) => alias !== `consent_${key}`,
+  )
+  if (renamed.length > 0)
     io.err(
-      `A webhook to ${r.webhookUrl} already exists in Mautic (id ${r.webhook.id}): none created. ` +
-        'Keep its secret in MAUTIC_WEBHOOK_SECRET; if it is lost, delete that webhook in Mautic ' +
-        '(Settings → Webhooks) and run this command again.',
+      `  Mautic field aliases are at most 25 characters: ${renamed.map(([k, a]) => `${k} → ${a}`).join(', ')} ` +
+        '(the tags keep the full consent_<purpose>).',
     )
+  const w = r.webhook
+  if (!w.created) {
+    io.err(`A webhook to ${r.webhookUrl} exists in Mautic (id ${w.id}): none created.`)
+    if (w.republished)
+      io.err(
+        '  Mautic had unpublished it (its deliveries kept failing, or one was answered 410): it is ' +
+          'published again. Events Mautic recorded meanwhile were never sent: run `consent-gateway ' +
+          'mautic sync` to catch up on Do-Not-Contact changes.',
+      )
     if (r.missingTriggers.length > 0)
       io.err(`  Warning: it lacks the events ${r.missingTriggers.join(', ')}: add them in Mautic.`)
+    if (w.secretSource === 'configured')
+      io.err('  It signs its deliveries with MAUTIC_WEBHOOK_SECRET.')
+    else if (w.secretSource === 'stored')
+      io.err(
+        "  It signs its deliveries with the secret an earlier run stored in the gateway's database " +
+          '(accepted).',
+      )
+    else if (w.secretSource === 'recovered') {
+      io.err(
+        "  Its secret, read back from Mautic, is now stored in the gateway's database and accepted " +
+          'at once. Keep a copy in the environment as well (the line on standard output).',
+      )
+      await io.out(`MAUTIC_WEBHOOK_SECRET=${w.secret}`)
+    } else
+      io.err(
+        '  Mautic did not list its secret (the API user may lack the webhook permissions): set it in ' +
+          'MAUTIC_WEBHOOK_SECRET, or delete that webhook in Mautic (Settings → Webhooks) and run this ' +
+          'command again.',
+      )
     return 0
   }
   io.err(
-    `Webhook created in Mautic (id ${r.webhook.id}): ${r.webhookUrl}, events ${WEBHOOK_TRIGGERS.join(', ')}.`,
+    `Webhook created in Mautic (id ${w.id}): ${r.webhookUrl}, events ${WEBHOOK_TRIGGERS.join(', ')}.`,
   )
+  if (w.secretSource === 'configured') {
+    io.err('It signs its deliveries with MAUTIC_WEBHOOK_SECRET.')
+    return 0
+  }
   io.err(
-    "Add the line below to the gateway's environment and restart the gateway: it checks the " +
-      'signature of every delivery with that secret, and refuses them until then.' +
-      (deps.config.mauticWebhookSecret ? ' It replaces the current MAUTIC_WEBHOOK_SECRET.' : ''),
+    "Its secret is stored in the gateway's database and accepted already: no delivery is refused, " +
+      'and no restart is needed. Keep a copy in the environment as well (the line below).' +
+      (hadSecret ? ' Both secrets are accepted.' : ''),
   )
-  await io.out(`MAUTIC_WEBHOOK_SECRET=${r.webhook.secret}`)
+  await io.out(`MAUTIC_WEBHOOK_SECRET=${w.secret}`)
   return 0
 }
 
@@ -175,7 +270,7 @@ export async function syncCommand(
     })
     if (file) await file.writeFile(noProofCsv(withoutProof))
     await file?.close()
-    summary(io, counts, deps.config.mirrorMode, opts.report)
+    summary(io, counts, await mirrorMode(deps), opts.report)
     return 0
   } catch (err) {
     await file?.close()
@@ -185,6 +280,39 @@ export async function syncCommand(
       `${explainMauticError(err)}\nThe sync stopped; run it again: what was imported stays, and nothing is duplicated.`,
     )
     return 1
+  }
+}
+
+async function remoteSync(remote: Remote, report: string | undefined, io: CliIo): Promise<number> {
+  let file: FileHandle | undefined
+  if (report)
+    try {
+      file = await open(report, 'w', 0o600)
+      await file.chmod(0o600)
+    } catch (err) {
+      io.err(`Cannot write the report ${report}: ${(err as Error).message}`)
+      return 1
+    }
+  try {
+    const r = await callAdminApi<{
+      counts: SyncCounts
+      without_proof?: NoProofRow[]
+      mirror_mode: string
+    }>(remote, 'POST', '/mautic/sync', { report: report !== undefined })
+    if (file) await file.writeFile(noProofCsv(r.without_proof ?? []))
+    await file?.close()
+    summary(io, r.counts, r.mirror_mode, report)
+    return 0
+  } catch (err) {
+    await file?.close()
+    if (report) await rm(report, { force: true })
+    if (err instanceof RemoteError && err.code === 'mautic_failed') {
+      io.err(
+        `${err.message}\nThe sync stopped; run it again: what was imported stays, and nothing is duplicated.`,
+      )
+      return 1
+    }
+    throw err
   }
 }
 
@@ -217,7 +345,12 @@ function summary(io: CliIo, c: SyncCounts, mode: string, report: string | undefi
     )
 }
 
-async function mapFormCommand(args: string[], withDeps: WithDeps, io: CliIo): Promise<number> {
+async function mapFormCommand(
+  args: string[],
+  withDeps: WithDeps,
+  io: CliIo,
+  remote?: Remote,
+): Promise<number> {
   const o = options(args, ['form', 'field', 'purpose', 'version', 'locale'])
   const { form, field, purpose, version, locale } = o
   if (!form || !field || !purpose || !version || !locale)
@@ -229,7 +362,17 @@ async function mapFormCommand(args: string[], withDeps: WithDeps, io: CliIo): Pr
   const lang: Locale = locale
   return withDeps(async (deps) => {
     const input = { formId: form, fieldAlias: field, purposeKey: purpose, locale: lang }
-    const r = await mapFormField(deps, { ...input, noticeVersion: Number(version) })
+    const r = remote
+      ? await remoteMapping(() =>
+          callAdminApi(remote, 'POST', '/mautic/mappings/forms', {
+            form_id: form,
+            field,
+            purpose,
+            version: Number(version),
+            locale: lang,
+          }),
+        )
+      : await mapFormField(deps, { ...input, noticeVersion: Number(version) })
     if (!r.ok) {
       io.err(`Cannot map field "${field}" of form ${form}: ${r.error}.`)
       return 1
@@ -244,14 +387,23 @@ async function mapFormCommand(args: string[], withDeps: WithDeps, io: CliIo): Pr
   })
 }
 
-async function mapEmailCommand(args: string[], withDeps: WithDeps, io: CliIo): Promise<number> {
+async function mapEmailCommand(
+  args: string[],
+  withDeps: WithDeps,
+  io: CliIo,
+  remote?: Remote,
+): Promise<number> {
   const { email, category, purpose } = options(args, ['email', 'category', 'purpose'])
   if ((email === undefined) === (category === undefined) || !purpose)
     throw new UsageError('map-email needs either --email or --category, and --purpose.')
   const kind = email !== undefined ? 'email' : 'category'
   const ref = (email ?? category)!
   return withDeps(async (deps) => {
-    const r = await mapEmail(deps, { kind, ref, purposeKey: purpose })
+    const r = remote
+      ? await remoteMapping(() =>
+          callAdminApi(remote, 'POST', '/mautic/mappings/emails', { kind, ref, purpose }),
+        )
+      : await mapEmail(deps, { kind, ref, purposeKey: purpose })
     if (!r.ok) {
       io.err(`Cannot map Mautic ${kind === 'email' ? 'e-mail' : 'category'} ${ref}: ${r.error}.`)
       return 1
@@ -264,8 +416,24 @@ async function mapEmailCommand(args: string[], withDeps: WithDeps, io: CliIo): P
   })
 }
 
+async function remoteMapping(call: () => Promise<unknown>): Promise<MappingResult> {
+  try {
+    return { ok: true, replaced: false, ...((await call()) as object) }
+  } catch (err) {
+    if (err instanceof RemoteError && err.code === 'invalid_mapping')
+      return { ok: false, error: err.message }
+    throw err
+  }
+}
+
 async function mappingsCommand(deps: Deps, io: CliIo): Promise<number> {
-  const { forms, emails } = await listMappings(deps)
+  return printMappings(await listMappings(deps), io)
+}
+
+async function printMappings(
+  { forms, emails }: Awaited<ReturnType<typeof listMappings>>,
+  io: CliIo,
+): Promise<number> {
   if (forms.length === 0 && emails.length === 0) {
     io.err('No mappings yet: add them with `consent-gateway mautic map-form` and `map-email`.')
     return 0

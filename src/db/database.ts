@@ -1,4 +1,4 @@
-/** @module Kysely table types for migrations/0001_init.sql (times are epoch milliseconds). */
+/** @module Kysely table types for migrations/ (times are epoch milliseconds). */
 import type { CompiledQuery, Generated, Kysely } from 'kysely'
 
 export interface ContactsTable {
@@ -46,6 +46,8 @@ export interface NoticesTable {
   requires_reconsent: 0 | 1
   published_at: number | null
   created_at: number
+  /** 0014: with requires_reconsent, older consents pass the gate until then (null: at once). */
+  reconsent_grace_until: number | null
 }
 
 export type ConsentAction =
@@ -108,15 +110,25 @@ export interface WebhookReceiptsTable {
   received_at: number
   /** 0004: queued, applied, stale, echo, ignored. */
   outcome: string | null
+  /** 0013: 1 once counted in the `webhook_events` daily counter (NULL: written before 0013, not yet). */
+  counted: number | null
 }
+
+// 0007_admin.sql (replaces 0001's drafts of audit_log, admin_users and sessions)
+
+export type AdminRole = 'owner' | 'admin' | 'dpo' | 'marketer' | 'viewer'
 
 export interface AuditLogTable {
   seq: number
+  id: string
   at: number
   actor: string
   action: string
+  outcome: 'ok' | 'denied' | 'failed'
   target: string | null
-  details: string | null
+  ip: string | null
+  user_agent: string | null
+  details: string
   prev_hash: string
   hash: string
 }
@@ -125,20 +137,78 @@ export interface AdminUsersTable {
   id: string
   email_enc: string
   email_bidx: string
-  role: 'owner' | 'dpo' | 'marketer' | 'viewer'
+  bidx_kid: string
+  role: AdminRole
+  status: 'invited' | 'active' | 'disabled'
+  locale: 'fr' | 'en'
+  password_alg: 'pbkdf2-sha256' | null
+  password_iterations: number | null
+  password_salt: string | null
   password_hash: string | null
   totp_secret_enc: string | null
   totp_enabled_at: number | null
+  totp_last_step: number | null
   created_at: number
+  updated_at: number
+  last_sign_in_at: number | null
   disabled_at: number | null
+}
+
+export interface RecoveryCodesTable {
+  id: string
+  admin_user_id: string
+  code_hash: string
+  created_at: number
+  used_at: number | null
+}
+
+export interface PasskeysTable {
+  id: string
+  admin_user_id: string
+  public_key: string
+  counter: number
+  transports: string
+  name: string
+  created_at: number
+  last_used_at: number | null
 }
 
 export interface SessionsTable {
   id: string
   admin_user_id: string
-  two_factor_verified: 0 | 1
+  created_at: number
+  last_seen_at: number
+  second_factor_at: number | null
+  step_up_at: number | null
+  ip: string | null
+  user_agent: string | null
+  revoked_at: number | null
+}
+
+export interface SetupLinksTable {
+  id: string
+  token_hash: string
+  admin_user_id: string | null
+  kind: 'setup' | 'invite'
+  created_by: string
   created_at: number
   expires_at: number
+  used_at: number | null
+}
+
+export interface WebauthnChallengesTable {
+  challenge: string
+  purpose: 'register' | 'authenticate'
+  admin_user_id: string | null
+  expires_at: number
+}
+
+export interface SigninThrottleTable {
+  key: string
+  failures: number
+  last_failure_at: number
+  next_allowed_at: number
+  locked_at: number | null
 }
 
 export interface ApiKeysTable {
@@ -182,6 +252,9 @@ export interface LedgerCheckpointsTable {
   heads_digest: string
   signature: string
   created_at: number
+  /** 0007: the audit chain's head at the checkpoint (NULL on older checkpoints). */
+  audit_seq: number | null
+  audit_hash: string | null
 }
 
 export interface SigningKeysTable {
@@ -236,18 +309,69 @@ export interface MauticMirrorTable {
   observed_at: number | null
 }
 
-export type FindingKind = 'send_without_consent' | 'unproven_consent_claim' | 'no_proof' | 'bounced'
+/** The Mautic connector's findings, then the monitor's (0014; src/domain/platform/findings.ts). */
+export type FindingKind =
+  | 'send_without_consent'
+  | 'unproven_consent_claim'
+  | 'no_proof'
+  | 'bounced'
+  | 'blocked_send_attempts'
+  | 'dsr_due_soon'
+  | 'dsr_overdue'
+  | 'reconsent_pending'
+  | 'admin_without_second_factor'
+  | 'webhook_silent'
+  | 'webhook_unpublished'
+  | 'outbox_dead_letters'
+  | 'backup_stale'
+  | 'chain_broken'
+  | 'review_due'
+
+export type FindingSeverity = 'high' | 'medium' | 'low'
 
 export interface ComplianceFindingsTable {
   id: string
   kind: FindingKind
+  /** 0014: what a monitor finding is about ('dsr:<id>', 'outbox'…); one open per (kind, subject). */
+  subject: string | null
+  severity: FindingSeverity
   contact_id: string | null
   mautic_id: string | null
   purpose_key: string | null
   details: string
   created_at: number
+  updated_at: number | null
   resolved_at: number | null
   resolution: string | null
+  /** The last alert that named it (at most one a day). */
+  alerted_at: number | null
+}
+
+export interface MauticFieldsTable {
+  purpose_key: string
+  alias: string
+  created_at: number
+}
+
+export interface WebhookSecretsTable {
+  id: string
+  source: string
+  secret_enc: string
+  origin: 'generated' | 'recovered'
+  webhook_id: string | null
+  created_at: number
+}
+
+export interface WebhookHealthTable {
+  source: string
+  last_received_at: number | null
+  last_refused_at: number | null
+  last_refused_reason: string | null
+  webhook_id: string | null
+  webhook_url: string | null
+  /** 1 published, 0 unpublished, null never checked. */
+  published: number | null
+  checked_at: number | null
 }
 
 export interface D1MigrationsTable {
@@ -256,17 +380,43 @@ export interface D1MigrationsTable {
   applied_at: Generated<string>
 }
 
-// 0008_blocked_sends.sql
+// 0013_console_counters.sql
 
-export type BlockedSendSource = 'relay_rcpt' | 'relay_data'
-
-export interface BlockedSendsTable {
+export interface DailyCountersTable {
+  /** A counter of src/domain/platform/counters.ts. */
+  name: string
+  /** UTC date, YYYY-MM-DD. */
   day: string
-  source: BlockedSendSource
-  purpose_key: string
-  reason: string
+  dim1: string
+  dim2: string
+  dim3: string
   count: number
   last_at: number
+}
+
+export interface CounterBackfillTable {
+  source: 'consent_events' | 'webhook_receipts'
+  cursor: string
+  boundary: number | null
+  total: number
+  done: number
+  finished_at: number | null
+}
+
+export interface DsrHistoryTable {
+  id: string
+  request_id: string
+  at: number
+  actor: string
+  step: string
+  note_enc: string | null
+}
+
+export interface SettingsTable {
+  key: string
+  value: string
+  updated_at: number
+  updated_by: string
 }
 
 export interface Database {
@@ -282,6 +432,11 @@ export interface Database {
   audit_log: AuditLogTable
   admin_users: AdminUsersTable
   sessions: SessionsTable
+  recovery_codes: RecoveryCodesTable
+  passkeys: PasskeysTable
+  setup_links: SetupLinksTable
+  webauthn_challenges: WebauthnChallengesTable
+  signin_throttle: SigninThrottleTable
   api_keys: ApiKeysTable
   optin_requests: OptinRequestsTable
   forms: FormsTable
@@ -302,7 +457,20 @@ export interface Database {
   proof_bundles: ProofBundlesTable
   proof_bundle_pages: ProofBundlePagesTable
   incidents: IncidentsTable
-  blocked_sends: BlockedSendsTable
+  daily_counters: DailyCountersTable
+  counter_backfill: CounterBackfillTable
+  dsr_history: DsrHistoryTable
+  settings: SettingsTable
+  mautic_fields: MauticFieldsTable
+  webhook_secrets: WebhookSecretsTable
+  webhook_health: WebhookHealthTable
+  retention_runs: RetentionRunsTable
+  contact_activity: ContactActivityTable
+  job_marks: JobMarksTable
+  backups: BackupsTable
+  compliance_reviews: ComplianceReviewsTable
+  reconsent_campaigns: ReconsentCampaignsTable
+  reconsent_mails: ReconsentMailsTable
   d1_migrations: D1MigrationsTable
 }
 
@@ -340,6 +508,12 @@ export interface DsrRequestsTable {
   handled_by: string | null
   /** JSON without personal data. */
   details: string
+  /** 0013: an extension of Art. 12(3) (by one or two further months) and its reason. */
+  extended_at: number | null
+  extension_months: number | null
+  extension_reason: string | null
+  /** 0013: where to answer a request recorded by staff for someone the gateway does not know. */
+  reply_email_enc: string | null
 }
 
 // 0012_compliance.sql
@@ -493,4 +667,83 @@ export interface IncidentsTable {
   created_at: number
   created_by: string
   updated_at: number
+}
+
+// 0014_operations.sql
+
+export type RetentionPhase = 'contacts' | 'receipts' | 'links' | 'mail_log' | 'done'
+
+export interface RetentionRunsTable {
+  id: string
+  trigger: 'schedule' | 'cli' | 'admin'
+  actor: string
+  status: 'running' | 'done' | 'failed'
+  phase: RetentionPhase
+  cursor: string | null
+  cutoff: number
+  inactive_days: number
+  scanned: number
+  contacts_erased: number
+  receipts_deleted: number
+  links_deleted: number
+  mail_logs_deleted: number
+  error: string | null
+  locked_until: number | null
+  started_at: number
+  updated_at: number
+  finished_at: number | null
+}
+
+export interface ContactActivityTable {
+  contact_id: string
+  last_at: number
+  kind: string
+}
+
+export interface JobMarksTable {
+  job: string
+  last_run_at: number
+  details: string
+}
+
+export type BackupKind = 'sqlite' | 'sealed' | 'd1_export' | 'other'
+
+export interface BackupsTable {
+  id: string
+  taken_at: number
+  kind: BackupKind
+  location: string
+  size_bytes: number | null
+  sha256: string | null
+  recorded_by: string
+  created_at: number
+}
+
+export interface ComplianceReviewsTable {
+  quarter: string
+  items: string
+  notes: string
+  signed_by: string
+  signed_role: string | null
+  signed_at: number
+}
+
+export interface ReconsentCampaignsTable {
+  notice_id: string
+  purpose_key: string
+  locale: 'fr' | 'en'
+  version: number
+  grace_until: number
+  cursor: string | null
+  queued: number
+  started_at: number
+  scanned_at: number | null
+  locked_until: number | null
+}
+
+export interface ReconsentMailsTable {
+  notice_id: string
+  contact_id: string
+  queued_at: number
+  sent_at: number | null
 }

@@ -22,6 +22,8 @@ import type { OutboxHandlers } from '../domain/platform/outbox-messages.ts'
 interface DataRightsEmails {
   access: { org: string; url: string; minutes: number }
   'email-change': { org: string; url: string; hours: number }
+  /** A staff invitation (src/jobs/admin-mail.ts). */
+  'admin-invite': { org: string; url: string; role: string; hours: number }
 }
 
 /** As mail/render.ts's renderEmail: subject from `mail.<name>.subject`, HTML and text parts. */

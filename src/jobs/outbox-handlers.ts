@@ -14,6 +14,9 @@ import { mauticOutboxHandlers } from './mautic-handlers.ts'
 import { dataRightsOutboxHandlers } from './data-rights-mail.ts'
 import { complianceMailHandlers } from './compliance-mail.ts'
 import { recipientOutboxHandlers } from './recipient-webhook.ts'
+import { adminOutboxHandlers } from './admin-mail.ts'
+import { consoleOutboxHandlers } from './console-mail.ts'
+import { operationsOutboxHandlers } from './operations-mail.ts'
 
 export function outboxHandlers(deps: Deps): OutboxHandlers {
   return {
@@ -21,6 +24,9 @@ export function outboxHandlers(deps: Deps): OutboxHandlers {
     ...dataRightsOutboxHandlers(deps),
     ...recipientOutboxHandlers(deps),
     ...complianceMailHandlers(deps),
+    ...adminOutboxHandlers(deps),
+    ...consoleOutboxHandlers(deps),
+    ...operationsOutboxHandlers(deps),
     /** A marketing mail handed over by POST /api/v1/send, links already in it. */
     'mail.send': (payload) => deliverMarketingMail(deps, payload),
     /** The double opt-in mail: rendered and signed at delivery, so the outbox row holds no personal data. */

@@ -5,16 +5,22 @@ import mailEn from '../locales/mail.en.json' with { type: 'json' }
 import mailFr from '../locales/mail.fr.json' with { type: 'json' }
 import complianceEn from '../locales/compliance.en.json' with { type: 'json' }
 import complianceFr from '../locales/compliance.fr.json' with { type: 'json' }
+import consoleEn from '../locales/console.en.json' with { type: 'json' }
+import consoleFr from '../locales/console.fr.json' with { type: 'json' }
+import adminComplianceEn from '../locales/admin-compliance.en.json' with { type: 'json' }
+import adminComplianceFr from '../locales/admin-compliance.fr.json' with { type: 'json' }
+import operationsEn from '../locales/operations.en.json' with { type: 'json' }
+import operationsFr from '../locales/operations.fr.json' with { type: 'json' }
 
 export type Locale = 'fr' | 'en'
 export const LOCALES: readonly Locale[] = ['fr', 'en']
 /** Our users are mostly in France: French unless the contact or the browser says otherwise. */
 export const DEFAULT_LOCALE: Locale = 'fr'
 
-// One file per area (pages, e-mails, compliance records) so that each stays readable; keys are flat and unique across files.
+// One file per area (pages, e-mails, compliance records, the console's compliance screens) so that each stays readable; keys are flat and unique across files.
 const dictionaries: Record<Locale, Record<string, string>> = {
-  fr: { ...fr, ...mailFr, ...complianceFr },
-  en: { ...en, ...mailEn, ...complianceEn },
+  fr: { ...fr, ...mailFr, ...complianceFr, ...adminComplianceFr, ...operationsFr, ...consoleFr },
+  en: { ...en, ...mailEn, ...complianceEn, ...adminComplianceEn, ...operationsEn, ...consoleEn },
 }
 
 export const isLocale = (v: unknown): v is Locale => v === 'fr' || v === 'en'

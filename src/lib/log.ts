@@ -10,7 +10,7 @@ export interface Logger {
 }
 
 /** Path prefixes whose next segment is a token or an address. */
-const SECRET_SEGMENT = /^(\/(?:c|u|p|me|subscribe\/confirm)\/|\/api\/v1\/contacts\/)[^/?#]+/
+const SECRET_SEGMENT = /^(\/(?:c|u|p|r|me|subscribe\/confirm)\/|\/api\/v1\/contacts\/)[^/?#]+/
 const EMAIL = /[^\s@<>"'(),;:/=?&]+@[^\s@<>"'(),;:/=?&]+\.[a-z]{2,}/gi
 const TOKENISH = /\b[A-Za-z0-9_-]{20,}\.[A-Za-z0-9_-]{20,}\.[A-Za-z0-9_-]{20,}\b/g // JWS compact form
 

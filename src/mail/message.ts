@@ -28,4 +28,10 @@ export interface SentMail {
 export interface MailTransport {
   readonly name: string
   send(message: MailMessage): Promise<SentMail>
+  /**
+   * MAIL_TRANSPORT=log keeps what it would have sent (files on Node, the D1 `mail_log` on Workers):
+   * deletes what it kept before `before`, at most `limit` at a time, or only counts it (`dryRun`).
+   * The retention run calls it (src/domain/operations/retention.ts); other transports keep nothing.
+   */
+  purgeLog?(before: number, opts: { limit: number; dryRun?: boolean }): Promise<number>
 }

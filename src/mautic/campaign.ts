@@ -9,6 +9,7 @@
  */
 import { linkQuery } from '../db/repositories/mautic.ts'
 import type { Deps } from '../deps.ts'
+import { countRefusals } from '../domain/platform/counters.ts'
 import { enqueueQuery } from '../domain/platform/outbox.ts'
 import { gateBatch, type ContactRef } from '../domain/sending/gate.ts'
 import { mauticOrderingKey, resolveContact } from './intake.ts'
@@ -46,6 +47,7 @@ export async function campaignDecision(deps: Deps, req: CampaignRequest): Promis
       outboxPending,
     }
   const { allowed, reason } = result.decisions[0]!
+  if (!allowed) await countRefusals(deps, 'campaign_gate', purpose, [reason ?? 'unknown_contact'])
 
   if (emailId !== null && allowed && active && mauticId) {
     await deps.atomic([

@@ -292,16 +292,23 @@ export function createMauticClient(
       return toContact(body.contact).id
     },
     async findContactsByEmail(email) {
-      // `search=email:…` is a SQL LIKE in Mautic (`_` and `%` match anything): an exact `where` instead.
+      // `search=email:…` is a SQL LIKE in Mautic (`_` and `%` match anything): an exact `where`
+      // instead. But Mautic HTML-escapes every `where` value (InputHelper::cleanArray,
+      // FILTER_SANITIZE_SPECIAL_CHARS: `'` becomes `&#39;`) while the column holds the address as it
+      // is, so an address with `'` or `&` (valid, RFC 5322) would never match: those characters go
+      // to the query as LIKE's one-character wildcard, and the matches are then compared exactly.
+      const escaped = UNSAFE_IN_WHERE.test(email)
       const { body } = await get('/api/contacts', {
         'where[0][col]': 'email',
-        'where[0][expr]': 'eq',
-        'where[0][val]': email,
+        'where[0][expr]': escaped ? 'like' : 'eq',
+        'where[0][val]': escaped ? email.replace(UNSAFE_IN_WHERE_ALL, '_') : email,
         orderBy: 'id',
         orderByDir: 'asc',
         limit: '100',
       })
-      return values(body.contacts).map(toContact)
+      const found = values(body.contacts).map(toContact)
+      // MySQL's default collation ignores case: so does the comparison.
+      return escaped ? found.filter((c) => c.email?.toLowerCase() === email.toLowerCase()) : found
     },
     async listContacts({ start, limit }) {
       const { body } = await get('/api/contacts', {
@@ -387,7 +394,7 @@ export function createMauticClient(
       }))
     },
     async createField({ label, alias, type, group }) {
-      await post('/api/fields/contact/new', {
+      const { body } = await post('/api/fields/contact/new', {
         label,
         alias,
         type,
@@ -396,6 +403,8 @@ export function createMauticClient(
         // FormFieldHelper::validateProperties refuses a boolean field without its two labels.
         ...(type === 'boolean' && { properties: { no: 'No', yes: 'Yes' } }),
       })
+      const given = obj(body.field).alias
+      return { alias: typeof given === 'string' && given !== '' ? given : alias }
     },
     async listTags() {
       return (await listAll('/api/tags', 'tags')).map((t) => String(t.tag))
@@ -408,7 +417,17 @@ export function createMauticClient(
         id: Number(h.id),
         webhookUrl: String(h.webhookUrl ?? ''),
         triggers: values(h.triggers).map(String),
+        // publishDetails: a missing flag counts as published (Webhook entities default to it).
+        isPublished: !(h.isPublished === false || h.isPublished === 0 || h.isPublished === '0'),
+        secret: typeof h.secret === 'string' && h.secret !== '' ? h.secret : null,
       }))
+    },
+    async publishWebhook(id) {
+      await request({
+        method: 'PATCH',
+        path: `/api/hooks/${pathId(id)}/edit`,
+        body: { isPublished: true },
+      })
     },
     async createWebhook(hook) {
       const { body } = await post('/api/hooks/new', hook)
@@ -419,6 +438,15 @@ export function createMauticClient(
     },
   }
 }
+
+/**
+ * What Mautic's `where` cleaning changes (FILTER_SANITIZE_SPECIAL_CHARS: `'"<>&` and control
+ * characters), and `\` and `%`, which LIKE would read as an escape or a run.
+ */
+// eslint-disable-next-line no-control-regex
+const UNSAFE_IN_WHERE = /['"<>&\\%\u0000-\u001f]/
+// eslint-disable-next-line no-control-regex
+const UNSAFE_IN_WHERE_ALL = /['"<>&\\%\u0000-\u001f]/g
 
 const NOT_JSON: Obj = Object.freeze({})
 

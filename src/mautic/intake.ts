@@ -8,7 +8,6 @@
  */
 import type { CompiledQuery } from 'kysely'
 import { findContactByBlindIndexes, findContactById } from '../db/repositories/contacts.ts'
-import { findStates } from '../db/repositories/ledger.ts'
 import {
   insertReceiptQuery,
   isReceiptRace,
@@ -20,14 +19,15 @@ import type { Deps } from '../deps.ts'
 import { contactDataKey } from '../domain/platform/contacts.ts'
 import {
   buildEventQueries,
-  chainHead,
+  statesAtHead,
   commitWithChainRetry,
   type ChainHead,
 } from '../domain/consent/ledger.ts'
 import { enqueueQuery } from '../domain/platform/outbox.ts'
+import { webhookEventCounterQueries } from '../domain/platform/counters.ts'
 import { loadPurposes } from '../domain/consent/purposes.ts'
 import { blindIndexes, normalizeEmail } from '../lib/email.ts'
-import { isGatewayEntry, purposesOfChannel, withdrawable } from './signals.ts'
+import { isGatewayEntry, purposesOfChannel, withdrawable, withdrawalTime } from './signals.ts'
 import { QUEUED, type IntakeEvent, type KeyedEvent } from './webhook-read.ts'
 
 /** Mautic's status words for a DNC entry that stops sending (ChannelSubscriptionChange.php). */
@@ -49,7 +49,32 @@ export const mauticOrderingKey = (mauticId: string | number) => `mautic:${mautic
  */
 const MAX_ATTEMPTS = 3
 
+/**
+ * Events written per atomic unit. A queue-mode batch can hold tens of thousands (Mautic's
+ * `webhook_limit`): written in one go, it held the process for seconds, every other request waiting.
+ * In slices, with a turn of the event loop between them, other requests are served meanwhile; every
+ * slice is still committed before Mautic gets its 2xx.
+ */
+export const INTAKE_SLICE = 250
+
+/** Lets other requests (timers, sockets) run between two slices of a large batch. */
+const yieldToOthers = () => new Promise<void>((resolve) => setTimeout(resolve, 0))
+
 export async function acceptWebhook(deps: Deps, keyed: KeyedEvent[]): Promise<IntakeResult> {
+  if (keyed.length <= INTAKE_SLICE) return acceptSlice(deps, keyed)
+  const total: IntakeResult = { received: 0, duplicates: 0, outcomes: {} }
+  for (let i = 0; i < keyed.length; i += INTAKE_SLICE) {
+    if (i > 0) await yieldToOthers()
+    const r = await acceptSlice(deps, keyed.slice(i, i + INTAKE_SLICE))
+    total.received += r.received
+    total.duplicates += r.duplicates
+    for (const [o, n] of Object.entries(r.outcomes) as [Outcome, number][])
+      total.outcomes[o] = (total.outcomes[o] ?? 0) + n
+  }
+  return total
+}
+
+async function acceptSlice(deps: Deps, keyed: KeyedEvent[]): Promise<IntakeResult> {
   // First written as if every event were new, without a look-up: Mautic sends each event once, so a
   // receipt read per body cost every delivery a query (a measurable share of the intake:
   // bench/results.md, "Measurements behind design choices") to spare the rare copy a failed write.
@@ -90,12 +115,21 @@ async function recordEvents(
   const now = deps.clock.now()
   const recordQueries: CompiledQuery[] = []
   const withdrawals: { event: IntakeEvent; key: string }[] = []
+  // The daily counters of webhook events (src/domain/platform/counters.ts), in the same unit.
+  const tallied = new Map<string, { type: string; outcome: string; n: number }>()
+  const tally = (type: string, outcome: Outcome) => {
+    const k = `${type}\u0000${outcome}`
+    const t = tallied.get(k)
+    if (t) t.n++
+    else tallied.set(k, { type, outcome, n: 1 })
+  }
   for (const { event, key, sealed } of fresh) {
     if (!event.known || !QUEUED.has(event.type)) {
       recordQueries.push(
         insertReceiptQuery(deps.db, { key, eventType: event.type, outcome: 'ignored', now }),
       )
       count(result, 'ignored')
+      tally(event.type, 'ignored')
       continue
     }
     const change = event.channelChange
@@ -116,16 +150,18 @@ async function recordEvents(
       }),
     )
     count(result, 'queued')
+    tally(event.type, 'queued')
   }
 
   if (withdrawals.length === 0) {
-    await deps.atomic(recordQueries)
+    await deps.atomic([...recordQueries, ...webhookEventCounterQueries(tallied, now)])
     return result
   }
   const outcomes = await commitWithChainRetry(deps, async () => {
     const queries = [...recordQueries]
     const batch: Batch = { chains: [], withdrawn: new Map() }
     const outcomes: Outcome[] = []
+    const counted = new Map([...tallied].map(([k, t]) => [k, { ...t }]))
     for (const w of withdrawals) {
       const built = await withdrawalQueries(deps, w.event, now, batch)
       queries.push(
@@ -138,7 +174,12 @@ async function recordEvents(
         ...built.queries,
       )
       outcomes.push(built.outcome)
+      const k = `${w.event.type}\u0000${built.outcome}`
+      const t = counted.get(k)
+      if (t) t.n++
+      else counted.set(k, { type: w.event.type, outcome: built.outcome, n: 1 })
     }
+    queries.push(...webhookEventCounterQueries(counted, now))
     return { queries, chains: batch.chains, result: outcomes }
   })
   for (const o of outcomes) count(result, o)
@@ -177,7 +218,7 @@ async function withdrawalQueries(
   const contact = await resolveContact(deps, mauticId, event.contact?.email ?? null)
   if (!contact || contact.status !== 'active') return { queries, outcome: 'recorded' }
   const purposes = await loadPurposes(deps.db, now)
-  const states = await findStates(deps.db, contact.id)
+  const { head, states } = await statesAtHead(deps, contact.id)
   const done = batch.withdrawn.get(contact.id) ?? new Set<string>()
   const signal = withdrawable(states, purposesOfChannel(purposes, change.channel), at)
   const keys = signal.change.filter((k) => !done.has(k))
@@ -188,7 +229,7 @@ async function withdrawalQueries(
   const built = await buildEventQueries(
     deps,
     { id: contact.id, dataKey: await contactDataKey(deps, contact) },
-    previous ?? (await chainHead(deps, contact.id)),
+    previous ?? head,
     keys.map((purposeKey) => ({
       purposeKey,
       action: 'withdrawn' as const,
@@ -204,7 +245,7 @@ async function withdrawalQueries(
         mautic_timestamp: event.timestamp,
       },
       actor: 'mautic',
-      occurredAt: Math.min(at, now),
+      occurredAt: withdrawalTime(at, signal.latest, now),
     })),
   )
   if (previous) batch.chains.splice(batch.chains.indexOf(previous), 1)

@@ -22,10 +22,12 @@ import {
 } from '../db/repositories/mautic.ts'
 import type { MirrorTarget } from '../domain/platform/outbox-messages.ts'
 import type { Deps } from '../deps.ts'
+import { mirrorMode } from '../domain/platform/settings.ts'
 import { gateBatch } from '../domain/sending/gate.ts'
 import { preferencesUrl } from '../domain/sending/links.ts'
 import { loadPurposes, SENDING_CHANNELS } from '../domain/consent/purposes.ts'
-import { GATEWAY_MARK, isGatewayEntry } from './signals.ts'
+import { consentFieldAlias, fieldAliases } from './field-aliases.ts'
+import { GATEWAY_MARK, isAfterMauticTime, isGatewayEntry } from './signals.ts'
 import type { DncReason, MauticApi, MauticDnc } from './types.ts'
 
 /** What Mautic should show for one gateway contact (or for none: an address nobody consented with). */
@@ -35,6 +37,8 @@ export interface Desired {
   allowed: Set<string>
   /** Every sending purpose (a tag and a field each). */
   sending: string[]
+  /** purpose key → the alias of its consent field in Mautic (./field-aliases.ts). */
+  fieldAliases: Map<string, string>
   /** No e-mail purpose allowed: Do-Not-Contact on the e-mail channel. */
   blockEmail: boolean
   /** Reason to write when blocking: 1 when the person withdrew, 3 when there is simply no consent. */
@@ -57,6 +61,7 @@ export type Change =
   | { op: 'tag'; tag: string; present: boolean }
   | { op: 'field'; alias: string; value: boolean | string }
 
+/** The tag per purpose (tags have no 25-character limit; fields do: ./field-aliases.ts). */
 export const consentTag = (purposeKey: string) => `consent_${purposeKey}`
 
 export async function desiredFor(deps: Deps, contactId: string | null): Promise<Desired> {
@@ -83,6 +88,10 @@ export async function desiredFor(deps: Deps, contactId: string | null): Promise<
     contactId: active?.id ?? null,
     allowed,
     sending: sending.map((p) => p.key),
+    fieldAliases: await fieldAliases(
+      deps.db,
+      sending.map((p) => p.key),
+    ),
     blockEmail: !email.some((p) => allowed.has(p.key)),
     blockReason: withdrew || (active?.objected_at ?? null) !== null ? 1 : 3,
     latestEmailGrant: grants.length > 0 ? Math.max(...grants) : null,
@@ -111,9 +120,12 @@ export function planChanges(
     })
   if (!desired.blockEmail && entry && entry.reason !== 2) {
     const seenAt = memory?.own_unsubscribe_at ?? null
+    // The block's time may be Mautic's (whole seconds): a grant in that same second does not lift it.
     const liftable =
       isGatewayEntry(entry) ||
-      (seenAt !== null && desired.latestEmailGrant !== null && desired.latestEmailGrant > seenAt)
+      (seenAt !== null &&
+        desired.latestEmailGrant !== null &&
+        isAfterMauticTime(desired.latestEmailGrant, seenAt))
     if (liftable) changes.push({ op: 'remove_dnc', was: entry.reason })
   }
   const tags = new Set(observed.tags)
@@ -121,8 +133,9 @@ export function planChanges(
     const tag = consentTag(key)
     const want = desired.allowed.has(key)
     if (want !== tags.has(tag)) changes.push({ op: 'tag', tag, present: want })
-    if (truthy(observed.fields[tag]) !== want || observed.fields[tag] == null)
-      changes.push({ op: 'field', alias: tag, value: want })
+    const alias = desired.fieldAliases.get(key) ?? consentFieldAlias(key)
+    if (truthy(observed.fields[alias]) !== want || observed.fields[alias] == null)
+      changes.push({ op: 'field', alias, value: want })
   }
   if (desired.preferencesUrl && observed.fields.consent_preferences_url !== desired.preferencesUrl)
     changes.push({ op: 'field', alias: 'consent_preferences_url', value: desired.preferencesUrl })
@@ -163,6 +176,7 @@ export async function mirror(deps: Deps, target: MirrorTarget): Promise<Record<s
   if (target.mauticId && !ids.includes(target.mauticId)) ids.push(target.mauticId)
   const desired = await desiredFor(deps, target.contactId ?? null)
   const report: Record<string, Change[]> = {}
+  const enforce = (await mirrorMode(deps)) === 'enforce'
   for (const id of ids) {
     const now = deps.clock.now()
     const contact = await api.getContact(Number(id))
@@ -182,7 +196,7 @@ export async function mirror(deps: Deps, target: MirrorTarget): Promise<Record<s
     const memory = await findMirror(deps.db, actualId)
     const changes = planChanges(desired, contact, memory)
     report[actualId] = changes
-    if (deps.config.mirrorMode === 'enforce') {
+    if (enforce) {
       if (changes.length > 0) await applyChanges(api, contact.id, changes)
       await deps.atomic([
         upsertMirrorQuery(deps.db, actualId, {

@@ -5,7 +5,6 @@
  * submission, which is captured with its evidence and confirmed by double opt-in like any other.
  */
 import type { CompiledQuery } from 'kysely'
-import { findStates } from '../db/repositories/ledger.ts'
 import { findContactByBlindIndexes, isSuppressed } from '../db/repositories/contacts.ts'
 import {
   deleteMirrorQuery,
@@ -24,17 +23,26 @@ import type { MirrorTarget, OutboxPayloads } from '../domain/platform/outbox-mes
 import { emailPurposeOf, formFieldsOf } from '../db/repositories/mautic-mappings.ts'
 import type { Deps } from '../deps.ts'
 import { prepareContact } from '../domain/platform/contacts.ts'
+import { noteActivity } from '../domain/platform/activity.ts'
 import { gateBatch } from '../domain/sending/gate.ts'
-import { buildEventQueries, chainHead, commitWithChainRetry } from '../domain/consent/ledger.ts'
+import {
+  buildEventQueries,
+  commitWithChainRetry,
+  GENESIS_HASH,
+  statesAtHead,
+} from '../domain/consent/ledger.ts'
 import { enqueueQuery } from '../domain/platform/outbox.ts'
 import { loadPurposes, SENDING_CHANNELS } from '../domain/consent/purposes.ts'
 import { mergeAttributes, subscribe } from '../domain/consent/subscriptions.ts'
 import { blindIndexes, normalizeEmail } from '../lib/email.ts'
 import { decryptField } from '../lib/keys.ts'
+import { webhookOutcomeQueries } from '../domain/platform/counters.ts'
+import { mirrorMode } from '../domain/platform/settings.ts'
 import { mauticOrderingKey, resolveContact, type Outcome } from './intake.ts'
 import { eventAad } from './webhook-read.ts'
-import { consentTag, desiredFor, foreignBlock, planChanges } from './mirror.ts'
-import { purposesOfChannel, withdrawable } from './signals.ts'
+import { consentFieldAlias } from './field-aliases.ts'
+import { desiredFor, foreignBlock, planChanges } from './mirror.ts'
+import { isGatewayEntry, purposesOfChannel, withdrawable, withdrawalTime } from './signals.ts'
 import { mauticAttributes, mauticLocale } from './sync.ts'
 import { parseCompactEvent, type MauticEvent } from './webhook-payload.ts'
 
@@ -47,7 +55,10 @@ type EventMessage = OutboxPayloads['mautic.event']
 export async function processMauticEvent(deps: Deps, msg: EventMessage): Promise<Outcome> {
   const event = parseCompactEvent(await decryptField(deps.keys, msg.event, eventAad(msg.key)))
   const outcome = await dispatch(deps, event)
-  await deps.atomic([setReceiptOutcomeQuery(deps.db, msg.key, outcome)])
+  await deps.atomic([
+    ...webhookOutcomeQueries(msg.key, outcome, deps.clock.now()),
+    setReceiptOutcomeQuery(deps.db, msg.key, outcome),
+  ])
   return outcome
 }
 
@@ -118,28 +129,35 @@ async function contactSaved(deps: Deps, event: MauticEvent): Promise<Outcome> {
     const queries: CompiledQuery[] = [...ctx.insert, linkQuery(deps.db, mauticId, id, now)]
     if (!ctx.isNew && Object.keys(attributes).length > 0)
       queries.push(await mergeAttributes(deps, ctx.row, attributes, now))
-    const states = ctx.isNew ? [] : await findStates(deps.db, id)
+    const { head, states } = ctx.isNew
+      ? { head: { seq: 0, hash: GENESIS_HASH }, states: [] }
+      : await statesAtHead(deps, id)
 
-    // Withdrawals: the contact's own Mautic DNC (if its channel-change event was lost), or a consent field set to false.
+    // Withdrawals: the contact's own Mautic DNC on any channel (if its channel-change event was lost),
+    // or a consent field set to false.
     const withdraw = new Set<string>()
-    const foreign = foreignBlock(c)
-    if (foreign) {
-      queries.push(noteBlockQuery(deps.db, mauticId, at))
-      for (const k of withdrawable(states, purposesOfChannel(purposes, 'email'), at).change)
-        withdraw.add(k)
+    let latest = -Infinity
+    const take = (signal: { change: string[]; latest: number }) => {
+      for (const k of signal.change) withdraw.add(k)
+      latest = Math.max(latest, signal.latest)
     }
+    const foreign = foreignBlock(c)
+    if (foreign) queries.push(noteBlockQuery(deps.db, mauticId, at))
+    const blocks = c.doNotContact.filter((d) => d.reason !== 2 && !isGatewayEntry(d))
+    for (const d of blocks) take(withdrawable(states, purposesOfChannel(purposes, d.channel), at))
     // Before any change: what the gateway would write, and what it last wrote (enforce mode only).
     const desired = await desiredFor(deps, ctx.isNew ? null : id)
     const memory = await findMirror(deps.db, mauticId)
     const wrote = new Set<string>(
-      deps.config.mirrorMode === 'enforce' && memory?.mirrored_state
+      (await mirrorMode(deps)) === 'enforce' && memory?.mirrored_state
         ? (JSON.parse(memory.mirrored_state) as { allowed: string[] }).allowed
         : [],
     )
     const claims: string[] = []
     for (const p of purposes.values()) {
       if (!SENDING_CHANNELS.has(p.channel)) continue
-      const v = c.fields[consentTag(p.key)]
+      const alias = desired.fieldAliases.get(p.key) ?? consentFieldAlias(p.key)
+      const v = c.fields[alias]
       if (v === null || v === undefined) continue
       const claimed = v === true || v === 1 || v === '1' || v === 'true' || v === 'yes'
       const state = states.find((s) => s.purpose_key === p.key)
@@ -147,8 +165,7 @@ async function contactSaved(deps: Deps, event: MauticEvent): Promise<Outcome> {
       // and still would. Anything else may be the field's default, or the echo of the gateway's own
       // write (a pending double opt-in shows `false` until confirmed); in observe mode it writes none.
       if (!claimed) {
-        if (wrote.has(p.key) && desired.allowed.has(p.key))
-          for (const k of withdrawable(states, [p.key], at).change) withdraw.add(k)
+        if (wrote.has(p.key) && desired.allowed.has(p.key)) take(withdrawable(states, [p.key], at))
       } else if (state?.status !== 'granted') claims.push(p.key)
     }
     const open = await openClaims(deps, mauticId)
@@ -159,7 +176,7 @@ async function contactSaved(deps: Deps, event: MauticEvent): Promise<Outcome> {
           mauticId,
           purposeKey: key,
           details: {
-            field: consentTag(key),
+            field: desired.fieldAliases.get(key) ?? consentFieldAlias(key),
             mautic_event: event.type,
             mautic_timestamp: event.timestamp,
           },
@@ -170,20 +187,20 @@ async function contactSaved(deps: Deps, event: MauticEvent): Promise<Outcome> {
       const built = await buildEventQueries(
         deps,
         { id, dataKey: ctx.dataKey },
-        ctx.isNew ? { seq: 0, hash: '0'.repeat(64) } : await chainHead(deps, id),
+        head,
         [...withdraw].map((purposeKey) => ({
           purposeKey,
           action: 'withdrawn' as const,
           noticeId: null,
-          method: foreign ? 'mautic_unsubscribe' : 'mautic_field',
+          method: blocks.length > 0 ? 'mautic_unsubscribe' : 'mautic_field',
           source: `mautic:contact:${mauticId}`,
           evidence: {
             mautic_event: event.type,
-            dnc: foreign ?? null,
+            dnc: foreign ?? blocks[0] ?? null,
             mautic_timestamp: event.timestamp,
           },
           actor: 'mautic',
-          occurredAt: Math.min(at, now),
+          occurredAt: withdrawalTime(at, latest, now),
         })),
       )
       queries.push(...built.queries)
@@ -238,6 +255,19 @@ const TICKED = (v: string) =>
 async function formSubmitted(deps: Deps, event: MauticEvent): Promise<Outcome> {
   const s = event.submission
   if (!s || s.formId === null) return 'recorded'
+  // Any submission is a contact the person initiated: the retention rule counts it (README, "Retention").
+  const known = await resolveContact(
+    deps,
+    event.mauticId === null ? null : String(event.mauticId),
+    event.contact?.email ?? s.results.email ?? null,
+  )
+  if (known?.status === 'active')
+    await noteActivity(
+      deps,
+      known.id,
+      s.submittedAt ?? event.timestamp ?? deps.clock.now(),
+      'mautic_form',
+    )
   const mapping = await formFieldsOf(deps.db, String(s.formId))
   const ticked = mapping.filter((m) => TICKED(String(s.results[m.field_alias] ?? '')))
   const email = event.contact?.email ?? s.results.email ?? null

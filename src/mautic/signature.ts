@@ -9,14 +9,18 @@ import { fromBase64Url, timingSafeEqual, utf8, type Bytes } from '../lib/encodin
 
 const BASE64 = /^[A-Za-z0-9+/]{43}=$/ // 32 bytes of standard base64
 
+/** Whether `header` signs `body` with one of `secrets` (every one is tried, each in constant time). */
 export async function verifyMauticSignature(
   hmac: HmacSha256,
-  secret: string,
+  secrets: string | readonly string[],
   body: Bytes,
   header: string | undefined,
 ): Promise<boolean> {
   const presented = header?.trim()
   if (!presented || !BASE64.test(presented)) return false
-  const expected = await hmac(utf8(secret), body)
-  return timingSafeEqual(fromBase64Url(presented), expected)
+  const given = fromBase64Url(presented)
+  let ok = false
+  for (const secret of typeof secrets === 'string' ? [secrets] : secrets)
+    if (timingSafeEqual(given, await hmac(utf8(secret), body))) ok = true
+  return ok
 }

@@ -23,6 +23,7 @@ import {
 } from '../db/repositories/findings.ts'
 import type { MirrorTarget } from '../domain/platform/outbox-messages.ts'
 import type { Deps } from '../deps.ts'
+import { mirrorMode } from '../domain/platform/settings.ts'
 import { prepareContact } from '../domain/platform/contacts.ts'
 import { enqueueQuery } from '../domain/platform/outbox.ts'
 import { blindIndexes, normalizeEmail } from '../lib/email.ts'
@@ -191,7 +192,7 @@ async function importContact(deps: Deps, run: Run, c: MauticContact, email: stri
   const { counts } = run
   const mauticId = String(c.id)
   const now = deps.clock.now()
-  const enforce = deps.config.mirrorMode === 'enforce'
+  const enforce = (await mirrorMode(deps)) === 'enforce'
   const queries: CompiledQuery[] = []
   const blocks = await importDnc(deps, c, mauticId, now, queries)
 

@@ -42,6 +42,16 @@ export interface MauticField {
   isPublished: boolean
 }
 
+/** A webhook as `GET /api/hooks` lists it (groups hookDetails and publishDetails: its secret too). */
+export interface MauticWebhook {
+  id: number
+  webhookUrl: string
+  triggers: string[]
+  isPublished: boolean
+  /** null when this Mautic did not list it. */
+  secret: string | null
+}
+
 export interface MauticWebhookInput {
   name: string
   description: string
@@ -87,16 +97,19 @@ export interface MauticApi {
   ): Promise<{ event: string; label: string; timestamp: string }[]>
   /** Every contact field, every page (`GET /api/fields/contact`). */
   listFields(): Promise<MauticField[]>
+  /** Returns the alias Mautic gave the field: it may differ from the one asked for (25 characters at most). */
   createField(field: {
     label: string
     alias: string
     type: 'boolean' | 'url' | 'text'
     group?: string
-  }): Promise<void>
+  }): Promise<{ alias: string }>
   listTags(): Promise<string[]>
   createTag(tag: string): Promise<void>
-  listWebhooks(): Promise<{ id: number; webhookUrl: string; triggers: string[] }[]>
+  listWebhooks(): Promise<MauticWebhook[]>
   createWebhook(hook: MauticWebhookInput): Promise<{ id: number }>
+  /** `PATCH /api/hooks/{id}/edit` with `isPublished: true`: a webhook Mautic unpublished sends again. */
+  publishWebhook(id: number): Promise<void>
   /** Cheap authenticated call: throws MauticError when the URL or credentials are wrong. */
   checkAccess(): Promise<void>
 }

@@ -394,13 +394,54 @@ export function parseCompactEvent(json: string): MauticEvent {
 }
 
 /**
- * `{ "<type>": [element, …], "<other type>": […] }`: one body can hold several types (queue mode
- * sends up to 10 events per POST, grouped by type). A key whose value is not a list is skipped:
- * that is the top-level `timestamp` of Mautic's "Send test payload", or a shape we do not know.
- * @throws WebhookPayloadError when the body is not JSON or not a JSON object.
- * @example const events = parseMauticWebhook(await c.req.text())
+ * Mautic's real payloads nest a dozen levels at most (a contact, its field groups, a field, its
+ * properties); JSON.stringify, the receipt key and the field walk all recurse, so anything deeper is
+ * refused before it is parsed (a signed body nested 20,000 levels deep overflowed the stack).
  */
-export function parseMauticWebhook(body: string): MauticEvent[] {
+export const MAX_JSON_DEPTH = 64
+
+/**
+ * The deepest nesting of `[` and `{` in a JSON text, counted on its bytes outside strings, stopping
+ * as soon as `limit` is passed (so its cost is one pass at most, with no recursion).
+ */
+export function jsonDepthExceeds(body: Bytes, limit: number = MAX_JSON_DEPTH): boolean {
+  let depth = 0
+  let inString = false
+  for (let i = 0; i < body.length; i++) {
+    const b = body[i]!
+    if (inString) {
+      if (b === 0x5c)
+        i++ // backslash: the next byte is escaped
+      else if (b === 0x22) inString = false
+    } else if (b === 0x22) inString = true
+    else if (b === 0x5b || b === 0x7b) {
+      if (++depth > limit) return true
+    } else if (b === 0x5d || b === 0x7d) depth--
+  }
+  return false
+}
+
+/** A body as Mautic sends it: its events, or a "Send test payload" (nothing in it is real). */
+export interface MauticDelivery {
+  /**
+   * Mautic's "Send test payload" button (WebhookBundle/Controller/AjaxController::sendHookTestAction)
+   * posts the static sample files of each bundle (`Assets/WebhookPayload/*.json`: contact 52,
+   * `john@doe.name`, 2017 dates), signed with the form's secret, plus a top-level `timestamp` that a
+   * real delivery never has (WebhookModel::getWebhookPayload groups the events by type and nothing
+   * else). Its events must change nothing.
+   */
+  test: boolean
+  /** The event types the body names (the test payload's, for its log line). */
+  types: string[]
+  events: MauticEvent[]
+}
+
+/**
+ * `{ "<type>": [element, …], "<other type>": […] }`: one body can hold several types (queue mode
+ * sends up to 10 events per POST, grouped by type). A key whose value is not a list is skipped.
+ * @throws WebhookPayloadError when the body is not JSON or not a JSON object.
+ */
+export function parseMauticDelivery(body: string): MauticDelivery {
   let doc: unknown
   try {
     doc = JSON.parse(body)
@@ -410,6 +451,9 @@ export function parseMauticWebhook(body: string): MauticEvent[] {
   if (!isObj(doc) || Array.isArray(doc)) {
     throw new WebhookPayloadError('the body is not a JSON object of event lists')
   }
+  const test = typeof doc.timestamp === 'string'
+  const types = Object.keys(doc).filter((k) => k !== 'timestamp')
+  if (test) return { test, types, events: [] }
   const events: MauticEvent[] = []
   let index = 0
   for (const type in doc) {
@@ -421,7 +465,16 @@ export function parseMauticWebhook(body: string): MauticEvent[] {
       index++
     }
   }
-  return events
+  return { test, types, events }
+}
+
+/**
+ * The events of a body (see parseMauticDelivery; a test payload has none).
+ * @throws WebhookPayloadError when the body is not JSON or not a JSON object.
+ * @example const events = parseMauticWebhook(await c.req.text())
+ */
+export function parseMauticWebhook(body: string): MauticEvent[] {
+  return parseMauticDelivery(body).events
 }
 
 /** Hex characters of the digest kept: 96 bits, ample since the readable prefix already splits keys. */

@@ -15,6 +15,8 @@ import { correctContact } from '../../src/domain/rights/correction.ts'
 import { emailChangeUrl } from '../../src/domain/rights/email-change.ts'
 import { preferencesUrl, unsubscribeUrl } from '../../src/domain/sending/links.ts'
 import { subscribe } from '../../src/domain/consent/subscriptions.ts'
+import { publishNotice } from '../../src/domain/consent/purpose-admin.ts'
+import { queueReconsentMails } from '../../src/domain/consent/reconsent.ts'
 import { signLinkToken } from '../../src/domain/platform/link-tokens.ts'
 import { findContactById } from '../../src/db/repositories/contacts.ts'
 import { jsonLogger } from '../../src/lib/log.ts'
@@ -105,6 +107,24 @@ describe.skipIf(!chromiumPath)('accessibility of the public pages (axe-core)', (
       ).payload,
     ) as { requestId: string; emailEnc: string }
     const emailChange = path(await emailChangeUrl(deps, id, change.requestId, change.emailEnc))
+    // A new wording of "cookies" that requires re-consent: Anne's link to answer it.
+    const v2 = await publishNotice(deps, {
+      purposeKey: 'cookies',
+      locale: 'fr',
+      title: 'Cookies',
+      body: 'Nous utilisons aussi des cookies de mesure d’audience.',
+      privacyUrl: 'https://acme.test/privacy',
+      requiresReconsent: true,
+    })
+    if (!v2.ok) throw new Error(v2.message)
+    await queueReconsentMails(deps)
+    const reconsent = await signLinkToken(
+      deps.keys,
+      'reconsent',
+      { sub: id, n: v2.id },
+      now + 86_400_000,
+      now,
+    )
 
     Object.assign(paths, {
       'hosted form': '/subscribe/default',
@@ -118,6 +138,7 @@ describe.skipIf(!chromiumPath)('accessibility of the public pages (axe-core)', (
       'objection confirmation': `${access}/object`,
       'erasure confirmation': `${access}/erase`,
       'new address confirmation': emailChange,
+      're-consent': `/r/${reconsent}`,
       'erasure done': '/privacy/erased',
       'expired access link': `/me/${expired}`,
       'invalid access link': '/me/forged.token.here',
@@ -144,6 +165,7 @@ describe.skipIf(!chromiumPath)('accessibility of the public pages (axe-core)', (
     ['objection confirmation', 200],
     ['erasure confirmation', 200],
     ['new address confirmation', 200],
+    ['re-consent', 200],
     ['erasure done', 200],
     ['expired access link', 410],
     ['invalid access link', 404],

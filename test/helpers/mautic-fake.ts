@@ -60,6 +60,10 @@ export interface FakeWebhook {
   secret: string
   triggers: string[]
   isPublished: boolean
+  /** Epoch ms of the last edit (Webhook::wasModifiedRecently spares a webhook edited within 2 days). */
+  dateModified?: number
+  /** Status of each delivery, oldest first (`webhook_logs`). */
+  log?: number[]
 }
 
 export interface FakeRequest {
@@ -152,6 +156,67 @@ const rateLimited = () =>
     },
     { status: 429 },
   )
+
+/** A few of the SQL keywords Doctrine's platforms reserve: FormModel::cleanAlias prefixes them with `f_`. */
+const RESERVED = new Set([
+  'select',
+  'from',
+  'where',
+  'order',
+  'group',
+  'table',
+  'index',
+  'key',
+  'date',
+])
+
+/**
+ * FormModel::cleanAlias($alias, 'f_', $max): letters, digits and `_` (spaces become `_`), lower case,
+ * cut to `max` characters, one trailing `_` dropped, a reserved word or a number prefixed with `f_`.
+ */
+export function cleanAlias(raw: string, max: number): string {
+  let alias = raw
+    .trim()
+    .replace(/ /g, '_')
+    .replace(/[^0-9a-z_]+/gi, '')
+    .toLowerCase()
+  if (alias === '') alias = 'abcde'
+  alias = alias.slice(0, max)
+  if (alias.endsWith('_')) alias = alias.slice(0, -1)
+  if (RESERVED.has(alias) || /^\d+(\.\d+)?$/.test(alias)) alias = `f_${alias}`
+  return alias
+}
+
+/**
+ * PHP's FILTER_SANITIZE_SPECIAL_CHARS, which InputHelper::clean applies to every `where` value of a
+ * list request (FetchCommonApiController::getWhereFromRequest → InputHelper::cleanArray): `'"<>&` and
+ * bytes below 32 become numeric entities, so such a value never equals what the column holds.
+ */
+export function sanitizeSpecialChars(value: string): string {
+  // eslint-disable-next-line no-control-regex
+  return value.replace(/['"<>&\u0000-\u001f]/g, (ch) => `&#${ch.charCodeAt(0)};`)
+}
+
+/** PHP's FILTER_SANITIZE_EMAIL (InputHelper::email, on every email field saved): what the column holds. */
+export const sanitizeEmail = (value: string) =>
+  value
+    .slice(0, 254)
+    .replace(/[^a-zA-Z0-9!#$%&'*+\-=?^_`{|}~@.[\]]/g, '')
+    .trim()
+
+/** SQL LIKE on MySQL's *_ci collation: `%` any run, `_` any one character, case ignored. */
+function like(value: string, pattern: string): boolean {
+  let re = '^'
+  for (let i = 0; i < pattern.length; i++) {
+    const ch = pattern[i]!
+    if (ch === '\\' && i + 1 < pattern.length) re += escapeRe(pattern[++i]!)
+    else if (ch === '%') re += '[\\s\\S]*'
+    else if (ch === '_') re += '[\\s\\S]'
+    else re += escapeRe(ch)
+  }
+  return new RegExp(`${re}$`, 'i').test(value)
+}
+const escapeRe = (ch: string) => ch.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')
 
 export function mauticFake(baseUrl = 'https://mautic.test', opts: MauticFakeOptions = {}) {
   const base = baseUrl.replace(/\/+$/, '')
@@ -305,7 +370,11 @@ export function mauticFake(baseUrl = 'https://mautic.test', opts: MauticFakeOpti
       if (value === undefined) continue
       if ((value === null || value === '') && body.overwriteWithBlank !== true) continue
       contact.fields[f.alias] =
-        f.type === 'boolean' && typeof value === 'boolean' ? Number(value) : value
+        f.type === 'boolean' && typeof value === 'boolean'
+          ? Number(value)
+          : f.type === 'email' && typeof value === 'string'
+            ? sanitizeEmail(value)
+            : value
     }
     const t = body.tags
     for (const tag of typeof t === 'string' ? t.split(',') : Array.isArray(t) ? t : [])
@@ -520,12 +589,14 @@ export function mauticFake(baseUrl = 'https://mautic.test', opts: MauticFakeOpti
       for (let i = 0; query.has(`where[${i}][col]`); i++) {
         const col = query.get(`where[${i}][col]`)!
         const expr = query.get(`where[${i}][expr]`)
-        const val = query.get(`where[${i}][val]`) ?? ''
-        if (expr !== 'eq') return badRequest(`mautic-fake: where expr "${expr}" is not faked`)
+        // InputHelper::cleanArray: the value HTML-escaped before it reaches the query.
+        const val = sanitizeSpecialChars(query.get(`where[${i}][val]`) ?? '')
+        if (expr !== 'eq' && expr !== 'like')
+          return badRequest(`mautic-fake: where expr "${expr}" is not faked`)
+        const column = (c: FakeContact) => String(col === 'id' ? c.id : (c.fields[col] ?? ''))
         // MySQL's default *_ci collation: `eq` on a string ignores case.
-        list = list.filter(
-          (c) =>
-            String(col === 'id' ? c.id : (c.fields[col] ?? '')).toLowerCase() === val.toLowerCase(),
+        list = list.filter((c) =>
+          expr === 'eq' ? column(c).toLowerCase() === val.toLowerCase() : like(column(c), val),
         )
       }
       list.sort((a, b) => a.id - b.id)
@@ -643,10 +714,9 @@ export function mauticFake(baseUrl = 'https://mautic.test', opts: MauticFakeOpti
         return badRequest('properties: Boolean fields need a "yes" and a "no" label.', {
           properties: ['mautic.lead.field.boolean.yesmissing'],
         })
-      // FieldModel::saveEntity makes a taken alias unique by appending a number: `alias1`.
-      const wanted = String(body.alias ?? label)
-        .toLowerCase()
-        .replace(/[^a-z0-9_]/g, '')
+      // FieldAliasHelper::makeAliasUnique: cleaned and cut to 25 characters (FormModel::cleanAlias),
+      // then a number appended while it is taken (`alias1`, which may pass 25).
+      const wanted = cleanAlias(String(body.alias || label), 25)
       let alias = wanted
       for (let n = 1; fields.some((f) => f.alias === alias); n++) alias = `${wanted}${n}`
       const field = addField({ alias, type, label, group: String(body.group ?? 'core') })
@@ -669,7 +739,11 @@ export function mauticFake(baseUrl = 'https://mautic.test', opts: MauticFakeOpti
     }),
 
     route('get', '/api/hooks', ({ query }) =>
-      HttpResponse.json({ total: webhooks.length, hooks: keyed(page(webhooks, query), (h) => h) }),
+      HttpResponse.json({
+        total: webhooks.length,
+        // hookDetails (the secret included) and publishDetails (isPublished).
+        hooks: keyed(page(webhooks, query), hookJson),
+      }),
     ),
 
     route('post', '/api/hooks/new', ({ body }) => {
@@ -684,21 +758,79 @@ export function mauticFake(baseUrl = 'https://mautic.test', opts: MauticFakeOpti
         secret: String(body.secret ?? crypto.randomUUID()),
         triggers,
         isPublished: body.isPublished !== false,
+        dateModified: now(),
       }
       webhooks.push(hook)
-      return HttpResponse.json(
-        { hook: { ...hook, eventsOrderbyDir: null, category: null } },
-        { status: 201 },
-      )
+      return HttpResponse.json({ hook: hookJson(hook) }, { status: 201 })
+    }),
+
+    route('patch', '/api/hooks/:id/edit', ({ params, body }) => {
+      const hook = webhooks.find((h) => h.id === Number(params.id))
+      if (!hook) return notFound()
+      if (body.isPublished !== undefined) hook.isPublished = body.isPublished !== false
+      if (typeof body.secret === 'string') hook.secret = body.secret
+      if (typeof body.webhookUrl === 'string') hook.webhookUrl = body.webhookUrl
+      if (Array.isArray(body.triggers)) hook.triggers = body.triggers.map(String)
+      hook.dateModified = now()
+      return HttpResponse.json({ hook: hookJson(hook) })
     }),
 
     route('delete', '/api/hooks/:id/delete', ({ params }) => {
       const i = webhooks.findIndex((h) => h.id === Number(params.id))
       if (i < 0) return notFound()
       const [hook] = webhooks.splice(i, 1)
-      return HttpResponse.json({ hook: { ...hook, id: null } })
+      return HttpResponse.json({ hook: { ...hookJson(hook!), id: null } })
     }),
   ]
+
+  /**
+   * A delivery as Mautic makes it (WebhookBundle/Http/Client.php, WebhookModel::processWebhook): only
+   * a published webhook sends; the body is POSTed with `Webhook-Signature` = base64(HMAC-SHA256 of the
+   * body with the webhook's secret); then a 410 unpublishes the webhook at once, and any other non-2xx
+   * does when none of the last 100 logged deliveries got a 2xx and it was not edited within 2 days
+   * (`isSick`, `webhook_disable_limit`). Returns the status, or null when nothing was sent.
+   */
+  async function deliver(
+    hookId: number,
+    body: string,
+    send: (url: string, init: RequestInit) => Response | Promise<Response>,
+  ): Promise<number | null> {
+    const hook = webhooks.find((h) => h.id === hookId)
+    if (!hook || !hook.isPublished) return null
+    const enc = new TextEncoder()
+    const key = await crypto.subtle.importKey(
+      'raw',
+      enc.encode(hook.secret),
+      { name: 'HMAC', hash: 'SHA-256' },
+      false,
+      ['sign'],
+    )
+    const mac = new Uint8Array(await crypto.subtle.sign('HMAC', key, enc.encode(body)))
+    const res = await send(hook.webhookUrl, {
+      method: 'POST',
+      body,
+      headers: {
+        'Content-Type': 'application/json',
+        'X-Origin-Base-URL': base,
+        'Webhook-Signature': btoa(String.fromCharCode(...mac)),
+      },
+    })
+    const log = (hook.log ??= [])
+    log.push(res.status)
+    const ok = res.status >= 200 && res.status < 300
+    if (res.status === 410) hook.isPublished = false
+    else if (!ok) {
+      const last = log.slice(-100)
+      const recentlyEdited = now() - (hook.dateModified ?? 0) < 2 * 86_400_000
+      if (last.length >= 100 && !last.some((st) => st >= 200 && st < 300) && !recentlyEdited)
+        hook.isPublished = false
+    }
+    return res.status
+  }
+
+  function hookJson({ log: _log, dateModified: _modified, ...hook }: FakeWebhook) {
+    return { ...hook, eventsOrderbyDir: null, category: null }
+  }
 
   /** LeadField::loadApiMetadata's properties, as the list and the detail both serve them. */
   function fieldJson(f: FakeField) {
@@ -753,6 +885,7 @@ export function mauticFake(baseUrl = 'https://mautic.test', opts: MauticFakeOpti
     merge,
     /** The contact an id leads to now (following merges), if any. */
     contact: resolve,
+    deliver,
     /** The next `n` API requests (not token requests) fail: a status (with Mautic's error body, or `body`), a timeout or a network error. */
     failNext(n: number, failure: FakeFailure, body?: unknown, headers?: Record<string, string>) {
       for (let i = 0; i < n; i++) failures.push({ failure, body, headers })

@@ -91,10 +91,13 @@ export async function smtpRefusalAt(sending: Promise<unknown>) {
   throw new Error('the relay accepted the message')
 }
 
-/** The blocked-sends counters, as rows. */
+/** The relay's refusals in the daily counter `sends_refused` (place, purpose, reason), as rows. */
 export function blockedSends(sqlite: { prepare(sql: string): { all(): unknown[] } }) {
   return sqlite
-    .prepare('SELECT source, purpose_key, reason, count FROM blocked_sends ORDER BY source, reason')
+    .prepare(
+      `SELECT dim1 AS source, dim2 AS purpose_key, dim3 AS reason, count FROM daily_counters
+       WHERE name = 'sends_refused' AND dim1 LIKE 'relay%' ORDER BY dim1, dim3`,
+    )
     .all()
 }
 

@@ -111,6 +111,82 @@ describe('parseConfig', () => {
     ])
   })
 
+  it('reads the operations settings, with safe defaults, and refuses dangerous or malformed ones', () => {
+    expect(parseConfig({}).operations).toEqual({
+      retentionInactiveDays: 1095,
+      alertEmail: undefined,
+      alertLocale: 'fr',
+      alertWebhook: undefined,
+      webhookSilenceHours: 24,
+      backupMaxAgeHours: undefined,
+      reconsentGraceDays: 30,
+      reconsentMailsPerRun: 100,
+    })
+    const secret = `whsec_${Buffer.alloc(32, 7).toString('base64')}`
+    expect(
+      parseConfig({
+        DPO_EMAIL: 'dpo@acme.test',
+        DPO_LOCALE: 'en',
+        RETENTION_INACTIVE_DAYS: '0',
+        ALERT_WEBHOOK_URL: 'https://alerts.acme.test/hook',
+        ALERT_WEBHOOK_SECRET: secret,
+        BACKUP_MAX_AGE_HOURS: '26',
+      }).operations,
+    ).toMatchObject({
+      retentionInactiveDays: 0,
+      alertEmail: 'dpo@acme.test', // ALERT_EMAIL falls back on DPO_EMAIL
+      alertLocale: 'en',
+      alertWebhook: { url: 'https://alerts.acme.test/hook', secret },
+      backupMaxAgeHours: 26,
+    })
+    expect(
+      problemsOf({
+        RETENTION_INACTIVE_DAYS: '3',
+        ALERT_EMAIL: 'nobody',
+        ALERT_WEBHOOK_URL: 'https://alerts.acme.test/hook',
+        ALERT_WEBHOOK_SECRET: 'not-a-secret',
+        RECONSENT_GRACE_DAYS: '-1',
+      }),
+    ).toEqual([
+      'ALERT_EMAIL is not an e-mail address: "nobody"',
+      'ALERT_WEBHOOK_SECRET must be a Standard Webhooks secret: whsec_ and the base64 of 24 to 64 random bytes',
+      'RETENTION_INACTIVE_DAYS must be 0 (never erase) or a number of days from 30 to 36500 (1095 is three years), got "3"',
+      'RECONSENT_GRACE_DAYS must be a whole number from 0 to 365, got "-1"',
+    ])
+    expect(problemsOf({ ALERT_WEBHOOK_URL: 'https://alerts.acme.test/hook' })[0]).toMatch(
+      /^ALERT_WEBHOOK_SECRET is required with ALERT_WEBHOOK_URL/,
+    )
+  })
+
+  it('refuses MAIL_TRANSPORT=log (the default) in production, naming the transports that send', () => {
+    const base = {
+      NODE_ENV: 'production',
+      PUBLIC_URL: 'https://c.example',
+      APP_SECRET: 'a'.repeat(40),
+    }
+    for (const env of [base, { ...base, MAIL_TRANSPORT: 'log' }]) {
+      const problems = problemsOf(env)
+      expect(problems).toHaveLength(1)
+      expect(problems[0]).toMatch(/^MAIL_TRANSPORT=log sends no e-mail/)
+      for (const name of [
+        'smtp',
+        'SMTP_URL',
+        'http',
+        'MAIL_HTTP_URL',
+        'MAIL_HTTP_TOKEN',
+        'mautic',
+        'MAUTIC_CONFIRM_EMAIL_ID',
+        'NODE_ENV=development',
+      ])
+        expect(problems[0]).toContain(name)
+    }
+    expect(
+      problemsOf({ ...base, MAIL_TRANSPORT: 'http', MAIL_HTTP_URL: 'https://mail.example/send' }),
+    ).toEqual([])
+    // In development, log stays the default.
+    expect(parseConfig({}).mail.transport).toBe('log')
+  })
+
   it('never echoes a password from a URL in its message', () => {
     const problems = problemsOf({ MAIL_TRANSPORT: 'smtp', SMTP_URL: 'smtp://user:hunter2@' })
     expect(problems.join('\n')).not.toContain('hunter2')

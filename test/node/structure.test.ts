@@ -23,6 +23,16 @@ describe('lint enforces the layers', () => {
       "import { chainHead } from '../consent/ledger.ts'\nexport const a = chainHead\n",
     ],
     [
+      'the staff domain importing the operations above it',
+      'src/domain/admin/x.ts',
+      "import { runMonitor } from '../operations/monitor.ts'\nexport const a = runMonitor\n",
+    ],
+    [
+      'the operations importing the Mautic connector',
+      'src/domain/operations/x.ts',
+      "import { mirror } from '../../mautic/mirror.ts'\nexport const a = mirror\n",
+    ],
+    [
       'consent importing sending',
       'src/domain/consent/x.ts',
       "import { gateBatch } from '../sending/gate.ts'\nexport const a = gateBatch\n",

@@ -7,6 +7,7 @@ declare global {
       TEST_MIGRATIONS: D1Migration[]
       APP_SECRET: string
       PUBLIC_URL: string
+      ADMIN_SETUP_TOKEN: string
     }
   }
 }

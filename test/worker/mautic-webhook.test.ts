@@ -8,6 +8,7 @@ import {
   createExecutionContext,
   createScheduledController,
   env,
+  SELF,
   waitOnExecutionContext,
 } from 'cloudflare:test'
 import { describe, expect, it } from 'vitest'
@@ -148,6 +149,55 @@ describe('POST /hooks/mautic on D1: authenticity', () => {
       expect(r.body.error.code).toBe('invalid_payload')
     }
     expect(await all('SELECT count(*) AS n FROM webhook_receipts')).toEqual(before)
+  })
+})
+
+describe('POST /hooks/mautic on D1: hostile bodies', () => {
+  /** Signed bytes, posted as they are (the corpus itself is walked by the Node test). */
+  const postBytes = async (body: Uint8Array<ArrayBuffer>) => {
+    const { app } = await forEnv(ENV)
+    const key = await crypto.subtle.importKey(
+      'raw',
+      new TextEncoder().encode(SECRET),
+      { name: 'HMAC', hash: 'SHA-256' },
+      false,
+      ['sign'],
+    )
+    const mac = new Uint8Array(await crypto.subtle.sign('HMAC', key, body))
+    const res = await app.request(
+      `${BASE}/hooks/mautic`,
+      {
+        method: 'POST',
+        body,
+        headers: {
+          'Content-Type': 'application/json',
+          'Webhook-Signature': btoa(String.fromCharCode(...mac)),
+        },
+      },
+      ENV,
+    )
+    return { status: res.status, body: (await res.json()) as Record<string, any> }
+  }
+
+  it('answers 400 to a body nested 20,000 levels deep and to invalid UTF-8, and keeps serving', async () => {
+    const t = await setup()
+    const deep = `{"mautic.lead_post_save_update":[{"contact":{"id":4150,"fields":${'['.repeat(20_000)}${']'.repeat(20_000)}}}]}`
+    const nested = await postBytes(new TextEncoder().encode(deep))
+    expect(nested.status).toBe(400)
+    expect(nested.body.error.message).toContain('nests deeper')
+    const valid = webhookBody([leadSaved('new', person(4151, 'w.utf8@exemple.fr'), Date.now())])
+    const bytes = new TextEncoder().encode(valid)
+    const at = valid.indexOf('w.utf8@')
+    bytes[at + 1] = 0xc3 // "w\xC3" then "u": not UTF-8
+    const bad = await postBytes(bytes)
+    expect(bad.status).toBe(400)
+    expect(bad.body.error.message).toBe('the body is not valid UTF-8')
+    expect(await receiptsOf(4150)).toEqual([])
+    expect(await receiptsOf(4151)).toEqual([])
+    expect((await SELF.fetch(`${BASE}/healthz`)).status).toBe(200)
+    expect(
+      (await t.send(leadSaved('new', person(4151, 'w.utf8@exemple.fr'), Date.now()))).status,
+    ).toBe(200)
   })
 })
 

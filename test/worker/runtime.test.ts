@@ -7,7 +7,7 @@ import {
   waitOnExecutionContext,
 } from 'cloudflare:test'
 import { Kysely } from 'kysely'
-import { describe, expect, it } from 'vitest'
+import { describe, expect, it, vi } from 'vitest'
 import type { Database } from '../../src/db/database.ts'
 import {
   deliverOutbox,
@@ -140,6 +140,24 @@ describe('Workers runtime (workerd + D1)', () => {
     expect(first.delivered).toBe(1) // the second waits for the first of its key
     await deliverOutbox(deps)
     expect(delivered).toEqual([{ n: 1 }, { n: 2 }])
+  })
+
+  it("writes no link token in its own log lines (wrangler dev's request log is wrangler's)", async () => {
+    const lines: string[] = []
+    const spy = vi
+      .spyOn(console, 'log')
+      .mockImplementation((line: unknown) => void lines.push(String(line)))
+    try {
+      const token = 'v1.' + 'A'.repeat(40) + '.' + 'B'.repeat(43)
+      for (const path of [`/u/${token}`, `/p/${token}`, `/c/${token}`])
+        await SELF.fetch(`https://gateway.test${path}?lang=fr`)
+    } finally {
+      spy.mockRestore()
+    }
+    const requests = lines.filter((l) => l.includes('"msg":"request"'))
+    expect(requests.length).toBeGreaterThanOrEqual(3)
+    expect(lines.join('\n')).not.toContain('A'.repeat(40))
+    expect(requests.join('\n')).toContain('/u/:redacted')
   })
 
   it('the cron trigger runs the delivery step (safety net)', async () => {

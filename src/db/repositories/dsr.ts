@@ -1,6 +1,6 @@
 /** @module The `dsr_requests` table (migrations/0005_data_rights.sql): data-subject requests and their deadlines. */
 import { sql, type CompiledQuery, type Selectable } from 'kysely'
-import type { DB, DsrKind, DsrRequestsTable } from '../database.ts'
+import type { DB, DsrHistoryTable, DsrKind, DsrRequestsTable } from '../database.ts'
 
 export type DsrRow = Selectable<DsrRequestsTable>
 
@@ -65,4 +65,84 @@ export function listDsrRequests(db: DB, filter: DsrFilter = {}): Promise<DsrRow[
     .limit(filter.limit ?? 100)
     .offset(filter.offset ?? 0)
     .execute()
+}
+
+/** Open requests by deadline: overdue, due before `soon`, and all open (their partial index). */
+export async function openDsrFigures(
+  db: DB,
+  now: number,
+  soon: number,
+): Promise<{ open: number; overdue: number; dueSoon: number }> {
+  const row = await db
+    .selectFrom('dsr_requests')
+    .select((eb) => [
+      eb.fn.countAll<number>().as('open'),
+      eb.fn.sum<number>(sql`due_at < ${now}`).as('overdue'),
+      eb.fn.sum<number>(sql`due_at >= ${now} AND due_at < ${soon}`).as('due_soon'),
+    ])
+    .where('completed_at', 'is', null)
+    .executeTakeFirst()
+  return {
+    open: Number(row?.open ?? 0),
+    overdue: Number(row?.overdue ?? 0),
+    dueSoon: Number(row?.due_soon ?? 0),
+  }
+}
+
+/** Completed requests, newest completion first (the queue's second part). */
+export function listCompletedDsr(db: DB, limit: number): Promise<DsrRow[]> {
+  return db
+    .selectFrom('dsr_requests')
+    .selectAll()
+    .where('completed_at', 'is not', null)
+    .orderBy('received_at', 'desc')
+    .orderBy('id', 'desc')
+    .limit(limit)
+    .execute()
+}
+
+export type DsrHistoryRow = Selectable<DsrHistoryTable>
+
+export function insertDsrHistoryQuery(db: DB, row: DsrHistoryRow): CompiledQuery {
+  return db.insertInto('dsr_history').values(row).compile()
+}
+
+/** A request's steps and notes, oldest first. */
+export function listDsrHistory(db: DB, requestId: string): Promise<DsrHistoryRow[]> {
+  return db
+    .selectFrom('dsr_history')
+    .selectAll()
+    .where('request_id', '=', requestId)
+    .orderBy('at')
+    .orderBy('id')
+    .execute()
+}
+
+/** Identity checked (the first time wins). */
+export function verifyDsrQuery(db: DB, id: string, now: number): CompiledQuery {
+  return db
+    .updateTable('dsr_requests')
+    .set({ verified_at: sql<number>`COALESCE(verified_at, ${now})` })
+    .where('id', '=', id)
+    .compile()
+}
+
+/** The one extension Art. 12(3) allows: only while open and not extended yet. */
+export function extendDsrQuery(
+  db: DB,
+  id: string,
+  change: { dueAt: number; months: number; reason: string; now: number },
+): CompiledQuery {
+  return db
+    .updateTable('dsr_requests')
+    .set({
+      due_at: change.dueAt,
+      extended_at: change.now,
+      extension_months: change.months,
+      extension_reason: change.reason,
+    })
+    .where('id', '=', id)
+    .where('extended_at', 'is', null)
+    .where('completed_at', 'is', null)
+    .compile()
 }

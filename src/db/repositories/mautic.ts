@@ -4,7 +4,7 @@
  * contact. Writes are compiled queries for atomic units (mappings: mautic-mappings.ts; findings:
  * findings.ts).
  */
-import type { CompiledQuery, Selectable } from 'kysely'
+import { sql, type CompiledQuery, type Selectable } from 'kysely'
 import type { DB, MauticMirrorTable, Query } from '../database.ts'
 import { prepared } from '../prepared.ts'
 
@@ -95,6 +95,8 @@ const insertReceipt = prepared(['key', 'source', 'event_type', 'received_at', 'o
     event_type: p.event_type,
     received_at: p.received_at,
     outcome: p.outcome,
+    // Counted in `webhook_events` in the same unit (src/domain/platform/counters.ts).
+    counted: sql.lit(1),
   }),
 )
 
@@ -180,4 +182,36 @@ export function noteBlockQuery(db: DB, mauticId: string, at: number): CompiledQu
 /** Forgets the mirror's memory of a Mautic contact (deleted there, or by the person's erasure). */
 export function deleteMirrorQuery(db: DB, mauticId: string): CompiledQuery {
   return db.deleteFrom('mautic_mirror').where('mautic_id', '=', mauticId).compile()
+}
+
+/** Mautic contacts whose mirror changes wait (observe mode), counted up to `cap` (the partial index). */
+export async function countPendingMirrors(db: DB, cap: number): Promise<number> {
+  const row = await db
+    .selectFrom((eb) =>
+      eb
+        .selectFrom('mautic_mirror')
+        .select('mautic_id')
+        .where('pending_changes', 'is not', null)
+        .limit(cap)
+        .as('p'),
+    )
+    .select((eb) => eb.fn.countAll<number>().as('n'))
+    .executeTakeFirst()
+  return Number(row?.n ?? 0)
+}
+
+/** Some of the changes observe mode keeps, after `afterId` in Mautic id order. */
+export function listPendingMirrors(
+  db: DB,
+  limit: number,
+  afterId = '',
+): Promise<Pick<MirrorRow, 'mautic_id' | 'contact_id' | 'pending_changes' | 'observed_at'>[]> {
+  return db
+    .selectFrom('mautic_mirror')
+    .select(['mautic_id', 'contact_id', 'pending_changes', 'observed_at'])
+    .where('pending_changes', 'is not', null)
+    .where('mautic_id', '>', afterId)
+    .orderBy('mautic_id')
+    .limit(limit)
+    .execute()
 }

@@ -26,12 +26,23 @@ export function insertOutboxQuery(row: {
   return insertOutbox({ ...row, status: 'pending', attempts: 0 })
 }
 
-/** Due messages, the head of each ordering key only, unclaimed or with an expired claim. */
-export function findDueOutbox(db: DB, now: number, limit: number) {
+/**
+ * Due messages, the head of each ordering key only, unclaimed or with an expired claim; of one lane
+ * when `kindPrefix` is given: kinds starting with it (`include`) or all others.
+ */
+export function findDueOutbox(
+  db: DB,
+  now: number,
+  limit: number,
+  lane?: { kindPrefix: string; include: boolean },
+) {
   return db
     .selectFrom('outbox as o')
     .select(['o.id', 'o.kind', 'o.payload', 'o.attempts'])
     .where('o.status', '=', 'pending')
+    .$if(lane !== undefined, (q) =>
+      q.where('o.kind', lane!.include ? 'like' : 'not like', `${lane!.kindPrefix}%`),
+    )
     .where('o.next_attempt_at', '<=', now)
     .where((eb) => eb.or([eb('o.locked_until', 'is', null), eb('o.locked_until', '<=', now)]))
     .where(
@@ -113,6 +124,16 @@ export async function requeueDeadOutbox(db: DB, id: string, now: number): Promis
   return res.numUpdatedRows > 0n
 }
 
+/** Deletes a dead-lettered message (an admin's "discard"); false when there is none with this id. */
+export async function deleteDeadOutbox(db: DB, id: string): Promise<boolean> {
+  const res = await db
+    .deleteFrom('outbox')
+    .where('id', '=', id)
+    .where('status', '=', 'dead')
+    .executeTakeFirst()
+  return res.numDeletedRows > 0n
+}
+
 /** Deletes delivered rows done before `before`, at most `limit`. */
 export async function deleteDeliveredOutbox(db: DB, before: number, limit: number) {
   const res = await db
@@ -130,8 +151,13 @@ export async function deleteDeliveredOutbox(db: DB, before: number, limit: numbe
 }
 
 /** Messages of one status without their payloads (they may hold encrypted personal data), oldest first. */
-export function listOutbox(db: DB, status: 'pending' | 'dead', limit: number) {
-  return db
+export function listOutbox(
+  db: DB,
+  status: 'pending' | 'dead' | 'failing',
+  limit: number,
+  afterId?: string,
+) {
+  let q = db
     .selectFrom('outbox')
     .select([
       'id',
@@ -142,10 +168,45 @@ export function listOutbox(db: DB, status: 'pending' | 'dead', limit: number) {
       'next_attempt_at',
       'created_at',
     ])
-    .where('status', '=', status)
-    .orderBy('id')
-    .limit(limit)
-    .execute()
+    .where('status', '=', status === 'dead' ? 'dead' : 'pending')
+  // Failing: pending after at least one failed attempt (its last error kept).
+  if (status === 'failing') q = q.where('attempts', '>', 0)
+  if (afterId) q = q.where('id', '>', afterId)
+  return q.orderBy('id').limit(limit).execute()
+}
+
+/**
+ * The queue at a glance: pending messages (the partial index on pending rows), how many failed at
+ * least once, the oldest one's time, and dead letters (their own partial index, 0013).
+ */
+export async function outboxFigures(db: DB): Promise<{
+  pending: number
+  failing: number
+  oldest: number | null
+  dead: number
+}> {
+  const [pending, dead] = await Promise.all([
+    db
+      .selectFrom('outbox')
+      .select((eb) => [
+        eb.fn.countAll<number>().as('n'),
+        eb.fn.sum<number>(sql`attempts > 0`).as('failing'),
+        eb.fn.min<number>('created_at').as('oldest'),
+      ])
+      .where('status', '=', 'pending')
+      .executeTakeFirst(),
+    db
+      .selectFrom('outbox')
+      .select((eb) => eb.fn.countAll<number>().as('n'))
+      .where('status', '=', 'dead')
+      .executeTakeFirst(),
+  ])
+  return {
+    pending: Number(pending?.n ?? 0),
+    failing: Number(pending?.failing ?? 0),
+    oldest: pending?.oldest ?? null,
+    dead: Number(dead?.n ?? 0),
+  }
 }
 
 /** Drops what is not yet delivered under these ordering keys (an erased contact's pending calls). */

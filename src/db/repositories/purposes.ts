@@ -124,3 +124,109 @@ export async function insertNotice(db: DB, row: NoticeRow): Promise<boolean> {
     .executeTakeFirst()
   return Boolean(res.numInsertedOrUpdatedRows)
 }
+
+/** Every notice of a purpose, drafts included, by locale then version. */
+export function listNoticesOf(db: DB, purposeKey: string): Promise<NoticeRow[]> {
+  return db
+    .selectFrom('notices')
+    .selectAll()
+    .where('purpose_key', '=', purposeKey)
+    .orderBy('locale')
+    .orderBy('version')
+    .execute()
+}
+
+/** Every purpose, archived ones included (the console lists them all). */
+export function listAllPurposes(db: DB): Promise<PurposeRow[]> {
+  return db.selectFrom('purposes').selectAll().orderBy('position').execute()
+}
+
+/** The draft (unpublished notice) of a purpose in one locale, if any. */
+export function findDraft(
+  db: DB,
+  purposeKey: string,
+  locale: NoticeRow['locale'],
+): Promise<NoticeRow | undefined> {
+  return db
+    .selectFrom('notices')
+    .selectAll()
+    .where('purpose_key', '=', purposeKey)
+    .where('locale', '=', locale)
+    .where('published_at', 'is', null)
+    .executeTakeFirst()
+}
+
+/** The latest published version of a purpose's notice in one locale (0 when none). */
+export async function latestPublishedVersion(
+  db: DB,
+  purposeKey: string,
+  locale: NoticeRow['locale'],
+): Promise<number> {
+  const last = await db
+    .selectFrom('notices')
+    .select((eb) => eb.fn.max<number>('version').as('v'))
+    .where('purpose_key', '=', purposeKey)
+    .where('locale', '=', locale)
+    .where('published_at', 'is not', null)
+    .executeTakeFirst()
+  return last?.v ?? 0
+}
+
+/** Changes a draft's wording (a published notice cannot change: the database refuses it). */
+export async function updateDraft(
+  db: DB,
+  id: string,
+  changes: Pick<NoticeRow, 'title' | 'body' | 'privacy_url' | 'requires_reconsent' | 'version'>,
+): Promise<boolean> {
+  const res = await db
+    .updateTable('notices')
+    .set(changes)
+    .where('id', '=', id)
+    .where('published_at', 'is', null)
+    .executeTakeFirst()
+  return Number(res.numUpdatedRows) > 0
+}
+
+/** Publishes a draft with its content hash: from now on it never changes. */
+export async function publishDraftRow(
+  db: DB,
+  id: string,
+  contentHash: string,
+  now: number,
+  reconsentGraceUntil: number | null,
+): Promise<boolean> {
+  const res = await db
+    .updateTable('notices')
+    .set({
+      published_at: now,
+      content_hash: contentHash,
+      reconsent_grace_until: reconsentGraceUntil,
+    })
+    .where('id', '=', id)
+    .where('published_at', 'is', null)
+    .executeTakeFirst()
+  return Number(res.numUpdatedRows) > 0
+}
+
+export async function deleteDraftRow(db: DB, id: string): Promise<boolean> {
+  const res = await db
+    .deleteFrom('notices')
+    .where('id', '=', id)
+    .where('published_at', 'is', null)
+    .executeTakeFirst()
+  return Number(res.numDeletedRows) > 0
+}
+
+/** Every hosted form. */
+export function listForms(db: DB) {
+  return db.selectFrom('forms').selectAll().orderBy('key').execute()
+}
+
+/** Creates a hosted form or changes the purposes it offers. */
+export async function upsertForm(db: DB, key: string, purposes: string[], now: number) {
+  await db
+    .insertInto('forms')
+    .values({ key, purposes: JSON.stringify(purposes), created_at: now })
+    .onConflict((oc) => oc.column('key').doUpdateSet({ purposes: JSON.stringify(purposes) }))
+    .execute()
+}

@@ -1,7 +1,8 @@
 /**
  * @module Signed checkpoints over the heads of every consent chain, and the verification of the whole
  * ledger (`consent-gateway verify-ledger`). Per-contact chains show any edited or removed event in the
- * middle of a chain; a checkpoint also shows a chain deleted whole or cut short at its end.
+ * middle of a chain; a checkpoint also shows a chain deleted whole or cut short at its end. Checkpoints
+ * also sign the head of the admin audit chain (src/domain/admin/audit.ts), so a cut audit tail shows.
  */
 import {
   chainHeadsAt,
@@ -11,6 +12,7 @@ import {
   latestCheckpoint,
   listCheckpoints,
 } from '../../db/repositories/checkpoints.ts'
+import { findAuditHeadAt, findAuditRow } from '../../db/repositories/audit.ts'
 import type { Deps } from '../../deps.ts'
 import { toHex, utf8 } from '../../lib/encoding.ts'
 import { eventHash, GENESIS_HASH } from './ledger.ts'
@@ -34,6 +36,7 @@ export async function maybeCheckpoint(deps: Deps, force = false): Promise<boolea
   if (!force && last && now - last.created_at < CHECKPOINT_INTERVAL_MS) return false
   const coveredUntil = now - SETTLE_MS
   const { digest, chains, events } = await headsDigest(deps, coveredUntil)
+  const audit = await findAuditHeadAt(deps.db, coveredUntil)
   const id = crypto.randomUUID()
   const statement = {
     id,
@@ -41,6 +44,8 @@ export async function maybeCheckpoint(deps: Deps, force = false): Promise<boolea
     chain_count: chains,
     event_count: events,
     heads_digest: digest,
+    audit_seq: audit?.seq ?? null,
+    audit_hash: audit?.hash ?? null,
   }
   const signature = await signStatement(deps, CHECKPOINT_TYP, statement)
   await insertCheckpoint(deps.db, { ...statement, signature, created_at: now })
@@ -101,7 +106,9 @@ export async function verifyLedger(deps: Deps, pageSize = 1000): Promise<LedgerR
       signed.heads_digest !== cp.heads_digest ||
       signed.chain_count !== cp.chain_count ||
       signed.event_count !== cp.event_count ||
-      signed.covered_until !== cp.covered_until
+      signed.covered_until !== cp.covered_until ||
+      (signed.audit_seq ?? null) !== cp.audit_seq ||
+      (signed.audit_hash ?? null) !== cp.audit_hash
     ) {
       problems.push(`${label}: its signature does not verify (the checkpoint was altered)`)
       continue
@@ -115,6 +122,15 @@ export async function verifyLedger(deps: Deps, pageSize = 1000): Promise<LedgerR
       )
     else if (now.digest !== cp.heads_digest)
       problems.push(`${label}: chain heads differ (a chain was cut, replaced or altered)`)
+    if (cp.audit_seq !== null) {
+      const row = await findAuditRow(deps.db, cp.audit_seq)
+      if (!row)
+        problems.push(`${label}: audit entry ${cp.audit_seq} is missing (the audit log was cut)`)
+      else if (row.hash !== cp.audit_hash)
+        problems.push(
+          `${label}: audit entry ${cp.audit_seq} differs from the signed head (altered)`,
+        )
+    }
   }
   return { ok: problems.length === 0, chains, events, checkpoints: checkpoints.length, problems }
 }

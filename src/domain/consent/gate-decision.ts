@@ -41,6 +41,19 @@ const DAY_MS = 86_400_000
 const ALLOWED: GateDecision = { allowed: true, reason: null }
 const refuse = (reason: GateReason): GateDecision => ({ allowed: false, reason })
 
+/**
+ * The oldest notice version the gate accepts now in `locale`: that of the latest re-consent version
+ * whose grace period is over (a version published with "requires re-consent" lets older consents
+ * pass until then, while the people concerned are asked again: src/domain/consent/reconsent.ts).
+ */
+export function minVersionAt(purpose: Purpose, locale: Locale, now: number): number | undefined {
+  const steps = purpose.reconsent?.[locale]
+  if (!steps) return purpose.minAcceptedVersion[locale]
+  let min: number | undefined
+  for (const step of steps) if (step.enforcedFrom <= now) min = step.version
+  return min
+}
+
 export function decide(purpose: Purpose, facts: GateFacts, now: number): GateDecision {
   if (!facts.contactFound) return refuse(facts.suppressed ? 'suppressed' : 'unknown_contact')
   if (facts.suppressed) return refuse('suppressed')
@@ -58,7 +71,7 @@ export function decide(purpose: Purpose, facts: GateFacts, now: number): GateDec
     case 'expired':
       return refuse('expired')
   }
-  const min = s.noticeLocale ? purpose.minAcceptedVersion[s.noticeLocale] : undefined
+  const min = s.noticeLocale ? minVersionAt(purpose, s.noticeLocale, now) : undefined
   if (min !== undefined && (s.noticeVersion ?? 0) < min) return refuse('notice_outdated')
   if (purpose.maxConsentAgeDays !== null && s.grantedAt !== null)
     if (now - s.grantedAt > purpose.maxConsentAgeDays * DAY_MS) return refuse('expired')

@@ -1,7 +1,8 @@
 /**
  * @module The consent ledger: append-only events, one hash chain per contact (UNIQUE(contact_id, seq)),
  * each event written atomically with the consent_state it implies and whatever else the unit carries
- * (outbox rows, the contact itself). Two writers racing on one contact: the loser's batch fails on the
+ * (outbox rows, the contact itself), and with the daily counters it adds to
+ * (src/domain/platform/counters.ts). Two writers racing on one contact: the loser's batch fails on the
  * unique key and is rebuilt from the new head (atomic() cannot read between statements, and D1 cannot
  * serialise writers, so the chain is per contact rather than global). Two writers creating the same
  * new contact: the loser's insert fails on the address's unique blind index, and its unit is rebuilt
@@ -15,12 +16,15 @@ import {
   findChainHead,
   insertEventQuery,
   upsertStateQuery,
+  findStates,
   type ConsentEventRow,
+  type ConsentStateRow,
 } from '../../db/repositories/ledger.ts'
 import type { Deps } from '../../deps.ts'
 import { toHex, utf8, type Bytes } from '../../lib/encoding.ts'
 import { webSha256, type Sha256 } from '../../lib/keys.ts'
 import { sealEvidence } from '../platform/contacts.ts'
+import { ledgerCounterQueries } from '../platform/counters.ts'
 import { uuidv7 } from '../../lib/ids.ts'
 
 export const GENESIS_HASH = '0'.repeat(64)
@@ -116,7 +120,7 @@ export async function buildEventQueries(
     hash = await eventHash(partial, deps.sha256)
     const row = { ...partial, hash }
     rows.push(row)
-    queries.push(insertEventQuery(deps.db, row))
+    queries.push(insertEventQuery(deps.db, row), ...ledgerCounterQueries(row))
     const status = STATUS_AFTER[e.action]
     queries.push(
       upsertStateQuery(deps.db, {
@@ -224,6 +228,20 @@ export async function commitWithChainRetry<T>(
     }
     return result
   }
+}
+
+/**
+ * A contact's chain head, THEN its states. A unit that decides on the states must read them in this
+ * order: a change committed after the head was read makes the unit's first event collide with it
+ * (UNIQUE(contact_id, seq)), and the unit is built again on fresh reads. Read the other way round, a
+ * decision taken on states older than the head would commit (a confirmation after a withdrawal).
+ */
+export async function statesAtHead(
+  deps: Pick<Deps, 'query' | 'db'>,
+  contactId: string,
+): Promise<{ head: ChainHead | { seq: number; hash: string }; states: ConsentStateRow[] }> {
+  const head = await chainHead(deps, contactId)
+  return { head, states: await findStates(deps.db, contactId) }
 }
 
 export async function chainHead(deps: Pick<Deps, 'query'>, contactId: string) {

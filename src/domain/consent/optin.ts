@@ -30,7 +30,7 @@ import type { Deps } from '../../deps.ts'
 import { blindIndexes, normalizeEmail } from '../../lib/email.ts'
 import type { Locale } from '../../lib/i18n.ts'
 import { contactDataKey, contactEmail } from '../platform/contacts.ts'
-import { buildEventQueries, chainHead, commitWithChainRetry } from './ledger.ts'
+import { buildEventQueries, chainHead, commitWithChainRetry, statesAtHead } from './ledger.ts'
 import { enqueueQuery } from '../platform/outbox.ts'
 import { isThrottled } from './subscriptions.ts'
 import { verifyLinkToken } from '../platform/link-tokens.ts'
@@ -42,10 +42,14 @@ export type ConfirmOutcome =
   | { status: 'expired'; locale?: Locale }
   | { status: 'invalid' }
 
-/** Checks a confirmation token without changing anything (what GET /c/{token} shows). */
+/**
+ * Checks a confirmation token without changing anything (what GET /c/{token} shows). `beforeReads`
+ * runs once the contact is known and before the ledger is read (a unit reads its chain head there).
+ */
 export async function inspectConfirmToken(
   deps: Deps,
   token: string,
+  beforeReads?: (contactId: string) => Promise<void>,
 ): Promise<
   ConfirmOutcome | { status: 'ready'; locale: Locale; purposes: string[]; request: OptinRequestRow }
 > {
@@ -55,6 +59,7 @@ export async function inspectConfirmToken(
   const request = await findOptinRequest(deps.db, verified.claims.sub)
   if (!request) return { status: 'invalid' }
   const { locale, contact_id: contactId } = request
+  await beforeReads?.(contactId)
   if (request.status === 'confirmed') return { status: 'already_confirmed', locale, contactId }
   if (verified.status === 'expired' || request.status === 'expired' || request.expires_at < now)
     return { status: 'expired', locale }
@@ -101,7 +106,11 @@ export async function confirmOptin(
 ): Promise<ConfirmOutcome> {
   return commitWithChainRetry(deps, async () => {
     const none = (result: ConfirmOutcome) => ({ queries: [] as CompiledQuery[], result })
-    const checked = await inspectConfirmToken(deps, token)
+    // The head first, then what the decision rests on (statesAtHead in ledger.ts says why).
+    let head: Awaited<ReturnType<typeof chainHead>> | undefined
+    const checked = await inspectConfirmToken(deps, token, async (contactId) => {
+      head = await chainHead(deps, contactId)
+    })
     if (checked.status !== 'ready') return none(checked)
     const now = deps.clock.now()
     const { request } = checked
@@ -121,11 +130,10 @@ export async function confirmOptin(
       actor: 'contact',
       occurredAt: now,
     }))
-    const head = await chainHead(deps, contact.id)
     const built = await buildEventQueries(
       deps,
       { id: contact.id, dataKey: await contactDataKey(deps, contact) },
-      head,
+      head!,
       events,
     )
     const queries = [...built.queries, setOptinStatusQuery(deps.db, request.id, 'confirmed', now)]
@@ -180,7 +188,7 @@ export async function expireOptinRequests(deps: Deps, limit = 100): Promise<numb
   let expired = 0
   for (const request of await findExpiredPending(deps.db, now, limit)) {
     await commitWithChainRetry(deps, async () => {
-      const states = await findStates(deps.db, request.contact_id)
+      const { head, states } = await statesAtHead(deps, request.contact_id)
       const purposes = JSON.parse(request.purposes) as string[]
       const stillPending = purposes.filter(
         (k) => states.find((s) => s.purpose_key === k)?.status === 'pending',
@@ -195,7 +203,6 @@ export async function expireOptinRequests(deps: Deps, limit = 100): Promise<numb
         actor: 'system',
         occurredAt: now,
       }))
-      const head = await chainHead(deps, request.contact_id)
       const built = await buildEventQueries(
         deps,
         { id: request.contact_id, dataKey: null },

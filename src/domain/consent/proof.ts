@@ -8,6 +8,7 @@ import { findEvents, findStates } from '../../db/repositories/ledger.ts'
 import { findNoticesByIds, type NoticeRow } from '../../db/repositories/purposes.ts'
 import type { Deps } from '../../deps.ts'
 import { blindIndexes, normalizeEmail } from '../../lib/email.ts'
+import { toHex, utf8 } from '../../lib/encoding.ts'
 import { contactDataKey, openEvidence } from '../platform/contacts.ts'
 import { signReceipt } from './signing-keys.ts'
 
@@ -23,7 +24,13 @@ export interface ConsentProof {
   history: ProofEvent[]
 }
 
-/** The exact wording an event refers to (Art. 7(1)): what was shown, under which privacy policy. */
+/**
+ * The exact wording an event refers to (Art. 7(1)): what was shown, under which privacy policy.
+ * `content_hash` is the SHA-256 (hex) of the UTF-8 JSON array [purpose, locale, version, title, text,
+ * privacy URL] (src/domain/consent/notices.ts: it identifies the notice as published);
+ * `text_sha256` is the SHA-256 (hex) of the text's UTF-8 bytes alone, so that anyone can check the
+ * wording with `sha256sum` (README "Collecting and proving consent").
+ */
 export interface ProofNotice {
   id: string
   version: number
@@ -32,6 +39,7 @@ export interface ProofNotice {
   text: string
   privacy_url: string
   content_hash: string
+  text_sha256: string
 }
 
 export interface ProofEvent {
@@ -51,7 +59,10 @@ export interface ProofEvent {
   hash: string
 }
 
-export const proofNotice = (n: NoticeRow): ProofNotice => ({
+export const proofNotice = async (
+  deps: Pick<Deps, 'sha256'>,
+  n: NoticeRow,
+): Promise<ProofNotice> => ({
   id: n.id,
   version: n.version,
   locale: n.locale,
@@ -59,6 +70,7 @@ export const proofNotice = (n: NoticeRow): ProofNotice => ({
   text: n.body,
   privacy_url: n.privacy_url,
   content_hash: n.content_hash,
+  text_sha256: toHex(await deps.sha256(utf8(n.body))),
 })
 
 const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString())
@@ -101,7 +113,7 @@ export async function consentProof(
       actor: e.actor,
       occurred_at: iso(e.occurred_at),
       recorded_at: iso(e.recorded_at),
-      notice: n ? proofNotice(n) : null,
+      notice: n ? await proofNotice(deps, n) : null,
       // After erasure the contact's key is gone: the evidence is unreadable, the event stays (accountability).
       evidence:
         e.evidence_enc && dataKey

@@ -2,7 +2,9 @@
  * @module Adding purposes and publishing notice versions. A published notice is never edited (the
  * database refuses it): a change of wording is a new version, marked "requires re-consent" when the
  * change is substantial (EDPB 05/2020 §110–111), which makes the gate refuse consents given under
- * older versions with `notice_outdated` until the person consents again.
+ * older versions with `notice_outdated` until the person consents again, once a grace period is over
+ * (RECONSENT_GRACE_DAYS, or the publication's own): meanwhile the people concerned are mailed and
+ * asked (src/domain/consent/reconsent.ts).
  */
 import { insertNotice, insertPurpose, latestNoticeVersion } from '../../db/repositories/purposes.ts'
 import type { Deps } from '../../deps.ts'
@@ -51,13 +53,24 @@ export interface NewNotice {
   body: string
   privacyUrl: string
   requiresReconsent: boolean
+  /**
+   * With `requiresReconsent`: days during which consents under older versions still pass the gate
+   * while their holders are asked again (default RECONSENT_GRACE_DAYS; 0: refused at once).
+   */
+  reconsentGraceDays?: number
 }
+
+const DAY_MS = 86_400_000
 
 /** Publishes the next version of a purpose's notice in one locale; returns its id and version. */
 export async function publishNotice(
-  deps: Pick<Deps, 'db' | 'clock'>,
+  deps: Pick<Deps, 'db' | 'clock'> & Partial<Pick<Deps, 'config'>>,
   n: NewNotice,
-): Promise<{ ok: true; id: string; version: number; contentHash: string } | Failure> {
+): Promise<
+  | { ok: true; id: string; version: number; contentHash: string; graceUntil: number | null }
+  | Failure
+> {
+  const graceDays = n.reconsentGraceDays ?? deps.config?.operations.reconsentGraceDays ?? 0
   if (!(await loadPurposes(deps.db, deps.clock.now())).has(n.purposeKey))
     return { ok: false, code: 'unknown_purpose', message: `Unknown purpose "${n.purposeKey}"` }
   for (let attempt = 0; attempt < 3; attempt++) {
@@ -77,10 +90,12 @@ export async function publishNotice(
       requires_reconsent: n.requiresReconsent ? 1 : 0,
       published_at: now,
       created_at: now,
+      reconsent_grace_until: n.requiresReconsent ? now + graceDays * DAY_MS : null,
     })
     if (inserted) {
       invalidatePurposes(deps.db)
-      return { ok: true, id, version, contentHash }
+      const graceUntil = n.requiresReconsent ? now + graceDays * DAY_MS : null
+      return { ok: true, id, version, contentHash, graceUntil }
     }
     // Another admin published the same version at the same moment: take the next one.
   }

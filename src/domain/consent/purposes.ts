@@ -22,6 +22,18 @@ export interface Purpose {
   current: Partial<Record<Locale, NoticeRow>>
   /** Consent under an older version than this (per locale) must be renewed: a re-consent version exists. */
   minAcceptedVersion: Partial<Record<Locale, number>>
+  /**
+   * The re-consent versions per locale, oldest first, each with the time from which the gate refuses
+   * consents under an older version (its grace period's end; see gate-decision.ts). Without it,
+   * `minAcceptedVersion` applies at once.
+   */
+  reconsent?: Partial<Record<Locale, ReconsentStep[]>>
+}
+
+export interface ReconsentStep {
+  version: number
+  /** Consents under an older version pass the gate until then (the grace period). */
+  enforcedFrom: number
 }
 
 /** Channels whose messages the gate governs; data/web/app purposes are recorded, not sent on. */
@@ -72,12 +84,19 @@ async function readPurposes(db: DB): Promise<Map<string, Purpose>> {
       maxConsentAgeDays: p.max_consent_age_days,
       current: {},
       minAcceptedVersion: {},
+      reconsent: {},
     })
   for (const n of notices) {
     const p = map.get(n.purpose_key)
     if (!p) continue
     p.current[n.locale] = n // ordered by version: the last one wins
-    if (n.requires_reconsent === 1) p.minAcceptedVersion[n.locale] = n.version
+    if (n.requires_reconsent === 1) {
+      p.minAcceptedVersion[n.locale] = n.version
+      ;(p.reconsent![n.locale] ??= []).push({
+        version: n.version,
+        enforcedFrom: n.reconsent_grace_until ?? 0,
+      })
+    }
   }
   return map
 }

@@ -7,7 +7,6 @@
  */
 import type { CompiledQuery } from 'kysely'
 import { updateContactQuery, isSuppressed } from '../../db/repositories/contacts.ts'
-import { findStates } from '../../db/repositories/ledger.ts'
 import {
   countMailsSince,
   insertOptinRequestQuery,
@@ -21,7 +20,7 @@ import { attributesAad, prepareContact } from '../platform/contacts.ts'
 import { decide } from './gate-decision.ts'
 import {
   buildEventQueries,
-  chainHead,
+  statesAtHead,
   commitWithChainRetry,
   GENESIS_HASH,
   type NewConsentEvent,
@@ -98,7 +97,9 @@ export async function subscribe(deps: Deps, input: SubscribeInput): Promise<Subs
       const contact = await prepareContact(deps, email, input.locale, input.attributes)
       const id = contact.row.id
       const suppressed = await isSuppressed(deps.db, bidxes)
-      const states = contact.isNew ? [] : await findStates(deps.db, id)
+      const { head, states } = contact.isNew
+        ? { head: { seq: 0, hash: GENESIS_HASH }, states: [] }
+        : await statesAtHead(deps, id)
       const events: NewConsentEvent[] = []
       const outcome: Record<string, PurposeOutcome> = {}
       const doi: string[] = []
@@ -147,7 +148,6 @@ export async function subscribe(deps: Deps, input: SubscribeInput): Promise<Subs
       const queries: CompiledQuery[] = [...contact.insert]
       if (!contact.isNew && input.attributes)
         queries.push(await mergeAttributes(deps, contact.row, input.attributes, now))
-      const head = contact.isNew ? { seq: 0, hash: GENESIS_HASH } : await chainHead(deps, id)
       const built = await buildEventQueries(deps, { id, dataKey: contact.dataKey }, head, events)
       queries.push(...built.queries)
 

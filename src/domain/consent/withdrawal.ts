@@ -4,10 +4,9 @@
  * records nothing the second time.
  */
 import { findContactById } from '../../db/repositories/contacts.ts'
-import { findStates } from '../../db/repositories/ledger.ts'
 import type { Deps } from '../../deps.ts'
 import { contactDataKey } from '../platform/contacts.ts'
-import { buildEventQueries, chainHead, commitWithChainRetry } from './ledger.ts'
+import { buildEventQueries, commitWithChainRetry, statesAtHead } from './ledger.ts'
 import { mirrorQueries } from '../platform/mautic-queue.ts'
 
 export interface WithdrawalHow {
@@ -31,7 +30,7 @@ export async function withdraw(
     const contact = await findContactById(deps.db, contactId)
     if (!contact || contact.status !== 'active')
       return { queries: [], result: { ok: false as const, code: 'unknown_contact' as const } }
-    const states = await findStates(deps.db, contactId)
+    const { head, states } = await statesAtHead(deps, contactId)
     const now = deps.clock.now()
     const changing = purposes.filter((p) => {
       const s = states.find((st) => st.purpose_key === p)?.status
@@ -52,7 +51,7 @@ export async function withdraw(
     const built = await buildEventQueries(
       deps,
       { id: contactId, dataKey: await contactDataKey(deps, contact) },
-      await chainHead(deps, contactId),
+      head,
       events,
     )
     // Mirrored into Mautic (DNC reason 1: the contact's own withdrawal) through the outbox.

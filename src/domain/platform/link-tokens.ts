@@ -11,7 +11,7 @@
 import { base64UrlToText, toBase64Url, utf8 } from '../../lib/encoding.ts'
 import { webHmacSha256, type HmacSha256, type Keys } from '../../lib/keys.ts'
 
-export type TokenAudience = 'confirm' | 'unsubscribe' | 'preferences' | 'access'
+export type TokenAudience = 'confirm' | 'unsubscribe' | 'preferences' | 'access' | 'reconsent'
 
 export interface LinkClaims {
   sub: string

@@ -20,6 +20,8 @@ export interface OutboxPayloads {
   'access.request': { requestId: string; emailEnc: string; receivedAt: number }
   /** The check of a new address (Art. 16), sent to that address, which travels encrypted. */
   'mail.email_change': { contactId: string; requestId: string; emailEnc: string }
+  /** A staff invitation: the one-time set-up link travels encrypted (only its hash is stored). */
+  'mail.admin_invite': { userId: string; linkId: string; tokenEnc: string }
   /** One Mautic webhook event (compact, encrypted), in order per Mautic contact. */
   'mautic.event': { key: string; type: string; event: string }
   /** Make Mautic's Do-Not-Contact, tags and fields match the ledger. */
@@ -37,8 +39,16 @@ export interface OutboxPayloads {
    * Webhooks scheme; what it is about stays encrypted on the `recipient_notices` row.
    */
   'recipient.notify': { noticeId: string }
+  /** A data-subject request's deadline extended (Art. 12(3)): the new date and the reason, to the person. */
+  'mail.dsr_extension': { requestId: string }
   /** The 72-hour clock of a breach (Art. 33(1)): the reminder at 48 or 66 hours, to DPO_EMAIL. */
   'mail.incident_reminder': { incidentId: string; hours: 48 | 66 }
+  /** A notice version requires re-consent: the new wording and the link, in the notice's language. */
+  'mail.reconsent': { noticeId: string; contactId: string }
+  /** The monitor's findings due an alert (at most one a day each), to ALERT_EMAIL or DPO_EMAIL. */
+  'mail.alert': { alertId: string; findingIds: string[] }
+  /** The same findings to ALERT_WEBHOOK_URL, signed with the Standard Webhooks scheme (webhook-id: alertId). */
+  'alert.webhook': { alertId: string; findingIds: string[]; at: number }
 }
 
 /** A Mautic mirror runs for a gateway contact (all its Mautic contacts), one Mautic contact, or both. */

@@ -7,6 +7,7 @@ import type { CompiledQuery } from 'kysely'
 import type { DB } from '../../db/database.ts'
 import {
   claimOutbox,
+  deleteDeadOutbox,
   deleteDeliveredOutbox,
   findDueOutbox,
   insertOutboxQuery,
@@ -74,16 +75,40 @@ export interface DeliveryReport {
 }
 
 /**
- * Delivers due messages, at most `limit`, the head of each ordering key only. Safe to run from several
- * places at once (Node loop, waitUntil, cron): a row is claimed with a conditional UPDATE first.
+ * Two lanes, delivered side by side: the mails people wait for (a double opt-in confirmation, a
+ * data-access link: `mail.*`) and everything else (the Mautic connector's calls, which can queue up
+ * by the thousand after a sync or an outage and each wait on Mautic). A backlog in one never delays
+ * the other: confirmations once waited minutes behind mirror calls.
  */
-export async function deliverOutbox(
-  deps: { db: DB; clock: Clock; logger: Logger; outboxHandlers: OutboxHandlerTable },
-  limit = 50,
+const LANES = [
+  { kindPrefix: 'mail.', include: true },
+  { kindPrefix: 'mail.', include: false },
+] as const
+
+type DeliveryDeps = { db: DB; clock: Clock; logger: Logger; outboxHandlers: OutboxHandlerTable }
+
+/**
+ * Delivers due messages, at most `limit` per lane, the head of each ordering key only. Safe to run
+ * from several places at once (Node loop, waitUntil, cron): a row is claimed with a conditional
+ * UPDATE first.
+ */
+export async function deliverOutbox(deps: DeliveryDeps, limit = 50): Promise<DeliveryReport> {
+  const reports = await Promise.all(LANES.map((lane) => deliverLane(deps, limit, lane)))
+  return {
+    delivered: reports.reduce((n, r) => n + r.delivered, 0),
+    retried: reports.reduce((n, r) => n + r.retried, 0),
+    dead: reports.reduce((n, r) => n + r.dead, 0),
+  }
+}
+
+async function deliverLane(
+  deps: DeliveryDeps,
+  limit: number,
+  lane: (typeof LANES)[number],
 ): Promise<DeliveryReport> {
   const { db, clock, logger } = deps
   const now = clock.now()
-  const due = await findDueOutbox(db, now, limit)
+  const due = await findDueOutbox(db, now, limit, lane)
 
   const report: DeliveryReport = { delivered: 0, retried: 0, dead: 0 }
   for (const row of due) {
@@ -136,9 +161,27 @@ export function retryDead(db: DB, id: string, now: number): Promise<boolean> {
   return requeueDeadOutbox(db, id, now)
 }
 
+/** Gives up on a dead-lettered message for good (admin "discard"). */
+export function discardDead(db: DB, id: string): Promise<boolean> {
+  return deleteDeadOutbox(db, id)
+}
+
 /** The pending or dead-lettered messages, without their payloads, for an admin (at most 500). */
 export function listOutboxMessages(db: DB, status: 'pending' | 'dead') {
   return listOutbox(db, status, 500)
+}
+
+/**
+ * A page of the queue for the console: pending, failing (pending after a failed attempt, with its last
+ * error) or dead messages, oldest first, after `afterId`; never their payloads.
+ */
+export function listOutboxPage(
+  db: DB,
+  status: 'pending' | 'failing' | 'dead',
+  limit: number,
+  afterId?: string,
+) {
+  return listOutbox(db, status, limit, afterId)
 }
 
 /** Delivered rows are kept this long (for the admin's view), then deleted; their payloads are already empty. */

@@ -34,7 +34,7 @@ function accessRequestQueries(
 ): CompiledQuery[] {
   const dsr = selfServiceDsrQuery(deps, { contactId, kind: 'access', details: { source } })
   return [
-    dsr.query,
+    ...dsr.queries,
     enqueueQuery(deps.db, deps.clock.now(), {
       kind: 'mail.access',
       payload: { contactId, requestId: dsr.id },
@@ -93,7 +93,7 @@ export async function resolveAccessRequest(
     receivedAt: job.receivedAt,
     details: { source: 'privacy_form' },
   })
-  await deps.atomic([dsr.query])
+  await deps.atomic(dsr.queries)
   return { contactId: contact.id, requestId: dsr.id }
 }
 

@@ -103,7 +103,7 @@ export async function correctContact(
         locale,
         updated_at: now,
       }),
-      dsr.query,
+      ...dsr.queries,
     )
     if (await hasMauticLinks(deps, contact.id)) queries.push(mauticUpdateQuery(deps, contact.id))
     // Art. 19: the corrected values reach every recipient of the register (a language is no data they hold).

@@ -24,6 +24,7 @@ export interface NoticeWording {
   title: string
   text: string
   content_hash: string
+  text_sha256: string
 }
 
 export interface PersonalData {
@@ -82,16 +83,18 @@ export async function collectPersonalData(deps: Deps, contact: ContactRow): Prom
       objected_to_marketing_at: iso(contact.objected_at),
       attributes,
     },
-    consents: states.map((s) => {
-      const n = s.notice_id ? notices.get(s.notice_id) : undefined
-      return {
-        purpose: s.purpose_key,
-        status: s.status,
-        granted_at: iso(s.granted_at),
-        changed_at: iso(s.changed_at)!,
-        notice: n ? wording(proofNotice(n)) : null,
-      }
-    }),
+    consents: await Promise.all(
+      states.map(async (s) => {
+        const n = s.notice_id ? notices.get(s.notice_id) : undefined
+        return {
+          purpose: s.purpose_key,
+          status: s.status,
+          granted_at: iso(s.granted_at),
+          changed_at: iso(s.changed_at)!,
+          notice: n ? wording(await proofNotice(deps, n)) : null,
+        }
+      }),
+    ),
     history: (proof?.proof.history ?? []).map((e) => ({
       seq: e.seq,
       purpose: e.purpose,

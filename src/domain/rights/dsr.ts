@@ -15,6 +15,7 @@ import {
   type DsrRow,
 } from '../../db/repositories/dsr.ts'
 import type { Deps } from '../../deps.ts'
+import { dsrReceivedQuery } from '../platform/counters.ts'
 
 export const SELF_SERVICE = 'self_service'
 
@@ -50,11 +51,14 @@ export interface NewDsr {
   details?: Record<string, unknown>
 }
 
-/** The insert of a self-service request, for the atomic unit that carries out (or starts) it. */
+/**
+ * The insert of a self-service request and its daily counter (src/domain/platform/counters.ts), for
+ * the atomic unit that carries out (or starts) it.
+ */
 export function selfServiceDsrQuery(
   deps: Pick<Deps, 'db' | 'clock'>,
   dsr: NewDsr,
-): { id: string; query: CompiledQuery } {
+): { id: string; queries: CompiledQuery[] } {
   const now = dsr.receivedAt ?? deps.clock.now()
   const id = dsr.id ?? crypto.randomUUID()
   const row: DsrRow = {
@@ -68,9 +72,19 @@ export function selfServiceDsrQuery(
     completed_at: dsr.completed ? now : null,
     handled_by: dsr.completed ? SELF_SERVICE : null,
     details: JSON.stringify(dsr.details ?? {}),
+    extended_at: null,
+    extension_months: null,
+    extension_reason: null,
+    reply_email_enc: null,
   }
-  return { id, query: insertDsrQuery(deps.db, row) }
+  return { id, queries: insertDsrQueries(deps.db, row) }
 }
+
+/** A request's insert, counted in `dsr_received` once (the counter first: it checks the id is new). */
+export const insertDsrQueries = (db: Pick<Deps, 'db'>['db'], row: DsrRow): CompiledQuery[] => [
+  dsrReceivedQuery(row),
+  insertDsrQuery(db, row),
+]
 
 /** Completes a request served by the person themself (opening the page, confirming the new address). */
 export function completeSelfServiceQuery(

@@ -55,7 +55,7 @@ export async function emailChangeQueries(
   })
   const emailEnc = await encryptField(deps.keys, newEmail, newEmailAad(contactId, dsr.id))
   return [
-    dsr.query,
+    ...dsr.queries,
     enqueueQuery(deps.db, deps.clock.now(), {
       kind: 'mail.email_change',
       payload: { contactId, requestId: dsr.id, emailEnc },

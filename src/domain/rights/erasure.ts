@@ -8,7 +8,6 @@
  */
 import type { CompiledQuery } from 'kysely'
 import { findContactById, shredContactQuery } from '../../db/repositories/contacts.ts'
-import { findStates } from '../../db/repositories/ledger.ts'
 import {
   deleteContactLinksQuery,
   expirePendingOptinsQuery,
@@ -18,7 +17,7 @@ import { deleteUndeliveredQuery } from '../../db/repositories/outbox.ts'
 import type { Deps } from '../../deps.ts'
 import { contactDataKey, contactEmail } from '../platform/contacts.ts'
 import { recipientNoticeQueries } from '../platform/recipient-queue.ts'
-import { buildEventQueries, chainHead, commitWithChainRetry } from '../consent/ledger.ts'
+import { buildEventQueries, commitWithChainRetry, statesAtHead } from '../consent/ledger.ts'
 import { enqueueQuery } from '../platform/outbox.ts'
 import { suppressionQueries } from './suppressions.ts'
 
@@ -58,16 +57,14 @@ export async function eraseContact(
     if (contact.status === 'erased')
       return { queries: [], result: { ok: true, status: 'already_erased' } }
     const now = deps.clock.now()
-    const [states, mauticIds] = await Promise.all([
-      findStates(deps.db, contactId),
-      mauticIdsOf(deps.db, contactId),
-    ])
+    const { head, states } = await statesAtHead(deps, contactId)
+    const mauticIds = await mauticIdsOf(deps.db, contactId)
 
     // Built while the key still exists, committed in the same unit as its destruction.
     const built = await buildEventQueries(
       deps,
       { id: contactId, dataKey: await contactDataKey(deps, contact) },
-      await chainHead(deps, contactId),
+      head,
       states.map((s) => ({
         purposeKey: s.purpose_key,
         action: 'erased' as const,

@@ -7,11 +7,10 @@
  */
 import type { CompiledQuery } from 'kysely'
 import { findContactById, updateContactQuery } from '../../db/repositories/contacts.ts'
-import { findStates } from '../../db/repositories/ledger.ts'
 import type { Deps } from '../../deps.ts'
 import { contactDataKey } from '../platform/contacts.ts'
 import { mirrorQueries } from '../platform/mautic-queue.ts'
-import { buildEventQueries, chainHead, commitWithChainRetry } from '../consent/ledger.ts'
+import { buildEventQueries, commitWithChainRetry, statesAtHead } from '../consent/ledger.ts'
 import { suppressionQueries } from './suppressions.ts'
 
 export interface ObjectionHow {
@@ -36,7 +35,7 @@ export async function objectToMarketing(
     const contact = await findContactById(deps.db, contactId)
     if (!contact || contact.status !== 'active')
       return { queries: [], result: { ok: false, code: 'unknown_contact' } }
-    const states = await findStates(deps.db, contactId)
+    const { head, states } = await statesAtHead(deps, contactId)
     const withdrawing = states
       .filter((s) => s.status === 'granted' || s.status === 'pending')
       .map((s) => s.purpose_key)
@@ -47,7 +46,7 @@ export async function objectToMarketing(
     const built = await buildEventQueries(
       deps,
       { id: contactId, dataKey: await contactDataKey(deps, contact) },
-      await chainHead(deps, contactId),
+      head,
       withdrawing.map((purposeKey) => ({
         purposeKey,
         action: 'withdrawn' as const,

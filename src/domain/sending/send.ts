@@ -15,6 +15,7 @@ import type { GateReason } from '../consent/gate-decision.ts'
 import { gateBatch, gateByEmail } from './gate.ts'
 import { preferencesUrl, unsubscribeMailto, unsubscribeUrl } from './links.ts'
 import { enqueueQuery } from '../platform/outbox.ts'
+import { countRefusals } from '../platform/counters.ts'
 
 export interface SendInput {
   purpose: string
@@ -130,6 +131,9 @@ export async function deliverMarketingMail(
 ) {
   const gate = await gateBatch(deps, payload.purpose, [{ contact_id: payload.contactId }])
   if (!gate.ok || !gate.decisions[0]!.allowed) {
+    // A refusal of the send API's mail all the same, counted where the dashboard reads it.
+    if (gate.ok)
+      await countRefusals(deps, 'send_api', payload.purpose, [gate.decisions[0]!.reason!])
     deps.logger.log('info', 'queued mail dropped: the gate now refuses it', {
       contactId: payload.contactId,
       reason: gate.ok ? gate.decisions[0]!.reason : gate.code,

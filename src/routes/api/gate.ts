@@ -2,12 +2,14 @@
  * @module POST /api/v1/gate: batch send decisions, in input order, with a reason for each refusal.
  * The schema below feeds the OpenAPI document; the body is checked by hand instead, on the hot path:
  * a batch of up to 10,000 references walked once, without building a valibot issue per item.
+ * Refusals are counted per reason in memory and written together (src/domain/platform/counters.ts).
  */
 import { Hono } from 'hono'
 import { describeRoute } from 'hono-openapi'
 import * as v from 'valibot'
 import type { Deps } from '../../deps.ts'
 import { GATE_REASONS } from '../../domain/consent/gate-decision.ts'
+import { tallyRefusals } from '../../domain/platform/counters.ts'
 import { gateBatch, type ContactRef } from '../../domain/sending/gate.ts'
 import { jsonError } from '../../lib/http-errors.ts'
 import { apiKeyAuth } from '../../middleware/api-key-auth.ts'
@@ -70,11 +72,18 @@ export function gateRoutes(deps: Deps) {
       }
       const result = await gateBatch(deps, purpose, refs)
       if (!result.ok) return jsonError(c, 400, result.code, result.message)
+      if (tallyRefusals(deps, 'gate_api', purpose, refusals(result.decisions)))
+        c.set('countersPending', true)
       return c.json({
         results: refs.map((ref, i) => ({ ...ref, ...result.decisions[i]! })),
       })
     },
   )
+}
+
+/** The reason of each refusal (src/domain/platform/counters.ts counts them per reason). */
+function* refusals(decisions: { allowed: boolean; reason: string | null }[]) {
+  for (const d of decisions) if (!d.allowed) yield d.reason ?? 'unknown_contact'
 }
 
 function purposeOf(v: unknown): string {

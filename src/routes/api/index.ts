@@ -1,7 +1,7 @@
 /** @module /api/v1: the HTTP API for websites and tools (bearer API keys, JSON errors). */
 import { Hono } from 'hono'
 import type { Deps } from '../../deps.ts'
-import { adminRoutes } from './admin/index.ts'
+import { adminApiRoutes } from './admin/index.ts'
 import { consentRoutes } from './consents.ts'
 import { gateRoutes } from './gate.ts'
 import { openApiRoutes } from './openapi.ts'
@@ -19,6 +19,6 @@ export function apiRoutes(deps: Deps) {
     .route('/purposes', purposeRoutes(deps))
     .route('/outbox', outboxRoutes(deps))
     .route('/findings', findingRoutes(deps))
-    .route('/admin', adminRoutes(deps))
+    .route('/admin', adminApiRoutes(deps))
   return api.route('/openapi.json', openApiRoutes(api, deps.config.publicUrl))
 }

@@ -55,6 +55,17 @@ const NoticeBody = v.object({
   title: requiredText('title', 200),
   text: requiredText('text', 5000),
   requires_reconsent: v.optional(v.boolean('requires_reconsent must be true or false')),
+  reconsent_grace_days: v.optional(
+    v.pipe(
+      v.number('reconsent_grace_days must be a whole number of days from 0 to 365'),
+      v.integer('reconsent_grace_days must be a whole number of days from 0 to 365'),
+      v.minValue(0, 'reconsent_grace_days must be a whole number of days from 0 to 365'),
+      v.maxValue(365, 'reconsent_grace_days must be a whole number of days from 0 to 365'),
+      v.description(
+        'With requires_reconsent: days older consents still pass the gate while their holders are mailed (default RECONSENT_GRACE_DAYS, 30)',
+      ),
+    ),
+  ),
 })
 
 const NoticeView = v.object({
@@ -157,7 +168,12 @@ export function purposeRoutes(deps: Deps) {
         requestBody: documentedBody(NoticeBody),
         responses: {
           201: json(
-            v.object({ id: v.string(), version: v.number(), content_hash: v.string() }),
+            v.object({
+              id: v.string(),
+              version: v.number(),
+              content_hash: v.string(),
+              reconsent_grace_until: v.nullable(v.string()),
+            }),
             'Created',
           ),
           ...errors(400, 401, 403, 404, 409),
@@ -174,6 +190,7 @@ export function purposeRoutes(deps: Deps) {
           body: body.text,
           privacyUrl: body.privacy_url ?? '',
           requiresReconsent: body.requires_reconsent === true,
+          reconsentGraceDays: body.reconsent_grace_days,
         }
         const result = await publishNotice(deps, input)
         if (!result.ok)
@@ -184,7 +201,13 @@ export function purposeRoutes(deps: Deps) {
             result.message,
           )
         return c.json(
-          { id: result.id, version: result.version, content_hash: result.contentHash },
+          {
+            id: result.id,
+            version: result.version,
+            content_hash: result.contentHash,
+            reconsent_grace_until:
+              result.graceUntil === null ? null : new Date(result.graceUntil).toISOString(),
+          },
           201,
         )
       },

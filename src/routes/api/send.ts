@@ -4,6 +4,7 @@ import { describeRoute } from 'hono-openapi'
 import * as v from 'valibot'
 import type { Deps } from '../../deps.ts'
 import { GATE_REASONS } from '../../domain/consent/gate-decision.ts'
+import { tallyRefusals } from '../../domain/platform/counters.ts'
 import { sendMarketingMail } from '../../domain/sending/send.ts'
 import { jsonError } from '../../lib/http-errors.ts'
 import { apiKeyAuth } from '../../middleware/api-key-auth.ts'
@@ -75,7 +76,12 @@ export function sendRoutes(deps: Deps) {
         locale: body.locale ?? undefined,
       })
       if (result.status === 'invalid') return jsonError(c, 400, result.code, result.message)
-      if (result.status === 'blocked') return c.json({ status: 'blocked', reason: result.reason })
+      if (result.status === 'blocked') {
+        // Counted in memory, written with the others (src/domain/platform/counters.ts).
+        tallyRefusals(deps, 'send_api', body.purpose, [result.reason])
+        c.set('countersPending', true)
+        return c.json({ status: 'blocked', reason: result.reason })
+      }
       if (result.retry) c.set('outboxPending', true)
       return c.json({ status: 'queued', id: result.id }, 202)
     },

@@ -44,7 +44,7 @@ export function meActionRoutes(deps: Deps) {
       source: 'data_page',
       actor: 'contact',
       evidence: evidence(c),
-      extra: [selfServiceDsrQuery(deps, { contactId: id, kind: 'object', completed: true }).query],
+      extra: selfServiceDsrQuery(deps, { contactId: id, kind: 'object', completed: true }).queries,
     })
     if (result.ok && result.status === 'objected') c.set('outboxPending', true)
     return c.redirect(`${access.base}?done=objected&lang=${locale}`, 303)
@@ -87,7 +87,7 @@ export function meActionRoutes(deps: Deps) {
       deleteInMautic: true,
       passOnToRecipients: true,
       requestId: dsr.id,
-      extra: [dsr.query],
+      extra: dsr.queries,
     })
     if (result.ok && result.status === 'erased') c.set('outboxPending', true)
     return c.redirect(`/privacy/erased?lang=${locale}`, 303)

@@ -85,15 +85,15 @@ export function meDataRoutes(deps: Deps) {
     if (access instanceof Response) return access
     const data = await collectPersonalData(deps, access.contact)
     // Art. 20 served: one export request per access link, however many downloads.
-    await deps.atomic([
+    await deps.atomic(
       selfServiceDsrQuery(deps, {
         id: derivedDsrId(access.requestId, 'export'),
         contactId: access.contact.id,
         kind: 'export',
         completed: true,
         details: { access_request: access.requestId },
-      }).query,
-    ])
+      }).queries,
+    )
     const day = data.generated_at.slice(0, 10)
     c.header('Content-Disposition', `attachment; filename="my-data-${day}.${kind}"`)
     if (kind === 'json') return c.json(data)

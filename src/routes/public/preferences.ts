@@ -47,6 +47,7 @@ export function preferenceRoutes(deps: Deps) {
       })
       const saved = c.req.query('saved') === '1'
       const pending = c.req.query('pending') === '1'
+      const throttled = c.req.query('pending') === 'throttled'
       const accessSent = c.req.query('access') === 'sent'
       // Contacts whose purposes stand alike see the same page but for their token: rendered once
       // per shape while the cached purposes last (their wording is the rest of the page's data).
@@ -55,12 +56,14 @@ export function preferenceRoutes(deps: Deps) {
         titleKey: 'preferences.title',
         value: c.req.param('token'),
         scope: purposes,
-        shape: `${shape}${saved}/${pending}/${accessSent}`,
+        shape: `${shape}${saved}/${pending}/${throttled}/${accessSent}`,
         data: {
           action: `/p/${HOLE}`,
           purposes: items,
           saved,
           pending,
+          // The resend throttle held the mail back: say so, not "we sent you an e-mail".
+          throttled,
           accessAction: `/p/${HOLE}/access`,
           accessSent,
         },
@@ -107,7 +110,7 @@ export function preferenceRoutes(deps: Deps) {
           evidence,
         })
       const on = [...wanted].filter((k) => !active(k) && purposes.get(k)!.current[locale])
-      let pending = false
+      let pending: '' | '1' | 'throttled' = ''
       const email = on.length > 0 ? await contactEmail(deps, contact) : null
       if (email) {
         const result = await subscribe(deps, {
@@ -119,9 +122,13 @@ export function preferenceRoutes(deps: Deps) {
           actor: 'contact',
           evidence: { ...evidence, shown_unticked: true, page_url: `${deps.config.publicUrl}/p/…` },
         })
-        pending = result.ok && Object.values(result.purposes).includes('pending')
+        if (result.ok && Object.values(result.purposes).includes('pending'))
+          pending = result.confirmation === 'throttled' ? 'throttled' : '1'
         c.set('outboxPending', result.ok && result.confirmation === 'sent')
       }
-      return c.redirect(`/p/${token}?saved=1${pending ? '&pending=1' : ''}&lang=${locale}`, 303)
+      return c.redirect(
+        `/p/${token}?saved=1${pending ? `&pending=${pending}` : ''}&lang=${locale}`,
+        303,
+      )
     })
 }

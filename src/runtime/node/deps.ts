@@ -8,6 +8,7 @@ import type { Database as Schema } from '../../db/database.ts'
 import type { Deps } from '../../deps.ts'
 import { systemClock, type Clock } from '../../lib/clock.ts'
 import { outboxHandlers } from '../../jobs/outbox-handlers.ts'
+import { NODE_PBKDF2_ITERATIONS } from '../../domain/admin/passwords.ts'
 import type { OutboxHandlerTable } from '../../domain/platform/outbox-messages.ts'
 import { deriveKeys } from '../../lib/keys.ts'
 import { jsonLogger, type Logger } from '../../lib/log.ts'
@@ -21,6 +22,8 @@ export interface NodeDepsOptions {
   config: Config & { appSecret: string }
   sqlite: Database.Database
   clock?: Clock
+  /** Staff password hashing cost (default: NODE_PBKDF2_ITERATIONS). */
+  pbkdf2Iterations?: number
   logger?: Logger
   outboxHandlers?: OutboxHandlerTable
   wakeOutbox?: () => void
@@ -72,6 +75,7 @@ export async function nodeDeps(opts: NodeDepsOptions): Promise<Deps> {
     hmac: nodeHmacSha256,
     sha256: nodeSha256,
     clock: opts.clock ?? systemClock,
+    pbkdf2Iterations: opts.pbkdf2Iterations ?? NODE_PBKDF2_ITERATIONS,
     logger: opts.logger ?? jsonLogger(),
     outboxHandlers: {},
     wakeOutbox: opts.wakeOutbox ?? (() => {}),

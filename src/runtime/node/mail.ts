@@ -3,7 +3,7 @@
  * openable in any mail client), `smtp` sends through a pooled SMTP connection; `http` is shared code.
  */
 import { randomBytes } from 'node:crypto'
-import { mkdir, writeFile } from 'node:fs/promises'
+import { mkdir, readdir, unlink, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import nodemailer, { type SendMailOptions } from 'nodemailer'
 import type { Config } from '../../config.ts'
@@ -60,6 +60,16 @@ export function logMailTransport(
       await writeFile(file, info.message as Buffer, { flag: 'wx', mode: 0o600 })
       opts.logger?.log('info', 'mail written', { transport: 'log', file, subject: message.subject })
       return { messageId: info.messageId }
+    },
+    // The file names start with their time (`2026-11-29T09-00-00-000Z-…`): no need to open them.
+    async purgeLog(before, { limit, dryRun }) {
+      const names = await readdir(dir).catch(() => [] as string[])
+      const cut = new Date(before).toISOString().replace(/[:.]/g, '-')
+      const old = names.filter((n) => n.endsWith('.eml') && n.slice(0, cut.length) < cut)
+      if (dryRun) return old.length
+      const gone = old.slice(0, limit)
+      for (const name of gone) await unlink(join(dir, name)).catch(() => {})
+      return gone.length
     },
     close: () => mailer.close(),
   }

@@ -10,12 +10,15 @@ import { nodeMailTransport, type NodeMailTransport } from './mail.ts'
 import { startJobTimer, startOutboxLoop, type OutboxLoop } from './outbox-loop.ts'
 import { startCheckpointer } from './checkpointer.ts'
 import { startWebhookReader } from './webhook-reader.ts'
-import { startRelay } from './relay/server.ts'
+import type { startRelay } from './relay/server.ts'
 import { relayOptionsFromEnv } from './relay/config.ts'
 import { loadOrCreateDevSecret } from './secret.ts'
 import { applyMigrations, openSqlite } from './sqlite.ts'
 import { createMauticClient } from '../../mautic/client.ts'
 import { releaseClaimsOfDeadProcess } from '../../domain/platform/outbox.ts'
+import { flushCounters } from '../../domain/platform/counters.ts'
+import { webhookHealth, type WebhookHealth } from '../../mautic/webhook-health.ts'
+import { firstOwnerLink } from '../../domain/admin/accounts.ts'
 
 /** A start-up problem with a message meant for the operator (no stack trace). */
 export class StartupError extends Error {}
@@ -23,8 +26,12 @@ export class StartupError extends Error {}
 export interface RunningServer {
   url: string
   config: Config
+  /** The Mautic webhook's health at start-up, when Mautic is set up. */
+  webhook?: WebhookHealth
   /** The SMTP relay's port, when RELAY_PORT is set. */
   relayPort?: number
+  /** The first owner's one-time set-up link, made at start while no owner exists. */
+  adminSetupUrl?: string
   close(): Promise<void>
 }
 
@@ -85,16 +92,21 @@ export async function startServer(
       checkpoints?.stop(),
       webhooks?.close(),
     ])
+    // Refusals counted in memory (src/domain/platform/counters.ts) are written before the database closes.
+    await flushCounters(deps)
     mail.close()
     sqlite.close()
   }
   if (relayOptions)
-    relay = await startRelay(deps, relayOptions).catch(async (err: Error) => {
-      await stopRest()
-      throw new StartupError(
-        `Cannot start the SMTP relay on port ${relayOptions.port}: ${err.message}`,
-      )
-    })
+    // Loaded only when configured: the relay's SMTP server is not needed by anything else.
+    relay = await import('./relay/server.ts')
+      .then(({ startRelay }) => startRelay(deps, relayOptions))
+      .catch(async (err: Error) => {
+        await stopRest()
+        throw new StartupError(
+          `Cannot start the SMTP relay on port ${relayOptions.port}: ${err.message}`,
+        )
+      })
 
   const server = await new Promise<ServerType>((resolve, reject) => {
     const s = serveGateway(deps, { port: config.port, hostname: config.host }, () => resolve(s))
@@ -111,14 +123,23 @@ export async function startServer(
     await stopRest()
     throw err
   })
+  const adminSetupUrl =
+    (await firstOwnerLink(deps, { actor: 'system' }).catch((err: Error) => {
+      logger.log('error', 'could not make the admin set-up link', { err })
+      return null
+    })) ?? undefined
   const address = server.address()
   const port = typeof address === 'object' && address ? address.port : config.port
+  const webhook =
+    config.mautic || config.mauticWebhookSecret ? await webhookHealth(deps) : undefined
 
   let closing: Promise<void> | undefined
   return {
     url: `http://${config.host}:${port}`,
     config,
+    webhook,
     relayPort: relay?.port,
+    adminSetupUrl,
     close: () =>
       (closing ??= (async () => {
         // Stop accepting, let in-flight requests finish, then stop the loop and close the database.
@@ -145,11 +166,23 @@ export function banner(running: RunningServer): string {
     `  Mail transport:   ${config.mail.transport}${config.mail.transport === 'log' ? ' (e-mails are written to ./data/mail/)' : ''}`,
     `  SMTP relay:       ${running.relayPort !== undefined ? `${config.host}:${running.relayPort} → ${new URL(config.relay!.upstreamUrl).host}` : 'off (set RELAY_PORT and RELAY_UPSTREAM_URL)'}`,
     `  Mautic mirror:    ${config.mautic ? `${config.mautic.url} (${config.mirrorMode})` : 'not configured (set MAUTIC_URL, then: npx consent-gateway mautic connect)'}`,
-    `  Mautic webhook:   ${pub}/hooks/mautic${config.mauticWebhookSecret ? '' : '   (set MAUTIC_WEBHOOK_SECRET; `mautic connect` makes one)'}`,
+    `  Mautic webhook:   ${pub}/hooks/mautic${webhookLine(running)}`,
     `  Campaign gate:    ${pub}/hooks/mautic/campaign?purpose=newsletter   (Mautic "Send a webhook", X-Gateway-Key)`,
     `  Data access:      ${pub}/privacy`,
+    running.adminSetupUrl
+      ? `  Admin set-up:     ${running.adminSetupUrl}   (no owner yet: open it within 24 h to create the first owner; it works once)`
+      : `  Admin console:    ${pub}/admin`,
     'Next: create an API key for your site: npx consent-gateway api-key create --name website --scopes subscribe,gate,consents:read',
     '      then read README.md ("Collecting and proving consent", "Configuration"). Stop with Ctrl+C.',
   ]
   return lines.join('\n')
+}
+
+function webhookLine({ config, webhook }: RunningServer): string {
+  if (!webhook || webhook.state === 'not_configured')
+    return config.mauticWebhookSecret
+      ? ''
+      : '   (not set up: run `npx consent-gateway mautic connect`)'
+  if (webhook.state === 'ok') return `   (last delivery ${webhook.last_received_at})`
+  return `\n    ${webhook.state.toUpperCase()}: ${webhook.advice}`
 }

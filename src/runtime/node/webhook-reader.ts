@@ -35,7 +35,7 @@ require(workerData.entry)
 const TSX = createRequire(import.meta.url).resolve('tsx/cjs/api')
 
 interface Waiting {
-  args: [string, Bytes, string | undefined]
+  args: [readonly string[], Bytes, string | undefined]
   resolve(r: WebhookRead): void
   reject(e: Error): void
 }
@@ -54,8 +54,8 @@ export function webhookReaderThread(
   /** The thread's entry module (a path): tests start one that fails. */
   entry = THREAD,
 ): WebhookReaderThread {
-  const readInline: WebhookReader = (secret, body, signature) =>
-    readMauticWebhook({ hmac, sha256, keys }, secret, body, signature)
+  const readInline: WebhookReader = (secrets, body, signature) =>
+    readMauticWebhook({ hmac, sha256, keys }, secrets, body, signature)
   // Only the field key and its id cross into the thread: it seals, it never opens or signs.
   const sealingKey = { kid: keys.current.kid, encryption: keys.current.encryption }
   let worker: Worker | undefined
@@ -93,14 +93,14 @@ export function webhookReaderThread(
 
   worker = start()
   return {
-    read(secret, body, signature) {
-      if (inline || closed) return readInline(secret, body, signature)
+    read(secrets, body, signature) {
+      if (inline || closed) return readInline(secrets, body, signature)
       const w = (worker ??= start())
       const id = nextId++
       return new Promise<WebhookRead>((resolve, reject) => {
-        waiting.set(id, { args: [secret, body, signature], resolve, reject })
+        waiting.set(id, { args: [secrets, body, signature], resolve, reject })
         // Copied, not moved: the body stays here in case the thread dies before answering.
-        const request: ReadRequest = { id, secret, body, signature }
+        const request: ReadRequest = { id, secrets, body, signature }
         w.postMessage(request)
       })
     },
@@ -120,13 +120,14 @@ export function webhookReaderThread(
 
 /**
  * The reader `npm start` (and the bench serving as it does) puts in `deps` when Mautic webhooks are
- * configured; without a webhook secret there is nothing to read and no thread.
+ * configured (MAUTIC_WEBHOOK_SECRET, or MAUTIC_URL: `mautic connect` stores secrets in the database);
+ * without either there is nothing to read and no thread.
  */
 export function startWebhookReader(
   deps: Pick<Deps, 'config' | 'keys' | 'readWebhook'>,
   onError: (message: string) => void,
 ): WebhookReaderThread | undefined {
-  if (!deps.config.mauticWebhookSecret) return undefined
+  if (!deps.config.mauticWebhookSecret && !deps.config.mautic) return undefined
   const reader = webhookReaderThread(deps.keys, onError)
   deps.readWebhook = reader.read
   return reader

@@ -7,7 +7,7 @@ import { nodeAead, nodeHmacSha256 as hmac, nodeSha256 as sha256 } from './crypto
 
 export interface ReadRequest {
   id: number
-  secret: string
+  secrets: readonly string[]
   body: Bytes
   signature: string | undefined
 }
@@ -19,7 +19,7 @@ const keys: FieldSealer = {
 }
 
 parentPort?.on('message', (m: ReadRequest) => {
-  readMauticWebhook({ hmac, sha256, keys }, m.secret, m.body, m.signature).then(
+  readMauticWebhook({ hmac, sha256, keys }, m.secrets, m.body, m.signature).then(
     (result) => parentPort!.postMessage({ id: m.id, result }),
     (err: unknown) => parentPort!.postMessage({ id: m.id, error: String(err) }),
   )

@@ -6,6 +6,7 @@
 import type { Config } from '../../config.ts'
 import type { DB } from '../../db/database.ts'
 import { insertMailLog } from '../../db/repositories/mail-log.ts'
+import { countMailLogBefore, deleteMailLogBefore } from '../../db/repositories/retention.ts'
 import type { Clock } from '../../lib/clock.ts'
 import { encryptField, type Keys } from '../../lib/keys.ts'
 import type { Logger } from '../../lib/log.ts'
@@ -53,8 +54,13 @@ export function d1LogMailTransport(deps: D1LogMailDeps): MailTransport {
       })
       return { messageId }
     },
+    purgeLog: (before, { limit, dryRun }) =>
+      dryRun ? countMailLogBefore(deps.db, before) : deleteMailLogBefore(deps.db, before, limit),
   }
 }
+
+/** A transport that cannot run on Workers as configured: a configuration error (503 until fixed). */
+export class WorkerTransportError extends Error {}
 
 /** The Workers transport MAIL_TRANSPORT names; `deps.mautic` is the client `mautic` sends through. */
 export function workerMailTransport(
@@ -67,15 +73,19 @@ export function workerMailTransport(
     case 'log':
       return d1LogMailTransport(deps)
     case 'http':
-      if (!http) throw new Error('MAIL_HTTP_URL is required when MAIL_TRANSPORT=http')
+      if (!http)
+        throw new WorkerTransportError('MAIL_HTTP_URL is required when MAIL_TRANSPORT=http')
       return http
     case 'smtp':
       // nodemailer needs node:net and node:tls; on Workers mail leaves through an HTTP API instead.
-      throw new Error(
-        'MAIL_TRANSPORT=smtp is not available on Cloudflare Workers: set MAIL_TRANSPORT=http with MAIL_HTTP_URL (or log)',
+      throw new WorkerTransportError(
+        'MAIL_TRANSPORT=smtp is not available on Cloudflare Workers (no raw TCP for SMTP): set ' +
+          'MAIL_TRANSPORT=http with MAIL_HTTP_URL (and MAIL_HTTP_TOKEN), or mautic with MAUTIC_URL and ' +
+          'MAUTIC_CONFIRM_EMAIL_ID',
       )
     case 'mautic':
-      if (!deps.mautic) throw new Error('MAUTIC_URL is required when MAIL_TRANSPORT=mautic')
+      if (!deps.mautic)
+        throw new WorkerTransportError('MAUTIC_URL is required when MAIL_TRANSPORT=mautic')
       // Access links and address checks have no Mautic template: MAIL_HTTP_URL carries them.
       return mauticMailTransport(deps.mautic, { confirm: config.mautic?.confirmEmailId }, http)
   }

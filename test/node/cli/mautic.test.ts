@@ -9,11 +9,13 @@ import { runMautic } from '../../../src/cli/mautic.ts'
 import { mauticCli } from '../../helpers/cli.ts'
 import { createPurpose } from '../../../src/domain/consent/purpose-admin.ts'
 import { createMauticClient } from '../../../src/mautic/client.ts'
+import { consentFieldAlias } from '../../../src/mautic/field-aliases.ts'
 import { WEBHOOK_TRIGGERS } from '../../../src/mautic/webhook-payload.ts'
 import type { MauticApi } from '../../../src/mautic/types.ts'
 import {
   contactFixture,
   formSubmitted,
+  leadSaved,
   signMautic,
   webhookBody,
 } from '../../fixtures/mautic-webhooks.ts'
@@ -36,6 +38,12 @@ async function setup(env: Record<string, string> = {}, client?: MauticApi) {
 
 const writes = () => mautic.requests.filter((r) => r.method !== 'GET' && r.path.startsWith('/api/'))
 const SENDING = ['consent_email_marketing', 'consent_newsletter', 'consent_push_notifications']
+/** The field aliases: Mautic keeps 25 characters, so the longest is shortened deterministically. */
+const SENDING_FIELDS = [
+  'consent_email_marketing',
+  'consent_newsletter',
+  consentFieldAlias('push_notifications'),
+]
 
 describe('consent-gateway mautic connect', () => {
   it('creates the webhook with a new secret (printed alone on stdout), the fields and the tags; a second run creates nothing', async () => {
@@ -61,24 +69,151 @@ describe('consent-gateway mautic connect', () => {
       'mautic.lead_post_save_update',
     ])
     expect(res.stderr).not.toContain(secret)
-    expect(res.stderr).toContain('restart the gateway')
+    expect(res.stderr).toContain('accepted already')
     const consentFields = mautic.fields
       .filter((f) => f.alias.startsWith('consent_'))
       .map((f) => [f.alias, f.type])
     expect(consentFields.sort()).toEqual(
-      [['consent_preferences_url', 'url'], ...SENDING.map((a) => [a, 'boolean'])].sort(),
+      [['consent_preferences_url', 'url'], ...SENDING_FIELDS.map((a) => [a, 'boolean'])].sort(),
     )
     expect(mautic.tags.map((t) => t.tag).sort()).toEqual(SENDING)
 
     const before = writes().length
     const again = await t.run('connect')
     expect(again.code).toBe(0)
-    expect(again.stdout).toBe('') // nothing secret: Mautic never gives a webhook's secret back
-    expect(again.stderr).toContain('already exists in Mautic (id 1): none created')
+    expect(again.stdout).toBe('') // the secret is the one stored: nothing new to keep
+    expect(again.stderr).toContain('exists in Mautic (id 1): none created')
+    expect(again.stderr).toContain('an earlier run stored')
     expect(again.stderr).toContain('Contact fields: all present.')
     expect(again.stderr).toContain('Tags: all present.')
     expect(writes().length).toBe(before)
     expect(mautic.webhooks).toHaveLength(1)
+  })
+
+  it('leaves no window of refused deliveries: the first delivery after connect is accepted, before any configuration or restart', async () => {
+    const t = await setup() // no MAUTIC_WEBHOOK_SECRET
+    const hookId = () => mautic.webhooks[0]!.id
+    expect((await t.run('connect')).code).toBe(0)
+    const body = webhookBody([
+      leadSaved('new', contactFixture({ id: 7, email: 'anne@exemple.fr' }), TEST_NOW),
+    ])
+    const status = await mautic.deliver(hookId(), body, (url, init) =>
+      t.app.request(new URL(url).pathname, init),
+    )
+    expect(status).toBe(200)
+    expect(t.rows('SELECT count(*) AS n FROM webhook_receipts')[0].n).toBe(1)
+    // With MAUTIC_WEBHOOK_SECRET set later (as printed), both are accepted.
+    const secret = mautic.webhooks[0]!.secret
+    const other = await setup({ MAUTIC_WEBHOOK_SECRET: 'f'.repeat(64) })
+    expect((await other.run('connect')).code).toBe(0) // the webhook exists: its secret is recovered
+    expect(mautic.webhooks[0]!.secret).toBe(secret)
+    const again = await mautic.deliver(hookId(), body, (url, init) =>
+      other.app.request(new URL(url).pathname, init),
+    )
+    expect(again).toBe(200)
+  })
+
+  it('signs the new webhook with MAUTIC_WEBHOOK_SECRET when it is set, and prints no secret', async () => {
+    const configured = 'a1'.repeat(32)
+    const t = await setup({ MAUTIC_WEBHOOK_SECRET: configured })
+    const res = await t.run('connect')
+    expect(res.code).toBe(0)
+    expect(res.stdout).toBe('')
+    expect(res.stderr).toContain('signs its deliveries with MAUTIC_WEBHOOK_SECRET')
+    expect(mautic.webhooks[0]!.secret).toBe(configured)
+    expect(t.rows('SELECT count(*) AS n FROM webhook_secrets')[0].n).toBe(0)
+  })
+
+  it('publishes again a webhook Mautic unpublished after its deliveries kept failing, and says so', async () => {
+    const t = await setup()
+    expect((await t.run('connect')).code).toBe(0)
+    const hook = mautic.webhooks[0]!
+    hook.dateModified = 0 // not edited lately: Mautic may call it sick
+    const body = webhookBody([
+      leadSaved('new', contactFixture({ id: 8, email: 'b@exemple.fr' }), TEST_NOW),
+    ])
+    // 100 deliveries refused (a gateway down behind a proxy answering 502): Mautic unpublishes it.
+    for (let i = 0; i < 100; i++)
+      await mautic.deliver(hook.id, body, () => new Response('bad gateway', { status: 502 }))
+    expect(hook.isPublished).toBe(false)
+    expect(await mautic.deliver(hook.id, body, (url, init) => t.app.request(url, init))).toBeNull()
+    const res = await t.run('connect')
+    expect(res.code).toBe(0)
+    expect(res.stderr).toContain('Mautic had unpublished it')
+    expect(hook.isPublished).toBe(true)
+    expect(mautic.calls('PATCH', `/api/hooks/${hook.id}/edit`)).toHaveLength(1)
+    expect(
+      await mautic.deliver(hook.id, body, (url, init) =>
+        t.app.request(new URL(url).pathname, init),
+      ),
+    ).toBe(200)
+    // A 410 unpublishes at once.
+    await mautic.deliver(hook.id, body, () => new Response(null, { status: 410 }))
+    expect(hook.isPublished).toBe(false)
+  })
+
+  it("recovers a lost secret from Mautic's API instead of asking to recreate the webhook", async () => {
+    const t = await setup()
+    mautic.webhooks.push({
+      id: 4,
+      name: 'Consent gateway',
+      description: '',
+      webhookUrl: 'http://gateway.test/hooks/mautic',
+      secret: 'lost-but-listed-by-mautic',
+      triggers: [...WEBHOOK_TRIGGERS],
+      isPublished: true,
+    })
+    const res = await t.run('connect')
+    expect(res.code).toBe(0)
+    expect(res.stdout).toBe('MAUTIC_WEBHOOK_SECRET=lost-but-listed-by-mautic')
+    expect(res.stderr).toContain('read back from Mautic')
+    expect(res.stderr).not.toContain('delete that webhook')
+    const body = webhookBody([
+      leadSaved('new', contactFixture({ id: 9, email: 'c@exemple.fr' }), TEST_NOW),
+    ])
+    expect(
+      await mautic.deliver(4, body, (url, init) => t.app.request(new URL(url).pathname, init)),
+    ).toBe(200)
+  })
+
+  it('fits field aliases in the 25 characters Mautic keeps, keeps the alias Mautic gave, and stays idempotent', async () => {
+    const t = await setup()
+    const long = 'partner_offers_from_our_selected_partners'
+    const added = await createPurpose(t.deps, {
+      key: long,
+      channel: 'email',
+      legalBasis: 'consent',
+      doubleOptIn: true,
+      maxConsentAgeDays: null,
+    })
+    expect(added.ok).toBe(true)
+    expect((await t.run('connect')).code).toBe(0)
+    const aliases = t.rows('SELECT purpose_key, alias FROM mautic_fields ORDER BY purpose_key')
+    for (const { alias } of aliases) expect(alias.length).toBeLessThanOrEqual(25)
+    expect(aliases.find((a) => a.purpose_key === long)!.alias).toMatch(
+      /^consent_partner_of_[0-9a-z]{6}$/,
+    )
+    // Every alias the gateway keeps is one Mautic has.
+    for (const { alias } of aliases) expect(mautic.fields.map((f) => f.alias)).toContain(alias)
+    const fieldsBefore = mautic.fields.length
+    const again = await t.run('connect')
+    expect(again.stderr).toContain('Contact fields: all present.')
+    expect(mautic.fields.length).toBe(fieldsBefore) // no consent_…1, consent_…2: no ALTER TABLE
+  })
+
+  it('adopts a field an earlier version created and Mautic shortened (consent_push_notification)', async () => {
+    const t = await setup()
+    mautic.addField({
+      alias: 'consent_push_notification',
+      type: 'boolean',
+      label: 'Consent: push_notifications',
+    })
+    const res = await t.run('connect')
+    expect(res.code).toBe(0)
+    expect(mautic.fields.filter((f) => f.alias.startsWith('consent_push'))).toHaveLength(1)
+    expect(
+      t.rows("SELECT alias FROM mautic_fields WHERE purpose_key = 'push_notifications'"),
+    ).toEqual([{ alias: 'consent_push_notification' }])
   })
 
   it('takes --webhook-url, and a field and tag for each sending purpose in the database', async () => {
@@ -113,12 +248,13 @@ describe('consent-gateway mautic connect', () => {
     })
     const res = await t.run('connect')
     expect(res.code).toBe(0)
-    expect(res.stdout).toBe('')
+    expect(res.stdout).toBe('MAUTIC_WEBHOOK_SECRET=kept-by-the-admin') // recovered, see below
     expect(res.stderr).toContain('(id 9): none created')
     expect(res.stderr).toMatch(
       /lacks the events mautic\.lead_post_save_update, .*mautic\.email_on_send/,
     )
     expect(mautic.webhooks).toHaveLength(1)
+    expect(mautic.webhooks[0]!.triggers).toHaveLength(2)
     expect(res.stderr).not.toContain('kept-by-the-admin')
   })
 

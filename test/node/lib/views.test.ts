@@ -7,6 +7,8 @@ import mailEn from '../../../src/locales/mail.en.json' with { type: 'json' }
 import mailFr from '../../../src/locales/mail.fr.json' with { type: 'json' }
 import complianceEn from '../../../src/locales/compliance.en.json' with { type: 'json' }
 import complianceFr from '../../../src/locales/compliance.fr.json' with { type: 'json' }
+import operationsEn from '../../../src/locales/operations.en.json' with { type: 'json' }
+import operationsFr from '../../../src/locales/operations.fr.json' with { type: 'json' }
 
 const page = (locale: 'fr' | 'en', body: string) =>
   renderPage('message', {
@@ -37,6 +39,7 @@ describe('views', () => {
     expect(Object.keys(fr).sort()).toEqual(Object.keys(en).sort())
     expect(Object.keys(mailFr).sort()).toEqual(Object.keys(mailEn).sort())
     expect(Object.keys(complianceFr).sort()).toEqual(Object.keys(complianceEn).sort())
+    expect(Object.keys(operationsFr).sort()).toEqual(Object.keys(operationsEn).sort())
   })
 
   it('fills placeholders in strings', () => {

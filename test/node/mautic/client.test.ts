@@ -207,6 +207,19 @@ describe('mautic client: contacts', () => {
     expect(await api.findContactsByEmail('nobody@example.test')).toEqual([])
   })
 
+  it("finds an address holding ' or & although Mautic HTML-escapes every where value", async () => {
+    const { api } = client()
+    const obrien = mautic.addContact({ email: "o'brien&co@Exemple.test" })
+    mautic.addContact({ email: 'oxbrienxco@exemple.test' }) // what the wildcards also match
+    const found = await api.findContactsByEmail("O'Brien&co@exemple.test")
+    expect(found.map((c) => c.id)).toEqual([obrien.id])
+    // What Mautic would have compared with an exact where: the escaped text, never the address.
+    const [seen] = mautic.calls('GET', '/api/contacts')
+    expect(seen!.query.get('where[0][expr]')).toBe('like')
+    expect(seen!.query.get('where[0][val]')).toBe('O_Brien_co@exemple.test')
+    expect(await api.findContactsByEmail("d'arc@exemple.test")).toEqual([])
+  })
+
   it('lists contacts by page, with ids and totals sent as strings by older Mautic', async () => {
     const { api } = client()
     expect(await api.listContacts({ start: 0, limit: 10 })).toEqual({ total: 0, contacts: [] })
@@ -375,8 +388,35 @@ describe('mautic client: e-mails, fields, tags, webhooks', () => {
         id: hook.id,
         webhookUrl: 'https://gw.test/hooks/mautic',
         triggers: ['mautic.lead_post_save_update', 'mautic.lead_channel_subscription_changed'],
+        isPublished: true,
+        secret: 's3cret', // group hookDetails lists it
       },
     ])
+    // Mautic unpublished it: published again with a PATCH.
+    mautic.webhooks[0]!.isPublished = false
+    expect((await api.listWebhooks())[0]!.isPublished).toBe(false)
+    await api.publishWebhook(hook.id)
+    expect(mautic.webhooks[0]!.isPublished).toBe(true)
+    expect(mautic.calls('PATCH', `/api/hooks/${hook.id}/edit`)[0]!.body).toEqual({
+      isPublished: true,
+    })
+  })
+
+  it('returns the alias Mautic gave a new field: cut to 25 characters (FieldAliasHelper)', async () => {
+    const { api } = client()
+    const made = await api.createField({
+      label: 'Consent: push_notifications',
+      alias: 'consent_push_notifications',
+      type: 'boolean',
+    })
+    expect(made).toEqual({ alias: 'consent_push_notification' })
+    // Taken: Mautic appends a number.
+    const again = await api.createField({
+      label: 'Again',
+      alias: 'consent_push_notifications',
+      type: 'boolean',
+    })
+    expect(again).toEqual({ alias: 'consent_push_notification1' })
   })
 
   it('pages through long lists', async () => {

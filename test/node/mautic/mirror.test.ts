@@ -4,10 +4,11 @@ import { deliverOutbox } from '../../../src/domain/platform/outbox.ts'
 import { subscribe } from '../../../src/domain/consent/subscriptions.ts'
 import { unsubscribeUrl } from '../../../src/domain/sending/links.ts'
 import { createMauticClient } from '../../../src/mautic/client.ts'
+import { connectMautic } from '../../../src/mautic/connect.ts'
 import { mirror } from '../../../src/mautic/mirror.ts'
 import { api, apiKey } from '../../helpers/api.ts'
 import { confirmedSubscription } from '../../helpers/consent.ts'
-import { API_CONSENT, drainOutbox, testApp } from '../../helpers/deps.ts'
+import { API_CONSENT, drainOutbox, TEST_NOW, testApp } from '../../helpers/deps.ts'
 import { useMautic } from '../../helpers/mautic-fake.ts'
 
 const mautic = useMautic('https://mautic.test', { emails: [12] })
@@ -21,15 +22,11 @@ async function setup(mode: 'observe' | 'enforce' = 'enforce') {
     t.sqlite
       .prepare("INSERT INTO contact_links VALUES ('mautic', ?, ?, 0)")
       .run(String(mauticId), contactId)
-  // What `consent-gateway mautic connect` creates: Mautic ignores fields that do not exist.
-  for (const key of ['email_marketing', 'newsletter', 'push_notifications'])
-    mautic.addField({ alias: `consent_${key}`, type: 'boolean', label: key, group: 'core' })
-  mautic.addField({
-    alias: 'consent_preferences_url',
-    type: 'url',
-    label: 'Preferences',
-    group: 'core',
-  })
+  // What `consent-gateway mautic connect` creates (Mautic ignores fields that do not exist, and cuts
+  // new aliases to 25 characters), then a fresh log of requests.
+  const connected = await connectMautic(t.deps)
+  if (!connected.ok) throw new Error(connected.error)
+  mautic.requests.length = 0
   const drain = () => drainOutbox(t.deps)
   const writes = () =>
     mautic.requests.filter((r) => r.method !== 'GET' && r.path.startsWith('/api/'))
@@ -121,6 +118,27 @@ describe('mirror (MIRROR_MODE=enforce)', () => {
     })
     await mirror(t.deps, { contactId: id })
     expect(mautic.contact(m.id)!.dnc).toMatchObject([{ reason: 1 }])
+  })
+
+  it('does not lift an unsubscribe Mautic dated in the second of the grant (its times are whole seconds)', async () => {
+    const t = await setup()
+    const m = mautic.addContact({
+      email: 'lea@exemple.fr',
+      dnc: [{ reason: 1, comments: 'User unsubscribed.' }],
+    })
+    // The unsubscribe's webhook noted Mautic's time for it: a whole second.
+    t.sqlite
+      .prepare('INSERT INTO mautic_mirror (mautic_id, own_unsubscribe_at) VALUES (?, ?)')
+      .run(String(m.id), TEST_NOW)
+    t.clock.advance(500) // confirmed in that same second: maybe before the unsubscribe
+    const id = await confirmedSubscription(t, 'lea@exemple.fr', ['newsletter'])
+    t.link(m.id, id)
+    await mirror(t.deps, { contactId: id })
+    expect(mautic.contact(m.id)!.dnc).toMatchObject([{ reason: 1 }])
+    // Had Mautic dated it the second before, the grant would surely be the later choice: lifted.
+    t.sqlite.prepare('UPDATE mautic_mirror SET own_unsubscribe_at = ?').run(TEST_NOW - 1000)
+    await mirror(t.deps, { contactId: id })
+    expect(mautic.contact(m.id)!.dnc).toEqual([])
   })
 
   it('never lifts a bounce', async () => {
@@ -374,6 +392,19 @@ describe('corrections and erasure reach Mautic', () => {
     const patch = mautic.calls('PATCH', `/api/contacts/${m.id}/edit`)
     expect(patch).toHaveLength(1)
     expect(patch[0]!.body).not.toHaveProperty('email')
+  })
+
+  it("does not push an address holding ' that another Mautic contact holds (Mautic escapes where values)", async () => {
+    const t = await setup()
+    const id = await unconsented(t, "o'brien@exemple.fr")
+    const m = mautic.addContact({ email: 'old@exemple.fr' })
+    const other = mautic.addContact({ email: "o'brien@exemple.fr" }) // someone else's record
+    t.link(m.id, id)
+    await t.deps.outboxHandlers['mautic.update']!({ contactId: id })
+    const patch = mautic.calls('PATCH', `/api/contacts/${m.id}/edit`)
+    expect(patch).toHaveLength(1)
+    expect(patch[0]!.body).not.toHaveProperty('email') // else Mautic would merge the two
+    expect(mautic.contact(other.id)).toBeDefined()
   })
 
   it('deletes the Mautic contact on the person’s own erasure', async () => {

@@ -7,6 +7,8 @@ import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import {
   KNOWN_EVENT_TYPES,
+  jsonDepthExceeds,
+  parseMauticDelivery,
   parseMauticWebhook,
   receiptKey,
   WebhookPayloadError,
@@ -338,13 +340,31 @@ describe('tolerance to what Mautic really sends', () => {
     ])
   })
 
-  it("ignores the top-level timestamp of Mautic's Send test payload", () => {
+  it("recognises Mautic's Send test payload by its top-level timestamp: no event in it counts", () => {
     const [, element] = leadSaved('update', contactFixture({ id: 1, email: 'a@exemple.fr' }), TS)
     const body = phpJsonEncode({
       'mautic.lead_post_save_update': [element],
       timestamp: '2025-08-06T11:37:29+00:00',
     })
-    expect(only(body)).toMatchObject({ type: 'mautic.lead_post_save_update', timestamp: TS_MS })
+    expect(parseMauticDelivery(body)).toEqual({
+      test: true,
+      types: ['mautic.lead_post_save_update'],
+      events: [],
+    })
+    expect(parseMauticWebhook(body)).toEqual([])
+    // A real delivery has only event lists at the top.
+    const real = phpJsonEncode({ 'mautic.lead_post_save_update': [element] })
+    expect(parseMauticDelivery(real)).toMatchObject({ test: false, events: [{ mauticId: 1 }] })
+  })
+
+  it('measures nesting on the bytes, outside strings, without recursing', () => {
+    const deep = (n: number) => new TextEncoder().encode('['.repeat(n) + ']'.repeat(n))
+    expect(jsonDepthExceeds(deep(64))).toBe(false)
+    expect(jsonDepthExceeds(deep(65))).toBe(true)
+    expect(jsonDepthExceeds(deep(20_000))).toBe(true)
+    // Brackets inside strings, escaped quotes included, do not count.
+    const inString = new TextEncoder().encode(`{"a":"${'[{'.repeat(100)}\\"x\\\\"}`)
+    expect(jsonDepthExceeds(inString)).toBe(false)
   })
 
   it('skips non-list values and non-object elements without failing', () => {

@@ -4,7 +4,8 @@ import { describe, expect, it } from 'vitest'
 import { verifyLedger } from '../../../src/domain/consent/checkpoints.ts'
 import { subscribe } from '../../../src/domain/consent/subscriptions.ts'
 import { decryptField } from '../../../src/lib/keys.ts'
-import { eventAad } from '../../../src/mautic/webhook-read.ts'
+import { acceptWebhook, INTAKE_SLICE } from '../../../src/mautic/intake.ts'
+import { eventAad, readMauticWebhook } from '../../../src/mautic/webhook-read.ts'
 import { UNLINK_GRACE_MS } from '../../../src/mautic/process.ts'
 import { compactEvent, parseMauticWebhook } from '../../../src/mautic/webhook-payload.ts'
 import {
@@ -14,6 +15,7 @@ import {
   formSubmitted,
   leadDeleted,
   leadSaved,
+  mauticTestPayload,
   signMautic,
   webhookBody,
   type EventFixture,
@@ -98,6 +100,103 @@ describe('POST /hooks/mautic: authenticity and limits', () => {
     const huge = `{"mautic.lead_post_save_update":[${element.repeat(9000)}{}]}`
     expect(huge.length).toBeGreaterThan(9_000_000)
     expect((await t.post(huge)).status).toBe(413)
+  })
+})
+
+describe("POST /hooks/mautic: Mautic's Send test payload", () => {
+  it('answers 200 to a signed test delivery, logs it as a successful test, and changes nothing', async () => {
+    const t = await setup()
+    // An existing gateway contact linked to Mautic id 52: the sample's contact must not be re-linked.
+    const anne = await confirmedSubscription(t, 'anne@exemple.fr')
+    await t.send(leadSaved('new', contactFixture({ id: 52, email: 'anne@exemple.fr' }), T(0)))
+    await drain(t)
+    const before = {
+      receipts: t.rows('SELECT * FROM webhook_receipts'),
+      outbox: t.rows("SELECT * FROM outbox WHERE status = 'pending'"),
+      contacts: t.rows('SELECT id FROM contacts'),
+      links: t.rows('SELECT * FROM contact_links'),
+      events: t.rows('SELECT id FROM consent_events'),
+    }
+    const r = await t.post(mauticTestPayload(T(5)))
+    expect(r.status).toBe(200)
+    expect(r.body).toMatchObject({ test: true, received: 0 })
+    expect({
+      receipts: t.rows('SELECT * FROM webhook_receipts'),
+      outbox: t.rows("SELECT * FROM outbox WHERE status = 'pending'"),
+      contacts: t.rows('SELECT id FROM contacts'),
+      links: t.rows('SELECT * FROM contact_links'),
+      events: t.rows('SELECT id FROM consent_events'),
+    }).toEqual(before)
+    expect(t.rows("SELECT contact_id FROM contact_links WHERE external_id = '52'")).toEqual([
+      { contact_id: anne },
+    ])
+    expect(t.logs).toContainEqual(
+      expect.objectContaining({
+        level: 'info',
+        msg: expect.stringContaining('Send test payload'),
+        types: expect.arrayContaining(['mautic.lead_post_save_new', 'mautic.form_on_submit']),
+      }),
+    )
+    // The button also checks the secret typed in Mautic's form: a wrong one is refused.
+    const body = mauticTestPayload(T(6))
+    expect((await t.post(body, await signMautic(body, 'typo'))).status).toBe(401)
+  })
+})
+
+describe('POST /hooks/mautic: large queue-mode batches', () => {
+  /** A minimal unsubscribe as queue mode batches them (webhook_limit of thousands). */
+  const unsubscribeElement = (id: number) =>
+    `{"contact":{"id":${id},"fields":{"core":{"email":{"alias":"email","value":"u${id}@exemple.fr"}}},` +
+    `"doNotContact":[{"id":${id},"reason":1,"comments":"User unsubscribed.","channel":"email","channelId":null}]},` +
+    `"channel":"email","old_status":"contactable","new_status":"unsubscribed","timestamp":"2026-11-29T09:00:00+00:00"}`
+  const batch = (n: number, from = 1) =>
+    `{"mautic.lead_channel_subscription_changed":[${Array.from({ length: n }, (_, i) => unsubscribeElement(from + i)).join(',')}]}`
+
+  it('writes a large batch in slices and lets other work run between them', async () => {
+    const t = await setup()
+    const body = batch(3000)
+    const read = await readMauticWebhook(
+      t.deps,
+      [SECRET],
+      new TextEncoder().encode(body),
+      await signMautic(body, SECRET),
+    )
+    if (read.status !== 'ok') throw new Error(read.status)
+    // Timers that fire while the batch is written: a stalled process would run none until the end.
+    let ticks = 0
+    let done = false
+    const tick = () => {
+      if (done) return
+      ticks++
+      setTimeout(tick, 0)
+    }
+    setTimeout(tick, 0)
+    const result = await acceptWebhook(t.deps, read.events)
+    done = true
+    expect(result).toEqual({ received: 3000, duplicates: 0, outcomes: { recorded: 3000 } })
+    expect(ticks).toBeGreaterThanOrEqual(3000 / INTAKE_SLICE - 2)
+    expect(t.rows('SELECT count(*) AS n FROM webhook_receipts')[0].n).toBe(3000)
+    // The same batch again: every event a duplicate, across slices too.
+    expect(await acceptWebhook(t.deps, read.events)).toMatchObject({ duplicates: 3000 })
+  })
+
+  it('logs a batch over the body limit loudly, with its number of events (Mautic will not send it again)', async () => {
+    const t = await setup()
+    const body = batch(27_000)
+    expect(body.length).toBeGreaterThan(8 * 1024 * 1024)
+    expect((await t.post(body)).status).toBe(413)
+    expect(t.logs).toContainEqual(
+      expect.objectContaining({
+        level: 'error',
+        msg: expect.stringContaining('webhook_limit'),
+        events: 27_000,
+        eventsCounted: 'all',
+        bytes: Buffer.byteLength(body),
+      }),
+    )
+    expect(t.rows('SELECT last_refused_reason FROM webhook_health')).toEqual([
+      { last_refused_reason: 'payload_too_large' },
+    ])
   })
 })
 
@@ -300,6 +399,85 @@ describe('POST /hooks/mautic: withdrawals', () => {
     expect(r.body.outcomes).toEqual({ stale: 1 })
     expect(await t.gate('newsletter', 'jeanne.dupont@exemple.fr')).toMatchObject({ allowed: true })
     expect(t.rows('SELECT outcome FROM webhook_receipts')).toEqual([{ outcome: 'stale' }])
+  })
+
+  it('withdraws on an unsubscribe dated the same second as the confirmation (Mautic times are whole seconds)', async () => {
+    const t = await setup()
+    t.clock.advance(500) // the confirmation lands half-way through a second
+    await confirmedSubscription(t, 'jeanne.dupont@exemple.fr')
+    const granted = t.rows("SELECT changed_at FROM consent_state WHERE purpose_key = 'newsletter'")
+    expect(granted).toEqual([{ changed_at: TEST_NOW + 500 }])
+    // Mautic stamps the unsubscribe with that same second (PHP 'c': no milliseconds).
+    const r = await t.send(
+      channelChanged(
+        jeanne({ dnc: [{ reason: 1, comments: 'User unsubscribed.' }] }),
+        { channel: 'email', oldStatus: 'contactable', newStatus: 'unsubscribed' },
+        TEST_NOW,
+      ),
+    )
+    expect(r.body.outcomes).toEqual({ applied: 1 })
+    expect(await t.gate('newsletter', 'jeanne.dupont@exemple.fr')).toMatchObject({
+      allowed: false,
+      reason: 'withdrawn',
+    })
+    // Dated no earlier than the grant it undoes: the ledger's times stay in order.
+    const [w] = t.rows("SELECT occurred_at FROM consent_events WHERE action = 'withdrawn' LIMIT 1")
+    expect(w.occurred_at).toBe(TEST_NOW + 500)
+    // One whole second later, the grant is surely after the signal: that one is stale.
+    const t2 = await setup()
+    t2.clock.advance(1000)
+    await confirmedSubscription(t2, 'jeanne.dupont@exemple.fr')
+    const late = await t2.send(
+      channelChanged(
+        jeanne({ dnc: [{ reason: 1 }] }),
+        { channel: 'email', oldStatus: 'contactable', newStatus: 'unsubscribed' },
+        TEST_NOW,
+      ),
+    )
+    expect(late.body.outcomes).toEqual({ stale: 1 })
+  })
+
+  it("withdraws push purposes on a Mautic push unsubscribe (channel 'notification' or 'mobile_notification')", async () => {
+    const t = await setup()
+    const subscribed = await subscribe(t.deps, {
+      ...API_CONSENT,
+      email: 'jeanne.dupont@exemple.fr',
+      purposes: ['push_notifications'],
+    })
+    expect(subscribed.ok).toBe(true)
+    expect(await t.gate('push_notifications', 'jeanne.dupont@exemple.fr')).toMatchObject({
+      allowed: true,
+    })
+    t.clock.advance(60_000)
+    const r = await t.send(
+      channelChanged(
+        jeanne({ dnc: [{ reason: 1, channel: 'notification' }] }),
+        { channel: 'notification', oldStatus: 'contactable', newStatus: 'unsubscribed' },
+        T(1),
+      ),
+    )
+    expect(r.body.outcomes).toEqual({ applied: 1 })
+    expect(await t.gate('push_notifications', 'jeanne.dupont@exemple.fr')).toMatchObject({
+      reason: 'withdrawn',
+    })
+
+    // The mobile variant, seen only on a contact update (its channel-change event lost).
+    const t2 = await setup()
+    await subscribe(t2.deps, {
+      ...API_CONSENT,
+      email: 'jeanne.dupont@exemple.fr',
+      purposes: ['push_notifications'],
+    })
+    await t2.send(leadSaved('new', jeanne(), T(0)))
+    await drain(t2)
+    t2.clock.advance(60_000)
+    await t2.send(
+      leadSaved('update', jeanne({ dnc: [{ reason: 1, channel: 'mobile_notification' }] }), T(1)),
+    )
+    await drain(t2)
+    expect(await t2.gate('push_notifications', 'jeanne.dupont@exemple.fr')).toMatchObject({
+      reason: 'withdrawn',
+    })
   })
 
   it("recognises the gateway's own DNC coming back and does not act on it", async () => {

@@ -44,6 +44,8 @@ async function holdingSmtp() {
       })
     },
   })
+  // The killed gateway's connections reset: expected here, not an error of the test.
+  server.on('error', () => {})
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
   closers.push(() => new Promise<void>((resolve) => server.close(() => resolve())))
   return {

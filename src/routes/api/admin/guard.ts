@@ -3,19 +3,23 @@
  * (src/domain/admin/permissions.ts), declared once per route for the check and the OpenAPI document
  * (`x-permission`), and the staff member (or key) acting, as the domain records it.
  *
- * For now an admin operation takes an API key with the `admin` scope, which holds every permission;
- * the console's sessions and roles check the same declared permission per route when they come.
+ * An admin operation takes an API key with the `admin` scope (every permission), or a signed-in
+ * session whose role holds the permission (auth.ts); exports of personal data and erasures also need
+ * a fresh second factor (step-up).
  */
 import type { Context, MiddlewareHandler } from 'hono'
 import * as v from 'valibot'
 import type { Deps } from '../../../deps.ts'
 import type { Permission } from '../../../domain/admin/permissions.ts'
-import { apiKeyAuth } from '../../../middleware/api-key-auth.ts'
+import { adminGate, callerOf } from './auth.ts'
 import { scoped } from '../schemas.ts'
 
-/** Lets through a caller allowed `permission` (today: an API key with the `admin` scope). */
-export function requirePermission(deps: Deps, _permission: Permission): MiddlewareHandler {
-  return apiKeyAuth(deps, 'admin')
+/** Permissions whose operations a session may use only right after a fresh second factor. */
+const STEP_UP: ReadonlySet<Permission> = new Set(['exports.personal', 'contacts.erase'])
+
+/** Lets through a caller allowed `permission`: an admin key, or a session of a role that holds it. */
+export function requirePermission(deps: Deps, permission: Permission): MiddlewareHandler {
+  return adminGate(deps, { permission, stepUp: STEP_UP.has(permission) })
 }
 
 /** The document fragment of an admin operation: its scope and the permission it needs. */
@@ -24,8 +28,8 @@ export const permitted = (permission: Permission) => ({
   'x-permission': permission,
 })
 
-/** Who acts, as recorded beside what they did: `api:<key name>` (a session's `admin:<id>` later). */
-export const actor = (c: Context) => `api:${c.get('apiKey')?.name ?? 'unknown'}`
+/** Who acts, as recorded beside what they did: `api:<key id>` or a session's `admin:<id>`. */
+export const actor = (c: Context) => callerOf(c).actor
 
 /** A date and time in ISO 8601 (what JSON bodies carry; the domain takes epoch milliseconds). */
 export const isoDate = (field: string) =>

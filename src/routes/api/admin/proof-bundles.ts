@@ -3,7 +3,7 @@
  * for an authority (src/domain/compliance/proof-bundle.ts gives the format). A client fetches page 0,
  * 1, 2… in turn (each answer's `Link` names the next one, or the manifest after the last), then the
  * manifest; pasted together in order, they are the file `consent-gateway verify-bundle` checks. On Node,
- * `/download` streams the same file in one answer. And /api/v1/admin/ledger/verify checks the ledger.
+ * `/download` streams the same file in one answer.
  */
 import { Hono, type Context } from 'hono'
 import { describeRoute } from 'hono-openapi'
@@ -20,7 +20,6 @@ import {
   MAX_PAGE_SIZE,
   type BundleError,
 } from '../../../domain/compliance/proof-bundle.ts'
-import { verifyLedger } from '../../../domain/consent/checkpoints.ts'
 import { jsonError } from '../../../lib/http-errors.ts'
 import { errors, json } from '../schemas.ts'
 import { documentedBody, jsonBody } from '../validate.ts'
@@ -217,28 +216,4 @@ export function proofBundleRoutes(deps: Deps) {
         })
       },
     )
-}
-
-export function ledgerRoutes(deps: Deps) {
-  return new Hono().get(
-    '/verify',
-    describeRoute({
-      summary: 'Check every consent chain and signed checkpoint (as consent-gateway verify-ledger)',
-      ...permitted('ledger.verify'),
-      responses: {
-        200: json(
-          v.object({
-            ok: v.boolean(),
-            chains: v.number(),
-            events: v.number(),
-            checkpoints: v.number(),
-            problems: v.array(v.string()),
-          }),
-        ),
-        ...errors(401, 403),
-      },
-    }),
-    requirePermission(deps, 'ledger.verify'),
-    async (c) => c.json(await verifyLedger(deps)),
-  )
 }

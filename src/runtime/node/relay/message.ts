@@ -2,12 +2,12 @@
  * @module What the relay does with a message once DATA is in: the transactional login passes it as
  * it is; marketing mail is gated for its purpose (the X-Consent-Purpose header when present, else the
  * login) and sent as one copy per allowed recipient, each with that contact's own links (tokens are
- * per contact and purpose). A recipient refused here is counted in `blocked_sends` (the sender's 250
- * for the others says how many were refused, and why). Log lines hold counts and reasons, never an
- * address.
+ * per contact and purpose). A recipient refused here is counted in the daily counter `sends_refused`
+ * (src/domain/platform/counters.ts; the sender's 250 for the others says how many were refused, and
+ * why). Log lines hold counts and reasons, never an address.
  */
 import type { Deps } from '../../../deps.ts'
-import { recordBlockedSends } from '../../../domain/sending/blocked-sends.ts'
+import { countRefusals } from '../../../domain/platform/counters.ts'
 import { gateByEmail } from '../../../domain/sending/gate.ts'
 import { preferencesUrl, unsubscribeMailto, unsubscribeUrl } from '../../../domain/sending/links.ts'
 import { MimeRefusal, PURPOSE_HEADER, rewriteMessage, rootHeaders } from './rewrite.ts'
@@ -81,7 +81,7 @@ export async function relayMessage(
     else refused.push(gate.decision.reason ?? 'unknown_contact')
   }
   if (allowed.length === 0) {
-    await recordBlockedSends(deps, 'relay_data', purpose, refused)
+    await countRefusals(deps, 'relay_data', purpose, refused)
     deps.logger.log('info', 'relay: message refused', { purpose, reasons: refused })
     throw smtpError(550, `5.7.1 ${refused[0]}`)
   }
@@ -94,7 +94,7 @@ export async function relayMessage(
   deps.logger.log('info', 'relay: message forwarded', { purpose, copies: allowed.length })
   if (refused.length === 0) return `OK: forwarded to ${allowed.length} recipient(s)`
   // The sender sees one answer for the message: the refusals are told here and counted.
-  await recordBlockedSends(deps, 'relay_data', purpose, refused)
+  await countRefusals(deps, 'relay_data', purpose, refused)
   deps.logger.log('info', 'relay: recipients dropped after DATA', { purpose, reasons: refused })
   return (
     `OK: forwarded to ${allowed.length} of ${envelope.to.length} recipient(s); ` +

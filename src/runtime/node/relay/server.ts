@@ -9,7 +9,7 @@
 import { SMTPServer, type SMTPServerAuthentication, type SMTPServerSession } from 'smtp-server'
 import type { Deps } from '../../../deps.ts'
 import { verifyApiKey } from '../../../domain/platform/api-keys.ts'
-import { recordBlockedSends } from '../../../domain/sending/blocked-sends.ts'
+import { countRefusals } from '../../../domain/platform/counters.ts'
 import { unreachableReason } from '../../../domain/sending/gate.ts'
 import {
   isSmtpError,
@@ -60,7 +60,7 @@ async function checkRecipient(deps: Deps, user: RelayUser, address: string): Pro
   if (user.transactional) return
   const reason = await unreachableReason(deps, address)
   if (!reason) return
-  await recordBlockedSends(deps, 'relay_rcpt', '', [reason])
+  await countRefusals(deps, 'relay_rcpt', '', [reason])
   throw smtpError(550, `5.7.1 ${reason}`)
 }
 

@@ -1,4 +1,5 @@
 // The double opt-in journey through the real app and a real SMTP server on 127.0.0.1.
+import { createHash } from 'node:crypto'
 import { compactVerify, createLocalJWKSet, type JSONWebKeySet } from 'jose'
 import { describe, expect, it } from 'vitest'
 import { verifyLedger } from '../../../../src/domain/consent/checkpoints.ts'
@@ -95,6 +96,16 @@ describe('double opt-in, end to end', () => {
       'Cochez cette case pour vous abonner à notre newsletter',
     )
     expect(history[0]!.notice.content_hash).toMatch(/^[0-9a-f]{64}$/)
+    // As README "Collecting and proving consent" documents them: the text's own SHA-256 (what
+    // `sha256sum` gives for the text), and content_hash over the JSON array that identifies it.
+    const n = history[0]!.notice
+    const sha = (s: string) => createHash('sha256').update(s, 'utf8').digest('hex')
+    expect(n.text_sha256).toBe(sha(n.text))
+    expect(n.content_hash).toBe(
+      sha(
+        JSON.stringify([history[0]!.purpose, n.locale, n.version, n.title, n.text, n.privacy_url]),
+      ),
+    )
     expect(history[2]!.evidence).toMatchObject({ user_agent: 'Safari/18' })
 
     const jwks = (await (await app.request('/.well-known/jwks.json')).json()) as JSONWebKeySet

@@ -74,6 +74,7 @@ describe('notices', () => {
       text: 'Nouvelle lettre, désormais hebdomadaire et partagée avec notre filiale.',
       privacy_url: 'https://acme.test/privacy',
       requires_reconsent: true,
+      reconsent_grace_days: 0, // refused at once (the grace period: test/node/domain/consent/reconsent.test.ts)
     })
     expect(v2.status).toBe(201)
     expect(v2.body).toMatchObject({ version: 2 })

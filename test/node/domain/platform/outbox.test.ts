@@ -97,6 +97,40 @@ describe('outbox delivery', () => {
     expect(seen.sort()).toEqual([0, 1, 2, 3, 4])
   })
 
+  it('delivers people-facing mail beside a backlog of integration calls, never behind it', async () => {
+    const order: string[] = []
+    const t = await testDeps()
+    const slowMautic = () => new Promise<void>((resolve) => setTimeout(resolve, 20))
+    t.deps.outboxHandlers = {
+      'mautic.mirror': async (p: { contactId: string }) => {
+        await slowMautic()
+        order.push(p.contactId)
+      },
+      'mail.confirm': async () => void order.push('confirmation mail'),
+    }
+    const now = t.clock.now()
+    // A sync queued 120 mirror calls (one per contact) just before a person subscribed.
+    await t.deps.atomic(
+      Array.from({ length: 120 }, (_, i) =>
+        enqueueQuery(t.deps.db, now, {
+          kind: 'mautic.mirror',
+          payload: { contactId: `c${i}` },
+          orderingKey: `mautic:c${i}`,
+        }),
+      ),
+    )
+    await t.deps.atomic([
+      enqueueQuery(t.deps.db, now, {
+        kind: 'mail.confirm',
+        payload: { requestId: 'r1' },
+        orderingKey: 'person',
+      }),
+    ])
+    const report = await deliverOutbox(t.deps)
+    expect(report.delivered).toBe(51) // 50 per lane at most, and the lone mail
+    expect(order[0]).toBe('confirmation mail') // not after the 120 calls, nor after 50 of them
+  })
+
   it('backoff doubles from 5 s with jitter, capped at one hour', () => {
     expect(backoffDelay(1, () => 0.5)).toBe(5_000)
     expect(backoffDelay(2, () => 0.5)).toBe(10_000)

@@ -85,8 +85,8 @@ describe('listRequests (for the admin)', () => {
     const t = await testApp()
     const at = (ms: number) => t.clock.set(Date.UTC(2026, 0, 1) + ms)
     const add = async (kind: 'access' | 'erase', completed: boolean) => {
-      const { id, query } = selfServiceDsrQuery(t.deps, { contactId: null, kind, completed })
-      await t.deps.atomic([query])
+      const { id, queries } = selfServiceDsrQuery(t.deps, { contactId: null, kind, completed })
+      await t.deps.atomic(queries)
       return id
     }
     at(0)

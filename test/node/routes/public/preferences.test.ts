@@ -75,6 +75,30 @@ describe('preference center', () => {
     expect(page).toContain('en attente de votre confirmation')
   })
 
+  it('says no e-mail went out when the resend throttle held the confirmation back', async () => {
+    const { save, app, deps, mail } = await withChoices()
+    const first = await save('purposes=cookies&purposes=push_notifications&purposes=newsletter')
+    await deliverOutbox(deps)
+    expect(mail.sent).toHaveLength(1)
+    // A minute later, another double opt-in purpose: the throttle (one mail per 5 minutes) holds it.
+    const second = await save(
+      'purposes=cookies&purposes=push_notifications&purposes=newsletter&purposes=email_marketing',
+    )
+    await deliverOutbox(deps)
+    expect(mail.sent).toHaveLength(1)
+    expect(second.headers.get('location')).toContain('pending=throttled')
+    const fr = await (await app.request(second.headers.get('location')!)).text()
+    expect(fr).toContain('il y a quelques minutes')
+    expect(fr).not.toContain('Nous vous avons envoyé un e-mail pour confirmer')
+    const en = await (
+      await app.request(second.headers.get('location')!.replace('lang=fr', 'lang=en'))
+    ).text()
+    expect(en).toContain('only a few minutes ago, so no new one went out')
+    // When a mail did go out, the page says so.
+    const sent = await (await app.request(first.headers.get('location')!)).text()
+    expect(sent).toContain('Nous vous avons envoyé un e-mail pour confirmer')
+  })
+
   it('"unsubscribe from everything" withdraws every purpose', async () => {
     const { save, states } = await withChoices()
     await save('all=off')

@@ -27,6 +27,13 @@ describe('first run with no configuration', () => {
     expect(s.output()).toMatch(/Hosted form:\s+http:\/\/localhost:0\/subscribe\/default/)
     expect(s.output()).toMatch(/Mautic webhook:\s+http:\/\/localhost:0\/hooks\/mautic/)
     expect(s.output()).toMatch(/Data access:\s+http:\/\/localhost:0\/privacy/)
+    // No owner yet: the first owner's one-time set-up link, which opens the set-up page.
+    const token =
+      /Admin set-up:\s+http:\/\/localhost:0\/admin\/setup\?token=([A-Za-z0-9_-]{43})\s/.exec(
+        s.output(),
+      )?.[1]
+    expect(token).toBeDefined()
+    expect((await fetch(`${url}/admin/setup?token=${token}`)).status).toBe(200)
     const secretFile = join(cwd, 'data', 'app-secret')
     expect(statSync(secretFile).mode & 0o777).toBe(0o600)
     expect(readFileSync(secretFile, 'utf8').trim().length).toBeGreaterThanOrEqual(32)
@@ -55,6 +62,15 @@ describe('first run with no configuration', () => {
 })
 
 describe('start-up errors: one clear message, non-zero exit', () => {
+  it('refuses to start in production with the log transport, naming the transports that send', async () => {
+    const s = start(['serve'], {
+      cwd: freshDir(),
+      env: { NODE_ENV: 'production', PUBLIC_URL: 'https://c.example', APP_SECRET: 'a'.repeat(40) },
+    })
+    expect(await s.exited).toBe(1)
+    expect(s.output()).toMatch(/MAIL_TRANSPORT=log sends no e-mail.*smtp.*http.*mautic/s)
+  })
+
   it('lists every bad variable at once', async () => {
     const s = start(['serve'], {
       cwd: freshDir(),

@@ -28,7 +28,7 @@ async function setup() {
   const t = await testApp({ MAUTIC_WEBHOOK_SECRET: SECRET })
   const crypto = { hmac: nodeHmacSha256, sha256: nodeSha256, keys: t.deps.keys }
   const inline = (body: string, signature: string | undefined) =>
-    readMauticWebhook(crypto, SECRET, bytes(body), signature)
+    readMauticWebhook(crypto, [SECRET], bytes(body), signature)
   /** Sealed events opened: a fresh IV makes every sealing different, the plaintext must not be. */
   const opened = async (read: WebhookRead) =>
     read.status !== 'ok'
@@ -49,16 +49,16 @@ describe('webhook reader thread', () => {
     reader = webhookReaderThread(t.deps.keys, (m) => errors.push(m))
     const body = realisticBody5k()
     const signature = await signMautic(body, SECRET)
-    const read = await reader.read(SECRET, bytes(body), signature)
+    const read = await reader.read([SECRET], bytes(body), signature)
     expect(read.status).toBe('ok')
     const compact = (await t.opened(read)) as { compact?: string }[]
     expect(compact[0]!.compact).toContain('helene.lefevre-chateau@exemple.fr')
     expect(compact).toEqual(await t.opened(await t.inline(body, signature)))
     expect(reader.threadId()).toBeGreaterThan(threadId)
-    expect(await reader.read(SECRET, bytes(body), await signMautic(body, 'another'))).toEqual({
+    expect(await reader.read([SECRET], bytes(body), await signMautic(body, 'another'))).toEqual({
       status: 'unsigned',
     })
-    expect(await reader.read(SECRET, bytes('{"a":'), await signMautic('{"a":', SECRET))).toEqual({
+    expect(await reader.read([SECRET], bytes('{"a":'), await signMautic('{"a":', SECRET))).toEqual({
       status: 'invalid',
       message: 'the body is not JSON',
     })
@@ -90,8 +90,8 @@ describe('webhook reader thread', () => {
     reader = webhookReaderThread(t.deps.keys, () => {})
     const body = realisticBody5k()
     const signature = await signMautic(body, SECRET)
-    await reader.read(SECRET, bytes(body), signature) // the thread is up
-    const pending = reader.read(SECRET, bytes(body), signature)
+    await reader.read([SECRET], bytes(body), signature) // the thread is up
+    const pending = reader.read([SECRET], bytes(body), signature)
     await reader.close()
     expect(await t.opened(await pending)).toEqual(await t.opened(await t.inline(body, signature)))
   })
@@ -103,11 +103,11 @@ describe('webhook reader thread', () => {
     reader = webhookReaderThread(t.deps.keys, (m) => errors.push(m), dead)
     const body = realisticBody5k()
     const signature = await signMautic(body, SECRET)
-    expect(await t.opened(await reader.read(SECRET, bytes(body), signature))).toEqual(
+    expect(await t.opened(await reader.read([SECRET], bytes(body), signature))).toEqual(
       await t.opened(await t.inline(body, signature)),
     )
     expect(errors).toEqual([expect.stringContaining('could not start (exit code 3)')])
-    expect(await reader.read(SECRET, bytes(body), signature)).toMatchObject({ status: 'ok' })
+    expect(await reader.read([SECRET], bytes(body), signature)).toMatchObject({ status: 'ok' })
     expect(reader.threadId()).toBeUndefined()
   })
 })

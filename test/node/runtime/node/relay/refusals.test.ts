@@ -97,7 +97,7 @@ describe('SMTP relay: refusals', () => {
     expect(row(blockedSends(rig.sqlite))!.count).toBe((row(counted)?.count ?? 0) + 1)
   })
 
-  it('counts every refusal where an operator will see it: blocked_sends, per place, purpose and reason', async () => {
+  it('counts every refusal where an operator will see it: sends_refused, per place, purpose and reason', async () => {
     const t = await startRelayRig()
     try {
       await consentedContact(t.deps, 'anne@exemple.fr')
