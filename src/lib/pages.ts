@@ -21,20 +21,24 @@ export function switchUrl(c: Context, to: Locale): string {
   return `${url.pathname}${url.search}`
 }
 
+let madeHole: string | undefined
+
 /**
  * Stands in a page's data for the one string that differs between requests of the same shape (a
- * link's token): random, so no content can hold it, and left as it is by escaping.
+ * link's token): random, so no content can hold it, and left as it is by escaping. Made on first
+ * use, in a request: Workers refuse random values in a module's global scope (the Worker would not
+ * start).
  */
-export const HOLE = `\u0000${toHex(randomBytes(8))}\u0000`
+export const hole = () => (madeHole ??= `\u0000${toHex(randomBytes(8))}\u0000`)
 
-/** Pages rendered with a HOLE, per scope, by shape; a scope's pages are emptied when too many. */
+/** Pages rendered with a hole(), per scope, by shape; a scope's pages are emptied when too many. */
 const shaped = new WeakMap<object, Map<string, string[]>>()
 const SHAPES_MAX = 256
 
 /**
  * `page()` for pages that many requests render alike but for one string (the preference center:
  * the same purposes, the same ticks, another contact's token in the form's action): rendered once
- * per shape, `data` carrying HOLE where that string goes, then `value` escaped into each hole, as
+ * per shape, `data` carrying hole() where that string goes, then `value` escaped into each hole, as
  * the template would have escaped it. `shape` names the page among those of `scope` (an object that
  * is replaced whenever what the data is made from changes, e.g. the cached purposes): with it, the
  * locale and the language switch, it must determine `data` entirely, so that two requests share a
@@ -47,7 +51,7 @@ export function pageWithHole<D>(
   opts: { locale: Locale; titleKey: string; data: D; value: string; scope: object; shape: string },
 ) {
   const other: Locale = opts.locale === 'fr' ? 'en' : 'fr'
-  const switchTo = switchUrl(c, other).split(opts.value).join(HOLE)
+  const switchTo = switchUrl(c, other).split(opts.value).join(hole())
   let pages = shaped.get(opts.scope)
   if (!pages) shaped.set(opts.scope, (pages = new Map()))
   const key = `${view}\n${opts.titleKey}\n${opts.locale}\n${switchTo}\n${opts.shape}`
@@ -61,7 +65,7 @@ export function pageWithHole<D>(
       switchUrl: switchTo,
       data: opts.data,
     })
-    parts = html.split(HOLE)
+    parts = html.split(hole())
     if (pages.size >= SHAPES_MAX) pages.clear()
     pages.set(key, parts)
   }

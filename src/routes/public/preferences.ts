@@ -15,7 +15,7 @@ import { loadPurposes } from '../../domain/consent/purposes.ts'
 import { subscribe } from '../../domain/consent/subscriptions.ts'
 import { withdraw } from '../../domain/consent/withdrawal.ts'
 import { messagePage } from '../../lib/http-errors.ts'
-import { HOLE, pageLocale, pageWithHole } from '../../lib/pages.ts'
+import { hole, pageLocale, pageWithHole } from '../../lib/pages.ts'
 import { siteInfo } from '../../lib/site.ts'
 
 export function preferenceRoutes(deps: Deps) {
@@ -58,13 +58,13 @@ export function preferenceRoutes(deps: Deps) {
         scope: purposes,
         shape: `${shape}${saved}/${pending}/${throttled}/${accessSent}`,
         data: {
-          action: `/p/${HOLE}`,
+          action: `/p/${hole()}`,
           purposes: items,
           saved,
           pending,
           // The resend throttle held the mail back: say so, not "we sent you an e-mail".
           throttled,
-          accessAction: `/p/${HOLE}/access`,
+          accessAction: `/p/${hole()}/access`,
           accessSent,
         },
       })
