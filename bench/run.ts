@@ -4,11 +4,14 @@
  * too), and prints the Markdown table (also written to bench/results.md).
  * Progress goes to stderr so stdout holds only the table.
  */
-import { measure } from './processes/measure.ts'
+import { measure as measureHere } from './processes/measure.ts'
 import { header, ratioOf, table, targetMet, writeResults, type Row } from './report.ts'
 import { baselines, scenarios } from './scenarios/list.ts'
 import { makeWorkCopy, type WorkCopy } from './seed/work-copy.ts'
+import { measureWorkers, stopWorkers } from './workers/measure.ts'
 import type { BaselineName, BenchOptions, Measurement, Scenario, SeedScenario } from './types.ts'
+
+type FixedRate = Parameters<typeof measureHere>[2]
 
 function positive(name: string, fallback: number): number {
   const raw = process.env[name]
@@ -16,6 +19,10 @@ function positive(name: string, fallback: number): number {
   if (!Number.isFinite(value) || value <= 0) throw new Error(`${name} must be a positive number`)
   return value
 }
+
+/** The Workers rows run in the run's one Worker (bench/workers/measure.ts), the others apart. */
+const measure = (s: Exclude<Scenario, SeedScenario>, o: BenchOptions, fixedRate?: FixedRate) =>
+  s.kind === 'workers' ? measureWorkers(s, o) : measureHere(s, o, fixedRate)
 
 const opts: BenchOptions = {
   durationS: positive('BENCH_DURATION', 3),
@@ -87,7 +94,7 @@ try {
       const rates = (ms: Measurement[]) => ms.map((x) => Math.round(x.rate)).join(', ')
       console.error(`          rounds: ${rates(mine)} against ${rates(theirs)} ${m.unit}`)
       const cpu = (ms: Measurement[]) => ms.map((x) => Math.round(x.cpuUsPerReq ?? NaN)).join(', ')
-      if (s.kind === 'http')
+      if (s.kind === 'http' || s.kind === 'workers')
         console.error(`          server CPU µs/req: ${cpu(mine)} against ${cpu(theirs)}`)
     }
     // Latency targets at fixed rates: ROUNDS more runs at each, open loop, the median p99 reported.
@@ -124,6 +131,7 @@ try {
   }
 } finally {
   work?.remove()
+  await stopWorkers()
 }
 
 console.log(table(rows))

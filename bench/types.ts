@@ -13,6 +13,7 @@ export type BaselineName =
   | 'sqlite-pk-seeded'
   | 'sqlite-insert'
   | 'smtp-pass-through'
+  | 'workers-bare'
 
 /** What a row must show to pass; a row may have any of these. */
 export interface Target {
@@ -129,7 +130,18 @@ export interface SeedScenario extends Common {
   kind: 'seed'
 }
 
-export type Scenario = HttpScenario | InprocScenario | SmtpScenario | SeedScenario
+/**
+ * An HTTP request to the bench's Worker in local workerd (bench/workers/harness.ts: the gateway and a
+ * bare Hono app in one Worker, on a local D1), started once per run and shared by every such row and
+ * its baseline, loaded by the same closed-loop generator as the Node rows (bench/workers/measure.ts).
+ */
+export interface WorkersScenario extends Common {
+  kind: 'workers'
+  baseline?: 'workers-bare'
+  request: HttpScenario['request']
+}
+
+export type Scenario = HttpScenario | InprocScenario | SmtpScenario | SeedScenario | WorkersScenario
 
 export interface BenchOptions {
   durationS: number

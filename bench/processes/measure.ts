@@ -15,6 +15,7 @@ import type {
   Scenario,
   SeedScenario,
   SmtpScenario,
+  WorkersScenario,
 } from '../types.ts'
 import { seededEmail, SEEDED_CONTACTS } from '../apps/seeded-app.ts'
 import { benchContacts } from '../seed/work-copy.ts'
@@ -25,7 +26,7 @@ import { newsletterGranted } from '../seed/history.ts'
  * `minDurationS` (else the run's duration), instead of the highest rate the scenario reaches.
  */
 export function measure(
-  s: Exclude<Scenario, SeedScenario>,
+  s: Exclude<Scenario, SeedScenario | WorkersScenario>,
   opts: BenchOptions,
   fixedRate?: { rate: number; minDurationS?: number },
 ): Promise<Measurement> {
@@ -50,7 +51,7 @@ interface ServerInfo {
 }
 
 /** Fills `{name}` in a path from the pools, taking each pool's values in turn. */
-function poolFiller(pools: Record<string, string[]> = {}) {
+export function poolFiller(pools: Record<string, string[]> = {}) {
   const turns = new Map<string, number>()
   return (path: string) =>
     path.replace(/\{(\w+)\}/g, (_, name: string) => {
@@ -63,7 +64,7 @@ function poolFiller(pools: Record<string, string[]> = {}) {
 }
 
 /** `/p/{token}` with the app's `token`; a placeholder the app does not fill is a mistake. */
-function fillPath(path: string, params: Record<string, string> = {}): string {
+export function fillPath(path: string, params: Record<string, string> = {}): string {
   return path.replace(/\{(\w+)\}/g, (_, name: string) => {
     const value = params[name]
     if (value === undefined) throw new Error(`No value for {${name}} in ${path} from the app`)

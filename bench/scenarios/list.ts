@@ -14,6 +14,7 @@ import { INTAKE_FIXED_RATES, PAGE_HEADERS, SEND_BODY } from './shared.ts'
 import { seededScenarios } from './seeded.ts'
 import { sqliteInsertTxn, sqlitePkLookup, sqlitePkLookupSeeded } from './sqlite-baselines.ts'
 import { benchContacts } from '../seed/work-copy.ts'
+import { workersBare, workersScenarios } from './workers.ts'
 
 /** Measured in every run, first, so ratios compare numbers taken on the same machine minutes apart. */
 export const baselines: Record<BaselineName, Scenario> = {
@@ -64,6 +65,7 @@ export const baselines: Record<BaselineName, Scenario> = {
     app: 'smtp-pass-through',
     expectReply: 'OK: passed',
   },
+  'workers-bare': workersBare,
 }
 
 export const scenarios: (Scenario & { baseline: BaselineName })[] = [
@@ -239,6 +241,7 @@ export const scenarios: (Scenario & { baseline: BaselineName })[] = [
     fixedRates: [{ rate: 1_000, minDurationS: 60, target: {} }],
   },
   ...seededScenarios(),
+  ...workersScenarios(),
 ]
 
 export function findScenario(name: string): Scenario | undefined {
