@@ -5,24 +5,42 @@ import type { BenchOptions, Measurement, Target } from './types.ts'
 
 export interface Row {
   name: string
-  /** Absent on baseline rows. */
-  baseline?: { name: string; rate: number }
+  /** Absent on baseline rows; `rate` is the median of the rounds, `when` says when if not now. */
+  baseline?: { name: string; rate: number; when?: string }
   /**
-   * A latency row: the scenario sent at a fixed rate, `ofMax` times the highest rate it reached in
-   * the row above, `baseline` the baseline of those rounds (for scale, not for a ratio).
+   * A latency row: the scenario sent at a fixed rate, `ofMax` times the median rate it reached in the
+   * row above (absent when the rate is fixed in requests/s), `baseline` the baseline of those rounds
+   * (for scale, not for a ratio).
    */
-  fixedRate?: { rate: number; ofMax: number; baseline: { name: string; rate: number } }
+  fixedRate?: { rate: number; ofMax?: number; baseline?: { name: string; rate: number } }
   target?: Target
+  /** The median round (its peak RSS the highest of the rounds). */
   m: Measurement
+  /** Every round, for the spread. */
+  rounds: Measurement[]
+  /** Each round's rate over its baseline round's, when the row has a baseline. */
+  ratios?: number[]
 }
 
-/** The scenario's rate over its baseline's; undefined for a baseline row. */
-export const ratioOf = (row: Row) => (row.baseline ? row.m.rate / row.baseline.rate : undefined)
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!
 
+/**
+ * The median of the rounds' ratios to their baseline rounds (the scenario's rate over its baseline's
+ * when there are no rounds); undefined for a baseline row.
+ */
+export const ratioOf = (row: Row) =>
+  row.ratios?.length
+    ? median(row.ratios)
+    : row.baseline
+      ? row.m.rate / row.baseline.rate
+      : undefined
+
+/** A target counts as met when the median meets it; peak RSS when the highest round does. */
 export function targetMet(row: Row): boolean {
   const t = row.target
   if (t?.minRatio !== undefined && (ratioOf(row) ?? 1) < t.minRatio) return false
   if (t?.maxP99Ms !== undefined && !(row.m.p99Ms < t.maxP99Ms)) return false
+  if (t?.maxPeakRssMb !== undefined && !(row.m.peakRssMb < t.maxPeakRssMb)) return false
   return true
 }
 
@@ -31,6 +49,7 @@ const int = (x: number) => Math.round(x).toLocaleString('en-US')
 
 /** Sub-millisecond values in µs (a SQLite lookup takes a few of them), a second and more in s. */
 function latency(ms: number): string {
+  if (!Number.isFinite(ms)) return '—'
   if (ms < 1) return `${(ms * 1000).toPrecision(3)} µs`
   if (ms >= 1000) return `${(ms / 1000).toPrecision(3)} s`
   return `${ms.toPrecision(3)} ms`
@@ -41,6 +60,7 @@ function target(row: Row): string {
   const parts = [
     t?.minRatio === undefined ? [] : [`>= ${+(t.minRatio * 100).toFixed(1)} %`],
     t?.maxP99Ms === undefined ? [] : [`p99 < ${t.maxP99Ms} ms`],
+    t?.maxPeakRssMb === undefined ? [] : [`RSS < ${t.maxPeakRssMb} MB`],
   ].flat()
   if (parts.length === 0) return '—'
   return `${parts.join(', ')} ${targetMet(row) ? 'pass' : '**FAIL**'}`
@@ -48,14 +68,23 @@ function target(row: Row): string {
 
 function baselineCell(row: Row): string {
   const f = row.fixedRate
-  if (f)
-    return (
-      `fixed rate, open loop: ${pct(f.ofMax)} of the max above = ${int(f.rate)}/s` +
-      ` (${pct(f.rate / f.baseline.rate)} of ${f.baseline.name}'s ${int(f.baseline.rate)}/s)`
-    )
-  return row.baseline
-    ? `${row.baseline.name} (${int(row.baseline.rate)}/s, same rounds)`
-    : '(baseline)'
+  if (f) {
+    const what =
+      f.ofMax === undefined
+        ? `fixed rate, open loop: ${int(f.rate)}/s`
+        : `fixed rate, open loop: ${pct(f.ofMax)} of the median above = ${int(f.rate)}/s`
+    return f.baseline
+      ? `${what} (${pct(f.rate / f.baseline.rate)} of ${f.baseline.name}'s ${int(f.baseline.rate)}/s)`
+      : what
+  }
+  if (!row.baseline) return '(baseline)'
+  return `${row.baseline.name} (${int(row.baseline.rate)}/s, ${row.baseline.when ?? 'same rounds'})`
+}
+
+/** `median (min–max)` over the rounds when there are several. */
+function spread(value: string, xs: number[], show: (x: number) => string): string {
+  if (xs.length < 2) return value
+  return `${value} (${show(Math.min(...xs))}–${show(Math.max(...xs))})`
 }
 
 export function table(rows: Row[]): string {
@@ -72,15 +101,20 @@ export function table(rows: Row[]): string {
   ]
   const lines = rows.map((row) => {
     const ratio = ratioOf(row)
+    const rates = row.rounds.map((m) => m.rate)
+    const p99s = row.rounds.map((m) => m.p99Ms)
+    const notes = [...row.m.problems, ...(row.m.note ? [row.m.note] : [])]
     return [
-      row.m.problems.length ? `${row.name} (${row.m.problems.join(', ')})` : row.name,
+      notes.length ? `${row.name} (${notes.join('; ')})` : row.name,
       baselineCell(row),
-      `${int(row.m.rate)} ${row.m.unit}`,
+      row.fixedRate
+        ? `${int(row.m.rate)} ${row.m.unit}`
+        : spread(`${int(row.m.rate)} ${row.m.unit}`, rates, int),
       latency(row.m.p50Ms),
-      latency(row.m.p99Ms),
+      row.fixedRate ? spread(latency(row.m.p99Ms), p99s, latency) : latency(row.m.p99Ms),
       row.m.cpuUsPerReq === undefined ? '—' : `${Math.round(row.m.cpuUsPerReq)} µs`,
-      row.m.peakRssMb.toFixed(1),
-      ratio === undefined ? '—' : pct(ratio),
+      Number.isFinite(row.m.peakRssMb) ? row.m.peakRssMb.toFixed(1) : '—',
+      ratio === undefined ? '—' : spread(pct(ratio), row.ratios ?? [], pct),
       target(row),
     ]
   })
@@ -114,27 +148,33 @@ function keptSection(file: URL): string {
   return at < 0 ? '' : old.slice(at + 1)
 }
 
+/** What the table means, written below it. */
+const EXPLANATION = [
+  'Written by `npm run bench` (bench/run.ts). Each scenario is measured in rounds (BENCH_ROUNDS,',
+  'default 3), each round right after a round of its baseline, so that both see the same machine; a',
+  'row gives the median round, the spread of the rounds in brackets (min–max), and the median of the',
+  "rounds' ratios to their baselines; a target counts as met when that median meets it, and a peak",
+  'RSS target when the highest round does. HTTP scenarios are compared with a bare Hono endpoint or',
+  "with a floor: the gate's JSON body posted to a bare Hono route behind the gateway's Node edge",
+  '(the POST floor, for the gate and sends), or the preference page as a fixed string behind the',
+  'same edge (the page floor); in-process ones with the raw better-sqlite3 primary-key lookup or',
+  'insert transaction; SMTP ones with a plain smtp-server that forwards each message through',
+  'nodemailer, unchanged, to the same sink smtp-server the relay forwards to',
+  '(bench/apps/mail-apps.ts), their rate counting messages answered 250, which comes only once the',
+  'sink has taken them. A "fixed rate, open loop" row is the scenario above it sent at a fixed',
+  'rate or share of its median rate, each request due at its time whatever the answers do, latency',
+  'counted from that due time (bench/load/open-loop.ts): its target is on p99; the mixed load is',
+  'measured that way only, and fails on any error. Rows marked "seeded" run on a database of',
+  "BENCH_CONTACTS contacts with five consent events each, built through the gateway's own code",
+  '(bench/seed/) and cached in bench/.cache/; its build row compares the rows written per second',
+  'with a raw insert of as many rows of the same size, both timed when it was built.',
+]
+
 export function writeResults(head: string, opts: BenchOptions, rows: Row[]): void {
   const dir = new URL('./', import.meta.url)
   const file = new URL('results.md', dir)
   const kept = keptSection(file)
-  const md = [
-    '# Benchmark results',
-    '',
-    head,
-    '',
-    table(rows),
-    '',
-    'Written by `npm run bench` (bench/run.ts). HTTP scenarios are compared with the bare Hono',
-    'endpoint, in-process ones with the raw better-sqlite3 primary-key lookup or insert transaction,',
-    'SMTP ones with a plain smtp-server that forwards each message through nodemailer, unchanged, to',
-    'the same sink smtp-server the relay forwards to (bench/apps/mail-apps.ts); their rate counts',
-    'messages answered 250, which comes only once the sink has taken them.',
-    'A "fixed rate, open loop" row is the scenario above it sent at a fixed share of the highest rate',
-    'it reached, each request due at its time whatever the answers do, latency counted from that due',
-    'time (bench/load/open-loop.ts): its target is on p99.',
-    '',
-  ].join('\n')
+  const md = ['# Benchmark results', '', head, '', table(rows), '', ...EXPLANATION, ''].join('\n')
   writeFileSync(file, kept ? `${md}\n${kept}` : md)
   // Machine-readable copy for comparing runs; gitignored, unlike results.md.
   writeFileSync(

@@ -86,10 +86,14 @@ export function createApp(deps: Deps, options: AppOptions = {}) {
   })
   app.use(originCheck(deps.config.publicUrl))
   app.use(formBody(site))
-  app.use(async function wakeOutbox(c, next) {
-    await next()
-    if (c.get('outboxPending')) deps.wakeOutbox(() => executionContext(c))
-    if (c.get('countersPending')) scheduleCounterFlush(deps, () => executionContext(c))
+  app.use(function wakeOutbox(c, next) {
+    // GET and HEAD change nothing (mail scanners follow links), so they leave nothing to deliver
+    // and count nothing.
+    if (c.req.method === 'GET' || c.req.method === 'HEAD') return next()
+    return next().then(() => {
+      if (c.get('outboxPending')) deps.wakeOutbox(() => executionContext(c))
+      if (c.get('countersPending')) scheduleCounterFlush(deps, () => executionContext(c))
+    })
   })
 
   app.route('/healthz', healthRoutes(deps))

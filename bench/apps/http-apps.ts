@@ -20,7 +20,7 @@ import { nodeEdge } from '../../src/runtime/node/edge.ts'
 import { openDatabase, startServer } from '../../src/runtime/node/server.ts'
 import { openSqlite } from '../../src/runtime/node/sqlite.ts'
 import { APP_SECRET, WEBHOOK_SECRET } from './secrets.ts'
-import { seededApi, seededPreferencePage, serveBench } from './seeded-app.ts'
+import { seededApi, seededCopyApi, seededPreferencePage, serveBench } from './seeded-app.ts'
 import { dashboardApp } from './dashboard-app.ts'
 
 export interface RunningApp {
@@ -32,6 +32,11 @@ export interface RunningApp {
    * seeded contact's preference-page token).
    */
   pathParams?: Record<string, string>
+  /**
+   * Values for `{name}` placeholders in the paths a scenario's `next` returns, used in turn (e.g.
+   * the link tokens of many contacts).
+   */
+  pools?: Record<string, string[]>
   close(): Promise<void>
 }
 
@@ -142,10 +147,13 @@ export const apps = {
     }
   },
   /**
-   * The gateway on a seeded database with an API key, without the delivery loop
-   * (bench/apps/seeded-app.ts).
+   * The gateway on a seeded database of 2,000 contacts with an API key, taking Mautic's webhooks,
+   * without the delivery loop (bench/apps/seeded-app.ts).
    */
   'gateway-api': seededApi,
+
+  /** The same on this run's copy of the large seeded database (BENCH_CONTACTS contacts). */
+  'gateway-seeded': seededCopyApi,
 
   /**
    * The admin dashboard for a signed-in viewer (bench/apps/dashboard-app.ts), on the database at

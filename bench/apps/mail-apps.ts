@@ -8,7 +8,7 @@ import { createApiKey } from '../../src/domain/platform/api-keys.ts'
 import { pooledSmtp } from '../../src/runtime/node/mail.ts'
 import { DEFAULT_RELAY_MAX_SIZE, startRelay } from '../../src/runtime/node/relay/server.ts'
 import { HOST } from './http-apps.ts'
-import { seededDeps } from './seeded-app.ts'
+import { seededCopyDeps, seededDeps } from './seeded-app.ts'
 
 export interface RunningMailApp {
   port: number
@@ -99,6 +99,22 @@ export const mailApps = {
    */
   relay: async (upstreamUrl: string): Promise<RunningMailApp> => {
     const { deps, close } = await seededDeps()
+    const key = await createApiKey(deps, { name: 'bench-relay', scopes: ['relay'] })
+    if (!key.ok) throw new Error(key.error)
+    const relay = await startRelay(deps, { port: 0, host: HOST, upstreamUrl })
+    return {
+      port: relay.port,
+      auth: { user: 'newsletter', pass: key.key },
+      close: async () => {
+        await relay.close()
+        close()
+      },
+    }
+  },
+
+  /** The same relay on this run's copy of the large seeded database (bench/seed/). */
+  'relay-seeded': async (upstreamUrl: string): Promise<RunningMailApp> => {
+    const { deps, close } = await seededCopyDeps()
     const key = await createApiKey(deps, { name: 'bench-relay', scopes: ['relay'] })
     if (!key.ok) throw new Error(key.error)
     const relay = await startRelay(deps, { port: 0, host: HOST, upstreamUrl })

@@ -9,7 +9,13 @@
  * 35–66 µs (sending 5 KB), so a row and its baseline lose nearly the same to the generator.
  */
 import { Histogram } from './histogram.ts'
-import { open, requestMaker, type Connection, type LoadOptions } from './http-connection.ts'
+import {
+  open,
+  requestMaker,
+  type Connection,
+  type LoadOptions,
+  type WireRequest,
+} from './http-connection.ts'
 
 export interface ClosedLoopOptions extends LoadOptions {
   /**
@@ -36,7 +42,7 @@ export async function closedLoop(o: ClosedLoopOptions): Promise<ClosedLoopResult
   const prebuilt = o.next ? Array.from({ length: o.prebuild ?? 0 }, make) : []
   let used = 0
   let madeLate = 0
-  const nextRequest = (): Buffer => {
+  const nextRequest = (): WireRequest => {
     if (fixed) return fixed
     if (used < prebuilt.length) return prebuilt[used++]!
     madeLate++

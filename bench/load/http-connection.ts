@@ -8,6 +8,7 @@
  * server's), which starved the server and made the generator itself late by 5 to 20 ms at p99.
  */
 import { connect, type Socket } from 'node:net'
+import type { NextRequest } from '../types.ts'
 
 /** What both generators send, and on how many connections. */
 export interface LoadOptions {
@@ -15,29 +16,42 @@ export interface LoadOptions {
   method: string
   headers: Record<string, string>
   body?: string | Buffer
-  /** A new body (and headers to add) for every request. */
-  next?: () => { body: string | Buffer; headers?: Record<string, string> }
+  /** A new request every time (its body, headers, perhaps its method and path). */
+  next?: NextRequest
+  /** Fills the `{name}` placeholders of a path `next` returns (from the app's pools). */
+  fill?: (path: string) => string
   durationS: number
   connections: number
+}
+
+/** A request as bytes on the wire, and what kind it is in a mix. */
+export interface WireRequest {
+  bytes: Buffer
+  kind?: string
 }
 
 const HEAD_END = Buffer.from('\r\n\r\n')
 
 /**
- * Makes the next request as bytes on the wire (HTTP/1.1, keep-alive by default): `o.next`'s body and
- * headers when it has one, the fixed body otherwise.
+ * Makes the next request as bytes on the wire (HTTP/1.1, keep-alive by default): `o.next`'s when it
+ * has one, the fixed body otherwise.
  */
-export function requestMaker(o: LoadOptions): () => Buffer {
+export function requestMaker(o: LoadOptions): () => WireRequest {
   const url = new URL(o.url)
   return () => {
-    const { body = '', headers: extra = {} } = o.next ? o.next() : { body: o.body }
-    const payload = typeof body === 'string' ? Buffer.from(body) : body
-    const headers = { ...o.headers, ...extra, 'Content-Length': String(payload.length) }
+    const next = o.next ? o.next() : { body: o.body }
+    const payload = typeof next.body === 'string' ? Buffer.from(next.body) : (next.body ?? EMPTY)
+    const headers = { ...o.headers, ...next.headers, 'Content-Length': String(payload.length) }
     const lines = Object.entries(headers).map(([k, v]) => `${k}: ${v}\r\n`)
-    const head = `${o.method} ${url.pathname}${url.search} HTTP/1.1\r\nHost: ${url.host}\r\n${lines.join('')}\r\n`
-    return Buffer.concat([Buffer.from(head), payload])
+    const path = next.path
+      ? (o.fill ?? ((p: string) => p))(next.path)
+      : `${url.pathname}${url.search}`
+    const head = `${next.method ?? o.method} ${path} HTTP/1.1\r\nHost: ${url.host}\r\n${lines.join('')}\r\n`
+    return { bytes: Buffer.concat([Buffer.from(head), payload]), kind: next.kind }
   }
 }
+
+const EMPTY = Buffer.alloc(0)
 
 /**
  * One keep-alive connection: sends a request, reads its answer (Content-Length framed: the apps under
@@ -46,12 +60,14 @@ export function requestMaker(o: LoadOptions): () => Buffer {
 export class Connection {
   private pending: Buffer = Buffer.alloc(0)
   private due = 0
+  /** The kind of the request in flight (a mix's figures are per kind). */
+  kind: string | undefined
   busy = false
   dead = false
 
   constructor(
     private socket: Socket,
-    private done: (c: Connection, due: number, status: number | null) => void,
+    private done: Done,
   ) {
     socket.setNoDelay(true)
     socket.on('data', (chunk: Buffer) => this.onData(chunk))
@@ -64,10 +80,11 @@ export class Connection {
     socket.on('close', fail)
   }
 
-  send(bytes: Buffer, due: number) {
+  send(request: WireRequest, due: number) {
     this.busy = true
     this.due = due
-    this.socket.write(bytes)
+    this.kind = request.kind
+    this.socket.write(request.bytes)
   }
 
   private onData(chunk: Buffer) {
@@ -94,7 +111,10 @@ export class Connection {
   }
 }
 
-export function open(url: URL, done: (c: Connection, due: number, status: number | null) => void) {
+/** Called once per request: its status, or null when the connection failed. */
+export type Done = (c: Connection, due: number, status: number | null) => void
+
+export function open(url: URL, done: Done) {
   return new Promise<Connection>((resolve, reject) => {
     const socket = connect(Number(url.port), url.hostname)
     socket.once('connect', () => resolve(new Connection(socket, done)))

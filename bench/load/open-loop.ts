@@ -13,7 +13,13 @@
  * bench/load/http-connection.ts.
  */
 import { Histogram } from './histogram.ts'
-import { open, requestMaker, type Connection, type LoadOptions } from './http-connection.ts'
+import {
+  open,
+  requestMaker,
+  type Connection,
+  type LoadOptions,
+  type WireRequest,
+} from './http-connection.ts'
 
 export interface OpenLoopOptions extends LoadOptions {
   /** Requests per second. */
@@ -33,6 +39,8 @@ export interface OpenLoopResult {
   unanswered: number
   /** How late the generator itself sent its requests (p99, ms): high means the numbers are suspect. */
   sendLagP99Ms: number
+  /** A mix (requests with a `kind`): each kind's latencies and failures. */
+  perKind: Map<string, { hist: Histogram; answered: number; errors: number; non2xx: number }>
 }
 
 export async function openLoop(o: OpenLoopOptions): Promise<OpenLoopResult> {
@@ -50,16 +58,33 @@ export async function openLoop(o: OpenLoopOptions): Promise<OpenLoopResult> {
   let scheduleDone = false
   let wake: () => void = () => {}
   /** Requests due while every connection was busy: [due time, request bytes]. */
-  const backlog: [number, Buffer][] = []
+  const backlog: [number, WireRequest][] = []
+  const perKind: OpenLoopResult['perKind'] = new Map()
+  const kindOf = (c: Connection) => {
+    if (c.kind === undefined) return undefined
+    let k = perKind.get(c.kind)
+    if (!k) perKind.set(c.kind, (k = { hist: new Histogram(), answered: 0, errors: 0, non2xx: 0 }))
+    return k
+  }
   let backlogAt = 0
 
   const done = (c: Connection, due: number, status: number | null) => {
     inflight--
-    if (status === null) errors++
-    else {
-      hist.record((performance.now() - due) * 1e6)
+    const kind = kindOf(c)
+    if (status === null) {
+      errors++
+      if (kind) kind.errors++
+    } else {
+      const ns = (performance.now() - due) * 1e6
+      hist.record(ns)
       answered++
-      if (status < 200 || status >= 300) non2xx++
+      const bad = status < 200 || status >= 300
+      if (bad) non2xx++
+      if (kind) {
+        kind.hist.record(ns)
+        kind.answered++
+        if (bad) kind.non2xx++
+      }
     }
     // The oldest waiting request goes on this connection, or on another free one if this one died.
     const free = c.dead ? connections.find((x) => !x.busy && !x.dead) : c
@@ -74,7 +99,7 @@ export async function openLoop(o: OpenLoopOptions): Promise<OpenLoopResult> {
     Array.from({ length: o.connections }, () => open(url, done)),
   )
 
-  function send(due: number, bytes: Buffer) {
+  function send(due: number, bytes: WireRequest) {
     inflight++
     const free = connections.find((c) => !c.busy && !c.dead)
     if (free) free.send(bytes, due)
@@ -119,5 +144,6 @@ export async function openLoop(o: OpenLoopOptions): Promise<OpenLoopResult> {
     non2xx,
     unanswered,
     sendLagP99Ms: lag.percentileMs(99),
+    perKind,
   }
 }

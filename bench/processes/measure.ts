@@ -13,15 +13,23 @@ import type {
   InprocScenario,
   Measurement,
   Scenario,
+  SeedScenario,
   SmtpScenario,
+  WorkersScenario,
 } from '../types.ts'
 import { seededEmail, SEEDED_CONTACTS } from '../apps/seeded-app.ts'
+import { benchContacts } from '../seed/work-copy.ts'
+import { newsletterGranted } from '../seed/history.ts'
 
 /**
- * `fixedRate` (requests/s, HTTP scenarios only) measures latency at that rate, open loop, instead of
- * the highest rate the scenario reaches.
+ * `fixedRate` (HTTP scenarios only) measures latency at that rate, open loop, for at least
+ * `minDurationS` (else the run's duration), instead of the highest rate the scenario reaches.
  */
-export function measure(s: Scenario, opts: BenchOptions, fixedRate?: number): Promise<Measurement> {
+export function measure(
+  s: Exclude<Scenario, SeedScenario | WorkersScenario>,
+  opts: BenchOptions,
+  fixedRate?: { rate: number; minDurationS?: number },
+): Promise<Measurement> {
   switch (s.kind) {
     case 'http':
       return measureHttp(s, opts, fixedRate)
@@ -39,10 +47,24 @@ interface ServerInfo {
   ports: Record<string, number>
   headers: Record<string, Record<string, string>>
   pathParams: Record<string, Record<string, string>>
+  pools: Record<string, Record<string, string[]>>
+}
+
+/** Fills `{name}` in a path from the pools, taking each pool's values in turn. */
+export function poolFiller(pools: Record<string, string[]> = {}) {
+  const turns = new Map<string, number>()
+  return (path: string) =>
+    path.replace(/\{(\w+)\}/g, (_, name: string) => {
+      const pool = pools[name]
+      if (!pool?.length) throw new Error(`No pool {${name}} for ${path} from the app`)
+      const turn = turns.get(name) ?? 0
+      turns.set(name, turn + 1)
+      return encodeURIComponent(pool[turn % pool.length]!)
+    })
 }
 
 /** `/p/{token}` with the app's `token`; a placeholder the app does not fill is a mistake. */
-function fillPath(path: string, params: Record<string, string> = {}): string {
+export function fillPath(path: string, params: Record<string, string> = {}): string {
   return path.replace(/\{(\w+)\}/g, (_, name: string) => {
     const value = params[name]
     if (value === undefined) throw new Error(`No value for {${name}} in ${path} from the app`)
@@ -53,7 +75,7 @@ function fillPath(path: string, params: Record<string, string> = {}): string {
 async function measureHttp(
   s: HttpScenario,
   opts: BenchOptions,
-  fixedRate?: number,
+  fixedRate?: { rate: number; minDurationS?: number },
 ): Promise<Measurement> {
   const server = startChild('./server.ts', [s.app])
   try {
@@ -66,6 +88,7 @@ async function measureHttp(
       body: request.body,
       headers: { ...info.headers[s.app], ...request.headers },
       next,
+      fill: poolFiller(info.pools[s.app]),
     }
     // Warm-up: JIT, connection pools and SQLite's page cache, none of which production starts cold.
     // Its requests are made as they are sent; its rate sizes the requests made ahead for the run.
@@ -73,13 +96,18 @@ async function measureHttp(
     // At a fixed rate, where latency is the point, the server first finishes what the warm-up's last
     // answers left it to do (SETTLE_MS is ample for that).
     if (fixedRate !== undefined) await new Promise((resolve) => setTimeout(resolve, SETTLE_MS))
-    const prebuild = Math.ceil(warm.rate * opts.durationS * PREBUILD_MARGIN) + 1_000
+    // A floor too: a server still warming up (the webhook thread loads its code) under-sizes it.
+    const prebuild = Math.max(
+      Math.ceil(warm.rate * opts.durationS * PREBUILD_MARGIN) + 1_000,
+      PREBUILD_PER_SECOND * opts.durationS,
+    )
+    const durationS = Math.max(opts.durationS, fixedRate?.minDurationS ?? 0)
     const cpuBefore = cpuSeconds(server.pid!)
     const m =
       fixedRate === undefined
         ? await closedLoopRun({ ...base, prebuild }, opts)
-        : await fixedRateLoop(base, opts, fixedRate)
-    const cpuUsPerReq = ((cpuSeconds(server.pid!) - cpuBefore) * 1e6) / (m.rate * opts.durationS)
+        : await fixedRateLoop(base, durationS, fixedRate.rate)
+    const cpuUsPerReq = ((cpuSeconds(server.pid!) - cpuBefore) * 1e6) / (m.rate * durationS)
     // Read before stopping: /proc/<pid> goes with the process.
     return { ...m, cpuUsPerReq, peakRssMb: peakRssMb(server.pid!) }
   } finally {
@@ -92,6 +120,7 @@ const problemsOf = (counts: Record<string, number>) =>
 
 /** Requests made ahead of a closed-loop run, as a multiple of the warm-up's rate times its length. */
 const PREBUILD_MARGIN = 3
+const PREBUILD_PER_SECOND = 4_000
 
 /** As many requests as `connections` connections get answered, each sent when the last returns. */
 async function closedLoopRun(
@@ -121,25 +150,34 @@ const LAG_LIMIT_MS = 5
 /** `rate` requests/s on a fixed schedule, whatever the answers do (bench/load/open-loop.ts). */
 async function fixedRateLoop(
   o: Omit<LoadOptions, 'durationS'>,
-  opts: BenchOptions,
+  durationS: number,
   rate: number,
 ): Promise<Omit<Measurement, 'peakRssMb'>> {
-  const result = await openLoop({ ...o, rate, durationS: opts.durationS })
+  const result = await openLoop({ ...o, rate, durationS })
   const lagging =
     result.sendLagP99Ms > LAG_LIMIT_MS
       ? [`generator lag p99 ${result.sendLagP99Ms.toFixed(1)} ms`]
       : []
+  const perKind = Object.fromEntries(
+    [...result.perKind].map(([kind, k]) => [
+      kind,
+      { answered: k.answered, p99Ms: k.hist.percentileMs(99) },
+    ]),
+  )
+  const kindProblems = [...result.perKind].flatMap(([kind, k]) =>
+    problemsOf({ [`${kind} errors`]: k.errors, [`${kind} non-2xx`]: k.non2xx }),
+  )
   return {
+    perKind: result.perKind.size > 0 ? perKind : undefined,
     rate: result.rate,
     unit: 'req/s',
     p50Ms: result.hist.percentileMs(50),
     p99Ms: result.hist.percentileMs(99),
     problems: [
-      ...problemsOf({
-        errors: result.errors,
-        'non-2xx': result.non2xx,
-        unanswered: result.unanswered,
-      }),
+      ...(kindProblems.length > 0
+        ? kindProblems
+        : problemsOf({ errors: result.errors, 'non-2xx': result.non2xx })),
+      ...problemsOf({ unanswered: result.unanswered }),
       ...lagging,
     ],
   }
@@ -156,6 +194,18 @@ async function measureInproc(s: InprocScenario, opts: BenchOptions): Promise<Mea
   }
 }
 
+/**
+ * A campaign's recipients on the large seeded database: 10,000 contacts spread over it whose
+ * newsletter consent stands (the relay refuses the others, as it should).
+ */
+function seededRecipients(): number[] {
+  const total = benchContacts()
+  const step = Math.max(1, Math.floor(total / 10_000))
+  const out: number[] = []
+  for (let i = 0; i < total && out.length < 10_000; i += step) if (newsletterGranted(i)) out.push(i)
+  return out
+}
+
 /** Composed once per run, in the load generator (this process). */
 let mail: ReturnType<typeof marketingMail> | undefined
 
@@ -165,6 +215,7 @@ let mail: ReturnType<typeof marketingMail> | undefined
  */
 async function measureSmtp(s: SmtpScenario, opts: BenchOptions): Promise<Measurement> {
   const { message } = await (mail ??= marketingMail())
+  const campaign = s.seeded ? seededRecipients() : []
   const sink = startChild('./mail-server.ts', ['smtp-sink'])
   try {
     const { port: sinkPort } = JSON.parse(await firstLine(sink)) as { port: number }
@@ -181,8 +232,11 @@ async function measureSmtp(s: SmtpScenario, opts: BenchOptions): Promise<Measure
         connections: opts.smtpConnections,
         warmupS: opts.warmupS,
         durationS: opts.durationS,
-        // Each message to the next seeded contact (bench/apps/seeded-app.ts), as a campaign goes.
-        next: (n) => message(n, seededEmail(n % SEEDED_CONTACTS)),
+        // Each message to the next seeded contact (bench/apps/seeded-app.ts), as a campaign goes;
+        // on the large seeded database, to contacts spread over it.
+        next: s.seeded
+          ? (n) => message(n, seededEmail(campaign[n % campaign.length]!))
+          : (n) => message(n, seededEmail(n % SEEDED_CONTACTS)),
         expectReply: s.expectReply,
       })
       const problems = problemsOf({

@@ -1,7 +1,8 @@
 /**
  * @module Child process serving the apps named in argv on 127.0.0.1, each on its own free port, and
- * printing `{"ports":{...},"headers":{...},"pathParams":{...}}` (by app name) as one line on stdout. It runs apart from the load generator so that
- * client and server never share an event loop, and so its VmHWM is the server's peak RSS alone.
+ * printing `{"ports":{...},"headers":{...},"pathParams":{...},"pools":{...}}` (by app name) as one
+ * line on stdout. It runs apart from the load generator so that client and server never share an
+ * event loop, and so its VmHWM is the server's peak RSS alone.
  */
 import { apps, type AppName, type RunningApp } from '../apps/http-apps.ts'
 
@@ -32,4 +33,5 @@ const headers = Object.fromEntries([...running].map(([name, app]) => [name, app.
 const pathParams = Object.fromEntries(
   [...running].map(([name, app]) => [name, app.pathParams ?? {}]),
 )
-process.stdout.write(`${JSON.stringify({ ports, headers, pathParams })}\n`)
+const pools = Object.fromEntries([...running].map(([name, app]) => [name, app.pools ?? {}]))
+process.stdout.write(`${JSON.stringify({ ports, headers, pathParams, pools })}\n`)

@@ -5,7 +5,9 @@ import { recordConsentEvents } from '../../src/domain/consent/ledger.ts'
 import { enqueueQuery } from '../../src/domain/platform/outbox.ts'
 import { startCheckpointer } from '../../src/runtime/node/checkpointer.ts'
 import type { InprocOp } from '../types.ts'
-import { seededDeps, seededEmail, SEEDED_CONTACTS } from '../apps/seeded-app.ts'
+import { seededCopyDeps, seededDeps, seededEmail, SEEDED_CONTACTS } from '../apps/seeded-app.ts'
+import type Database from 'better-sqlite3'
+import type { Deps } from '../../src/deps.ts'
 
 const pick = (ids: string[]) => ids[Math.floor(Math.random() * ids.length)]!
 
@@ -21,6 +23,16 @@ export async function gateById(): Promise<InprocOp> {
  */
 export async function recordEvent(): Promise<InprocOp> {
   const { deps, ids, sqlite, close } = await seededDeps()
+  return recordEventOn(deps, sqlite, ids, close)
+}
+
+/** Events for 200 of `ids` in turn, granted and withdrawn, each with its state and an outbox row. */
+async function recordEventOn(
+  deps: Deps,
+  sqlite: Database.Database,
+  ids: string[],
+  close: () => void,
+): Promise<InprocOp> {
   const checkpoints = startCheckpointer(sqlite, (m) => console.error(`checkpoint: ${m}`))
   const contacts = await Promise.all(
     ids.slice(0, 200).map(async (id) => {
@@ -75,6 +87,34 @@ export async function gateBatchByEmail(): Promise<InprocOp> {
   const batch = () =>
     Array.from({ length: 1_000 }, () => ({
       email: seededEmail(Math.floor(Math.random() * SEEDED_CONTACTS)),
+    }))
+  return { op: () => gateBatch(deps, 'newsletter', batch()), close }
+}
+
+/** This run's copy of the large seeded database, and ids spread over it (bench/seed/cache.ts). */
+async function onSeededCopy() {
+  const { deps, sqlite, meta, close } = await seededCopyDeps()
+  return { deps, sqlite, ids: meta.build.sample.map((s) => s.id), contacts: meta.contacts, close }
+}
+
+/** The gate by contact id on the large seeded database: contacts picked all over it. */
+export async function gateByIdSeeded(): Promise<InprocOp> {
+  const { deps, ids, close } = await onSeededCopy()
+  return { op: () => gateBatch(deps, 'newsletter', [{ contact_id: pick(ids) }]), close }
+}
+
+/** Recording an event on the large seeded database, its checkpointer running as under npm start. */
+export async function recordEventSeeded(): Promise<InprocOp> {
+  const { deps, sqlite, ids, close } = await onSeededCopy()
+  return recordEventOn(deps, sqlite, ids, close)
+}
+
+/** The batch gate by e-mail on the large seeded database: addresses from all over it. */
+export async function gateBatchByEmailSeeded(): Promise<InprocOp> {
+  const { deps, contacts, close } = await onSeededCopy()
+  const batch = () =>
+    Array.from({ length: 1_000 }, () => ({
+      email: seededEmail(Math.floor(Math.random() * contacts)),
     }))
   return { op: () => gateBatch(deps, 'newsletter', batch()), close }
 }

@@ -9,7 +9,12 @@ import type { BaselineName, Scenario } from '../types.ts'
 import { gateBatchByEmail, gateById, recordEvent } from './consent-ops.ts'
 import { nextWebhook, SAME_BODY, WEBHOOK_HEADERS } from '../apps/webhook-requests.ts'
 import { seededEmail } from '../apps/seeded-app.ts'
-import { sqliteInsertTxn, sqlitePkLookup } from './sqlite-baselines.ts'
+import { mixedRequest } from './mixed-requests.ts'
+import { INTAKE_FIXED_RATES, PAGE_HEADERS, SEND_BODY } from './shared.ts'
+import { seededScenarios } from './seeded.ts'
+import { sqliteInsertTxn, sqlitePkLookup, sqlitePkLookupSeeded } from './sqlite-baselines.ts'
+import { benchContacts } from '../seed/work-copy.ts'
+import { workersBare, workersScenarios } from './workers.ts'
 
 /** Measured in every run, first, so ratios compare numbers taken on the same machine minutes apart. */
 export const baselines: Record<BaselineName, Scenario> = {
@@ -19,15 +24,36 @@ export const baselines: Record<BaselineName, Scenario> = {
     app: 'bare',
     request: { path: '/hello' },
   },
-  // The page floor as a baseline of its own, for pages measured against it (the dashboard): the
-  // preference page as a fixed string behind the gateway's Node edge, as the reference row below.
+  // The floor of a JSON API call: the gate's body posted to a bare Hono route behind the gateway's
+  // Node edge (security headers, request id, access log), which parses it and answers a fixed
+  // decision: no API key, no blind index, no query. The HTTP gate and send are measured against it.
+  'post-floor': {
+    name: 'bare Hono JSON POST behind the Node edge, no database (POST floor)',
+    kind: 'http',
+    app: 'hono-post-edge',
+    request: {
+      method: 'POST',
+      path: '/gate',
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({ purpose: 'newsletter', contacts: [{ email: seededEmail(7) }] }),
+    },
+  },
+  // The floor of a page: the preference page the gateway renders, as a fixed string from a bare Hono
+  // route behind the same Node edge (no token check, no read, no render). The dashboard too is
+  // measured against it.
   'page-floor': {
-    name: 'page floor: a fixed 5 KB page behind the Node edge',
+    name: 'bare Hono GET of the same page, fixed, behind the Node edge (page floor)',
     kind: 'http',
     app: 'hono-page-edge',
     request: { path: '/page', headers: { Accept: 'text/html' } },
   },
   'sqlite-pk': { name: 'better-sqlite3 PK lookup', kind: 'inproc', setup: sqlitePkLookup },
+  'sqlite-pk-seeded': {
+    name: `better-sqlite3 PK lookup of a contact (seeded: ${benchContacts().toLocaleString('en-US')} contacts)`,
+    kind: 'inproc',
+    seeded: true,
+    setup: sqlitePkLookupSeeded,
+  },
   'sqlite-insert': {
     name: 'better-sqlite3 1-row insert txn',
     kind: 'inproc',
@@ -39,6 +65,7 @@ export const baselines: Record<BaselineName, Scenario> = {
     app: 'smtp-pass-through',
     expectReply: 'OK: passed',
   },
+  'workers-bare': workersBare,
 }
 
 export const scenarios: (Scenario & { baseline: BaselineName })[] = [
@@ -75,12 +102,12 @@ export const scenarios: (Scenario & { baseline: BaselineName })[] = [
     itemsPerOp: 1_000,
     target: { minRatio: 0.4 },
   },
-  // The yardstick the sending issue quotes for the HTTP gate ("Kysely over HTTP measured ~41 %
-  // here"), measured in the same run: what a JSON POST and one Kysely query cost on this machine.
+  // What a JSON POST and one Kysely query cost on this machine, against the POST floor (the issue
+  // quotes 61–72 % of it): the yardstick for the HTTP gate's target.
   {
     name: 'bare Hono POST + one Kysely PK lookup (reference)',
     kind: 'http',
-    baseline: 'hono-bare',
+    baseline: 'post-floor',
     app: 'hono-kysely',
     request: {
       method: 'POST',
@@ -89,24 +116,23 @@ export const scenarios: (Scenario & { baseline: BaselineName })[] = [
       body: JSON.stringify({ id: 1_234 }),
     },
   },
-  // "Gate over HTTP: >= 40 % of a bare Hono endpoint's requests/s."
+  // Reliability and scale issue: "POST /api/v1/gate (one contact by e-mail): >= 50 % of the POST
+  // floor".
   {
     name: 'POST /api/v1/gate, one contact by e-mail',
     kind: 'http',
-    baseline: 'hono-bare',
+    baseline: 'post-floor',
     app: 'gateway-api',
     request: {
       method: 'POST',
       path: '/api/v1/gate',
       body: JSON.stringify({ purpose: 'newsletter', contacts: [{ email: seededEmail(7) }] }),
     },
-    target: { minRatio: 0.4 },
+    target: { minRatio: 0.5 },
   },
-  // The HTTP gate's floor, measured in the same run: the same body posted to a bare Hono route
-  // behind the gateway's Node edge (security headers, request id, access log), which parses it and
-  // answers a fixed decision: no API key, no blind index, no query. No target.
+  // The POST floor itself against bare Hono: what the edge and a JSON body cost before any work.
   {
-    name: 'bare Hono JSON POST behind the Node edge, no database (reference)',
+    name: 'bare Hono JSON POST behind the Node edge (the POST floor, reference)',
     kind: 'http',
     baseline: 'hono-bare',
     app: 'hono-post-edge',
@@ -117,30 +143,25 @@ export const scenarios: (Scenario & { baseline: BaselineName })[] = [
       body: JSON.stringify({ purpose: 'newsletter', contacts: [{ email: seededEmail(7) }] }),
     },
   },
-  // "/api/v1/send with injection, transport excluded (an in-memory sink): >= 25 % of bare Hono."
+  // "POST /api/v1/send with injection, transport excluded (an in-memory sink): >= 40 % of the POST
+  // floor."
   {
     name: 'POST /api/v1/send with link injection',
     kind: 'http',
-    baseline: 'hono-bare',
+    baseline: 'post-floor',
     app: 'gateway-api',
     request: {
       method: 'POST',
       path: '/api/v1/send',
-      body: JSON.stringify({
-        purpose: 'newsletter',
-        to: seededEmail(11),
-        subject: 'Nouveautés',
-        html: `<html><body>${'<p>Bonjour, voici nos nouveautés du mois.</p>'.repeat(40)}</body></html>`,
-        text: 'Bonjour, voici nos nouveautés du mois.\n'.repeat(40),
-      }),
+      body: SEND_BODY,
     },
-    target: { minRatio: 0.25 },
+    target: { minRatio: 0.4 },
   },
   // Mautic connector issue: "webhook intake (signature check, parse, durable write) of a realistic
-  // 5 KB payload: >= 10 % of a bare Hono endpoint's requests/s, and p99 under 20 ms at half that rate
-  // (Mautic waits on us inside its own requests)". Every request is a new event with its own
-  // signature (bench/apps/webhook-requests.ts); "half that rate" is taken as half of the rate
-  // measured here.
+  // 5 KB payload: >= 10 % of a bare Hono endpoint's requests/s"; the reliability issue adds "p99 <
+  // 20 ms at 25 % of its highest rate and p99 < 5 ms at 100 webhooks/s, each fixed-rate run at least
+  // 20 s" (Mautic posts one event at a time from inside its own requests). Every request is a new
+  // event with its own signature (bench/apps/webhook-requests.ts).
   {
     name: 'POST /hooks/mautic, a new 5 KB event each request',
     kind: 'http',
@@ -148,7 +169,7 @@ export const scenarios: (Scenario & { baseline: BaselineName })[] = [
     app: 'gateway-hooks',
     request: { method: 'POST', path: '/hooks/mautic', headers: WEBHOOK_HEADERS, next: nextWebhook },
     target: { minRatio: 0.1 },
-    fixedRate: { ofMax: 0.5, target: { maxP99Ms: 20 } },
+    fixedRates: INTAKE_FIXED_RATES,
   },
   // The same body over and over: a signature check, a parse and a receipt lookup, no write. No target.
   {
@@ -163,23 +184,20 @@ export const scenarios: (Scenario & { baseline: BaselineName })[] = [
       body: SAME_BODY.body,
     },
   },
-  // Contact pages issue: "preference page render >= 20 % of a bare Hono endpoint's requests/s".
-  // One seeded contact (newsletter and cookies granted), its token made where the app is seeded.
+  // Reliability and scale issue: "preference page: >= 40 % of the page floor (the same page as a
+  // fixed string behind the edge)". One seeded contact (newsletter and cookies granted), its token
+  // made where the app is seeded.
   {
     name: 'preference page GET /p/{token}',
     kind: 'http',
-    baseline: 'hono-bare',
+    baseline: 'page-floor',
     app: 'gateway-api',
-    request: {
-      path: '/p/{preferencesToken}',
-      headers: { Accept: 'text/html', 'Accept-Language': 'fr-FR,fr;q=0.9,en;q=0.8' },
-    },
-    target: { minRatio: 0.2 },
+    request: { path: '/p/{preferencesToken}', headers: PAGE_HEADERS },
+    target: { minRatio: 0.4 },
   },
-  // The preference page's floor, measured in the same run: the same 5 KB page behind the same Node
-  // edge, as a fixed string (no token check, no read, no render). No target.
+  // The page floor itself against bare Hono: what serving those 5 KB behind the edge costs.
   {
-    name: 'bare Hono GET of the same page, fixed, behind the Node edge (reference)',
+    name: 'bare Hono GET of the same page, fixed, behind the Node edge (the page floor, reference)',
     kind: 'http',
     baseline: 'hono-bare',
     app: 'hono-page-edge',
@@ -210,6 +228,20 @@ export const scenarios: (Scenario & { baseline: BaselineName })[] = [
     expectReply: 'OK: forwarded to 1 recipient',
     target: { minRatio: 0.5 },
   },
+  // Reliability and scale issue: "mixed traffic (webhooks, gate calls, pages, one-click POSTs) held
+  // at 1,000 requests/s for 60 s on loopback with zero errors, p99 reported". Open loop only: each
+  // request due at its time (bench/load/open-loop.ts); its row fails on any error or non-2xx.
+  {
+    name: 'mixed load: webhooks, gate calls, preference pages, one-click POSTs',
+    kind: 'http',
+    baseline: 'hono-bare',
+    app: 'gateway-api',
+    request: { method: 'POST', path: '/hooks/mautic', next: mixedRequest },
+    openLoopOnly: true,
+    fixedRates: [{ rate: 1_000, minDurationS: 60, target: {} }],
+  },
+  ...seededScenarios(),
+  ...workersScenarios(),
 ]
 
 export function findScenario(name: string): Scenario | undefined {

@@ -27,7 +27,7 @@ const NodeBuffer = (
   globalThis as {
     Buffer?: {
       from(b: ArrayBuffer, offset: number, length: number): { toString(enc: 'base64url'): string }
-      from(s: string, enc: 'base64url'): Uint8Array
+      from(s: string, enc: 'base64url'): Uint8Array & { toString(enc: 'utf8'): string }
     }
   }
 ).Buffer
@@ -57,6 +57,16 @@ export function fromBase64Url(s: string): Bytes {
   const out = new Uint8Array(bin.length)
   for (let i = 0; i < bin.length; i++) out[i] = bin.charCodeAt(i)
   return out
+}
+
+/**
+ * base64url to the UTF-8 text it encodes (a token's JSON part): one native call on Node, where the
+ * bytes need no copy of their own. Refuses what `fromBase64Url` refuses.
+ */
+export function base64UrlToText(s: string): string {
+  if (NodeBuffer && s.length % 4 !== 1 && B64URL_ONLY.test(s))
+    return NodeBuffer.from(s, 'base64url').toString('utf8')
+  return fromUtf8(fromBase64Url(s))
 }
 
 /** Buffer's decoder skips characters outside the alphabet and a dangling last one; atob refuses both. */

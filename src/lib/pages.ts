@@ -1,8 +1,10 @@
 /** @module Renders a page with the shared envelope (locale, site, language switch). */
 import type { Context } from 'hono'
 import type { ContentfulStatusCode } from 'hono/utils/http-status'
+import { toHex } from './encoding.ts'
 import { isLocale, pickLocale, t, type Locale } from './i18n.ts'
-import { renderPage, type SiteInfo } from './views.ts'
+import { randomBytes } from './random.ts'
+import { escapeExpression, renderPage, type SiteInfo } from './views.ts'
 
 export function pageLocale(c: Context, contactLocale?: string | null): Locale {
   const explicit = c.req.query('lang')
@@ -17,6 +19,57 @@ export function switchUrl(c: Context, to: Locale): string {
   const url = new URL(c.req.url)
   url.searchParams.set('lang', to)
   return `${url.pathname}${url.search}`
+}
+
+let madeHole: string | undefined
+
+/**
+ * Stands in a page's data for the one string that differs between requests of the same shape (a
+ * link's token): random, so no content can hold it, and left as it is by escaping. Made on first
+ * use, in a request: Workers refuse random values in a module's global scope (the Worker would not
+ * start).
+ */
+export const hole = () => (madeHole ??= `\u0000${toHex(randomBytes(8))}\u0000`)
+
+/** Pages rendered with a hole(), per scope, by shape; a scope's pages are emptied when too many. */
+const shaped = new WeakMap<object, Map<string, string[]>>()
+const SHAPES_MAX = 256
+
+/**
+ * `page()` for pages that many requests render alike but for one string (the preference center:
+ * the same purposes, the same ticks, another contact's token in the form's action): rendered once
+ * per shape, `data` carrying hole() where that string goes, then `value` escaped into each hole, as
+ * the template would have escaped it. `shape` names the page among those of `scope` (an object that
+ * is replaced whenever what the data is made from changes, e.g. the cached purposes): with it, the
+ * locale and the language switch, it must determine `data` entirely, so that two requests share a
+ * page only when they would have rendered it alike.
+ */
+export function pageWithHole<D>(
+  c: Context,
+  site: SiteInfo,
+  view: string,
+  opts: { locale: Locale; titleKey: string; data: D; value: string; scope: object; shape: string },
+) {
+  const other: Locale = opts.locale === 'fr' ? 'en' : 'fr'
+  const switchTo = switchUrl(c, other).split(opts.value).join(hole())
+  let pages = shaped.get(opts.scope)
+  if (!pages) shaped.set(opts.scope, (pages = new Map()))
+  const key = `${view}\n${opts.titleKey}\n${opts.locale}\n${switchTo}\n${opts.shape}`
+  let parts = pages.get(key)
+  if (!parts) {
+    const html = renderPage(view, {
+      locale: opts.locale,
+      title: t(opts.locale, opts.titleKey),
+      site,
+      switchLocale: other,
+      switchUrl: switchTo,
+      data: opts.data,
+    })
+    parts = html.split(hole())
+    if (pages.size >= SHAPES_MAX) pages.clear()
+    pages.set(key, parts)
+  }
+  return c.html(parts.join(escapeExpression(opts.value)))
 }
 
 export function page<D>(

@@ -19,8 +19,7 @@ export function formBody(site: SiteInfo): MiddlewareHandler {
     status === 415
       ? messagePage(c, site, 415, 'error.notAForm.title', 'error.notAForm.body')
       : messagePage(c, site, 400, 'error.badForm.title', 'error.badForm.body')
-  return async function formBody(c, next) {
-    if (c.req.method !== 'POST' || !FORM_PATHS.test(c.req.path)) return next()
+  const check: MiddlewareHandler = async (c, next) => {
     const type = c.req.header('content-type')?.split(';')[0]!.trim().toLowerCase()
     if (!type) {
       if (EMPTY_BODY_ALLOWED.test(c.req.path) && (await c.req.arrayBuffer()).byteLength === 0)
@@ -34,5 +33,10 @@ export function formBody(site: SiteInfo): MiddlewareHandler {
       return refuse(c, 400)
     }
     return next()
+  }
+  // Not async: what is not a form post (every page view) goes on without a promise of its own.
+  return function formBody(c, next) {
+    if (c.req.method !== 'POST' || !FORM_PATHS.test(c.req.path)) return next()
+    return check(c, next)
   }
 }

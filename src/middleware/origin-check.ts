@@ -14,7 +14,8 @@ const SAFE = new Set(['GET', 'HEAD', 'OPTIONS'])
 
 export function originCheck(publicUrl: string): MiddlewareHandler {
   const publicOrigin = new URL(publicUrl).origin
-  return async function originCheck(c, next) {
+  // Not async: a safe request (every page view) goes on without a promise of its own.
+  return function originCheck(c, next) {
     if (SAFE.has(c.req.method) || EXEMPT.test(c.req.path)) return next()
     const origin = c.req.header('origin')
     const sameOrigin =

@@ -1,6 +1,7 @@
 /** @module Contact rows: look-up by blind index, id or Mautic id; inserts as compiled queries for atomic units. */
 import type { CompiledQuery, Selectable } from 'kysely'
 import type { ContactsTable, DB } from '../database.ts'
+import { prepared } from '../prepared.ts'
 
 export type ContactRow = Selectable<ContactsTable>
 
@@ -16,8 +17,28 @@ export function findContactById(db: DB, id: string): Promise<ContactRow | undefi
   return db.selectFrom('contacts').selectAll().where('id', '=', id).executeTakeFirst()
 }
 
-export function insertContactQuery(db: DB, row: ContactRow): CompiledQuery {
-  return db.insertInto('contacts').values(row).compile()
+const CONTACT_COLUMNS = [
+  'id',
+  'email_enc',
+  'email_bidx',
+  'bidx_kid',
+  'locale',
+  'attributes_enc',
+  'data_key_enc',
+  'status',
+  'objected_at',
+  'created_at',
+  'updated_at',
+  'erased_at',
+] as const satisfies readonly (keyof ContactRow)[]
+
+/** Compiled once: every new contact (a form, a webhook, an import) writes one. */
+const insertContact = prepared(CONTACT_COLUMNS, (p, db) =>
+  db.insertInto('contacts').values(p as ContactRow),
+)
+
+export function insertContactQuery(_db: DB, row: ContactRow): CompiledQuery {
+  return insertContact(row)
 }
 
 export function updateContactQuery(

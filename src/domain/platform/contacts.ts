@@ -69,13 +69,31 @@ export async function prepareContact(
       insert: [],
     }
 
-  const id = crypto.randomUUID() // v4: a contact id travels in links and must not reveal when it was made
+  return newContact(deps, normalizedEmail, bidxes[0]!, locale, attributes)
+}
+
+/**
+ * A new contact for an address no contact has (not yet written: see `insert`), its blind index
+ * already computed: its id, its encrypted fields and a fresh data key. `prepareContact` calls it once
+ * the look-up found nobody; a bulk import that knows the addresses are new may call it directly, and
+ * may draw the ids itself (random v4 all the same) to write its contacts in id order, which fills the
+ * B-trees keyed by contact id page after page instead of dirtying a page anywhere per contact.
+ */
+export async function newContact(
+  deps: Pick<Deps, 'db' | 'keys' | 'clock'>,
+  normalizedEmail: string,
+  bidx: string,
+  locale: Locale,
+  attributes?: Record<string, string>,
+  // v4: a contact id travels in links and must not reveal when it was made
+  id: string = crypto.randomUUID(),
+): Promise<ContactContext> {
   const now = deps.clock.now()
   const rawKey = crypto.getRandomValues(new Uint8Array(32))
   const row: ContactRow = {
     id,
     email_enc: await encryptField(deps.keys, normalizedEmail, emailAad(id)),
-    email_bidx: bidxes[0]!,
+    email_bidx: bidx,
     bidx_kid: deps.keys.current.kid,
     locale,
     attributes_enc: attributes

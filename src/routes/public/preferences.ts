@@ -15,7 +15,7 @@ import { loadPurposes } from '../../domain/consent/purposes.ts'
 import { subscribe } from '../../domain/consent/subscriptions.ts'
 import { withdraw } from '../../domain/consent/withdrawal.ts'
 import { messagePage } from '../../lib/http-errors.ts'
-import { page, pageLocale } from '../../lib/pages.ts'
+import { hole, pageLocale, pageWithHole } from '../../lib/pages.ts'
 import { siteInfo } from '../../lib/site.ts'
 
 export function preferenceRoutes(deps: Deps) {
@@ -35,33 +35,37 @@ export function preferenceRoutes(deps: Deps) {
       if (facts?.status !== 'active') return invalid(c)
       const locale = pageLocale(c, facts.locale)
       const purposes = await loadPurposes(deps.db, deps.clock.now())
+      let shape = ''
       const items = [...purposes.values()].flatMap((p) => {
         const notice = p.current[locale]
         const status = facts.states.get(p.key)
-        return notice
-          ? [
-              {
-                key: p.key,
-                title: notice.title,
-                body: notice.body,
-                checked: status === 'granted',
-                pending: status === 'pending',
-              },
-            ]
-          : []
+        if (!notice) return []
+        const checked = status === 'granted'
+        const pending = status === 'pending'
+        shape += checked ? 'g' : pending ? 'p' : '-'
+        return [{ key: p.key, title: notice.title, body: notice.body, checked, pending }]
       })
-      return page(c, site, 'public/preferences', {
+      const saved = c.req.query('saved') === '1'
+      const pending = c.req.query('pending') === '1'
+      const throttled = c.req.query('pending') === 'throttled'
+      const accessSent = c.req.query('access') === 'sent'
+      // Contacts whose purposes stand alike see the same page but for their token: rendered once
+      // per shape while the cached purposes last (their wording is the rest of the page's data).
+      return pageWithHole(c, site, 'public/preferences', {
         locale,
         titleKey: 'preferences.title',
+        value: c.req.param('token'),
+        scope: purposes,
+        shape: `${shape}${saved}/${pending}/${throttled}/${accessSent}`,
         data: {
-          action: `/p/${c.req.param('token')}`,
+          action: `/p/${hole()}`,
           purposes: items,
-          saved: c.req.query('saved') === '1',
-          pending: c.req.query('pending') === '1',
+          saved,
+          pending,
           // The resend throttle held the mail back: say so, not "we sent you an e-mail".
-          throttled: c.req.query('pending') === 'throttled',
-          accessAction: `/p/${c.req.param('token')}/access`,
-          accessSent: c.req.query('access') === 'sent',
+          throttled,
+          accessAction: `/p/${hole()}/access`,
+          accessSent,
         },
       })
     })

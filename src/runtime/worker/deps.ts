@@ -20,6 +20,7 @@ import { createMauticClient } from '../../mautic/client.ts'
 import { configurationErrorApp } from '../../routes/unavailable.ts'
 import { d1Atomic, D1Dialect, d1Query, d1QueryOne } from './d1-dialect.ts'
 import { workerMailTransport, WorkerTransportError } from './mail.ts'
+import { outboxWaker } from './outbox-wake.ts'
 
 /** The D1 binding plus the variables and secrets the README lists (strings). */
 export interface WorkerEnv {
@@ -61,7 +62,7 @@ async function workerDeps(env: WorkerEnv): Promise<Built> {
     pbkdf2Iterations: WORKERS_PBKDF2_ITERATIONS,
     logger,
     outboxHandlers: {},
-    wakeOutbox: (ctx) => ctx?.()?.waitUntil(deliverOutbox(deps)),
+    wakeOutbox: outboxWaker(() => deliverOutbox(deps)),
     mail,
     mautic,
     // Cloudflare sets it on every request; a client cannot forge it.

@@ -3,7 +3,9 @@ import { describe, expect, it } from 'vitest'
 import { preferencesUrl } from '../../../../src/domain/sending/links.ts'
 import { deliverOutbox } from '../../../../src/domain/platform/outbox.ts'
 import { subscribe } from '../../../../src/domain/consent/subscriptions.ts'
-import { testApp } from '../../../helpers/deps.ts'
+import { API_CONSENT, testApp } from '../../../helpers/deps.ts'
+
+const API_LIKE = { ...API_CONSENT, locale: 'fr' as const }
 
 async function withChoices() {
   const t = await testApp()
@@ -108,5 +110,53 @@ describe('preference center', () => {
     expect((await save('all=off', 'https://evil.example')).status).toBe(403)
     expect(states()).toMatchObject({ cookies: 'granted' })
     expect((await app.request('/p/forged.token.here')).status).toBe(404)
+  })
+
+  it('renders each contact its own page: its token, its ticks, its language', async () => {
+    // Pages that look alike are rendered once and reused with another token (pageWithHole): a
+    // contact must never get another's token, ticks, saved notice or language.
+    const { app, deps, path } = await withChoices()
+    const other = await subscribe(deps, {
+      email: 'bruno@exemple.fr',
+      purposes: ['cookies', 'push_notifications'],
+      locale: 'en',
+      method: 'api',
+      source: 's',
+      actor: 'a',
+      evidence: {},
+    })
+    const third = await subscribe(deps, {
+      ...API_LIKE,
+      email: 'chloe@exemple.fr',
+      purposes: ['geolocation'],
+    })
+    if (!other.ok || !third.ok) throw new Error('subscribe failed')
+    const otherPath = new URL(await preferencesUrl(deps, other.contactId)).pathname
+    const thirdPath = new URL(await preferencesUrl(deps, third.contactId)).pathname
+    const token = (p: string) => p.slice(3)
+    const forms = (html: string) => [...html.matchAll(/action="\/p\/([^"/]+)/g)].map((m) => m[1])
+    for (const [p, locale] of [
+      [path, 'fr'],
+      [otherPath, 'fr'],
+      [path, 'fr'],
+      [otherPath, 'fr'],
+      [thirdPath, 'fr'],
+      [path, 'en'],
+    ] as const) {
+      const html = await (await app.request(`${p}?lang=${locale}`)).text()
+      expect(new Set(forms(html))).toEqual(new Set([token(p)]))
+      expect(html).toContain(`href="${p}?lang&#x3D;${locale === 'fr' ? 'en' : 'fr'}"`)
+      expect(html).toContain(`<html lang="${locale}">`)
+      const ticked = p === thirdPath ? ['geolocation'] : ['cookies', 'push_notifications']
+      expect([...html.matchAll(/value="(\w+)" checked/g)].map((m) => m[1])).toEqual(ticked)
+    }
+    // The language switch keeps the rest of the query (a campaign's utm_source).
+    const tagged = await (await app.request(`${otherPath}?utm_source=mail&lang=fr`)).text()
+    expect(tagged).toContain(`href="${otherPath}?utm_source&#x3D;mail&amp;lang&#x3D;en"`)
+    const saved = await (await app.request(`${otherPath}?saved=1`)).text()
+    expect(saved).toContain('role="status"')
+    const plain = await (await app.request(otherPath)).text()
+    expect(plain).not.toContain('role="status"')
+    expect(plain).toContain('<html lang="en">') // the contact's own language
   })
 })
