@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import type { unstable_startWorker as StartWorker } from 'wrangler'
 
 // Nothing may reach the internet: no telemetry, no error reports, no update check, no request.cf fetch.
 Object.assign(process.env, {
@@ -19,7 +20,7 @@ Object.assign(process.env, {
 
 const CONFIG = fileURLToPath(new URL('../../../wrangler.toml', import.meta.url))
 const persist = mkdtempSync(join(tmpdir(), 'cg-worker-start-'))
-let worker: Awaited<ReturnType<typeof import('wrangler').unstable_startWorker>> | undefined
+let worker: Awaited<ReturnType<typeof StartWorker>> | undefined
 let url: URL
 
 beforeAll(async () => {
