@@ -80,7 +80,7 @@ CREATE TABLE settings (
 
 -- The dashboard's Mautic figures without a scan: dead letters (rare: entries only for them) and the
 -- mirror's pending changes in observe mode.
-CREATE INDEX outbox_dead ON outbox (id) WHERE status = 'dead';
+CREATE INDEX IF NOT EXISTS outbox_dead ON outbox (id) WHERE status = 'dead';
 CREATE INDEX mautic_mirror_pending ON mautic_mirror (mautic_id) WHERE pending_changes IS NOT NULL;
 -- Requests received lately, for the dashboard (the open ones have their index already).
 CREATE INDEX dsr_requests_received ON dsr_requests (received_at);

@@ -128,5 +128,6 @@ CREATE TABLE reconsent_mails (
 ) WITHOUT ROWID;
 
 -- The monitor counts dead letters every few minutes: a partial index holds only them (a row enters
--- it when it is dead-lettered, never on the hot path of a consent change).
-CREATE INDEX outbox_dead ON outbox (kind, created_at) WHERE status = 'dead';
+-- it when it is dead-lettered, never on the hot path of a consent change). Its own name: 0013 made
+-- `outbox_dead` (by id) for the dashboard.
+CREATE INDEX outbox_dead_kind ON outbox (kind, created_at) WHERE status = 'dead';
