@@ -45,16 +45,18 @@ const BUILDER_SOURCES = [
 
 /**
  * Gateway sources that define what a seeded row holds (columns, encryption and hash formats, blind
- * index, checkpoint): a change to one rebuilds. Helpers they call for speed only are left out.
+ * index, checkpoint, daily counters): a change to one rebuilds. Helpers they call for speed only are left out.
  */
 const SHAPING_SOURCES = [
   'src/db/repositories/contacts.ts',
+  'src/db/repositories/counters.ts',
   'src/db/repositories/ledger.ts',
   'src/db/repositories/checkpoints.ts',
   'src/domain/consent/checkpoints.ts',
   'src/domain/consent/ledger.ts',
   'src/domain/consent/signing-keys.ts',
   'src/domain/platform/contacts.ts',
+  'src/domain/platform/counters.ts',
   'src/lib/email.ts',
   'src/lib/keys.ts',
 ]
