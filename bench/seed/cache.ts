@@ -162,7 +162,8 @@ export async function seededDatabase(opts: {
   })
   log(
     `  built: ${Math.round(build.rowsPerSecond).toLocaleString('en-US')} rows/s over ` +
-      `${build.rowsSeconds.toFixed(0)} s, checkpoint ${build.checkpointSeconds.toFixed(1)} s, ` +
+      `${build.rowsSeconds.toFixed(0)} s (and ${build.counterWrites.toLocaleString('en-US')} ` +
+      `daily counter upserts), checkpoint ${build.checkpointSeconds.toFixed(1)} s, ` +
       `${(build.fileBytes / 1e9).toFixed(2)} GB; now the raw-insert baseline ...`,
   )
   const baseline = rawInsert(Math.min(build.rows, BASELINE_ROWS), build.avgRowBytes)
