@@ -31,9 +31,9 @@ import { flushCounters, tallyRefusals } from '../../src/domain/platform/counters
 import { jsonLogger } from '../../src/lib/log.ts'
 import { nodeDeps } from '../../src/runtime/node/deps.ts'
 import { openDatabase } from '../../src/runtime/node/server.ts'
-import { nextWebhook, WEBHOOK_HEADERS } from '../scenarios/webhook-requests.ts'
+import { nextWebhook, WEBHOOK_HEADERS } from './webhook-requests.ts'
 import type { RunningApp } from './http-apps.ts'
-import { APP_SECRET, WEBHOOK_SECRET } from './secrets.ts'
+import { APP_SECRET, WEBHOOK_SECRET } from '../secrets.ts'
 import { serveBench } from './seeded-app.ts'
 
 /** Change it when the small database's making changes: the kept copy is made again. */

@@ -7,7 +7,7 @@
  */
 import type { BaselineName, Scenario } from '../types.ts'
 import { gateBatchByEmail, gateById, recordEvent } from './consent-ops.ts'
-import { nextWebhook, SAME_BODY, WEBHOOK_HEADERS } from './webhook-requests.ts'
+import { nextWebhook, SAME_BODY, WEBHOOK_HEADERS } from '../apps/webhook-requests.ts'
 import { seededEmail } from '../apps/seeded-app.ts'
 import { mixedRequest } from './mixed-requests.ts'
 import { DASHBOARD_REQUEST, INTAKE_FIXED_RATES, PAGE_HEADERS, SEND_BODY } from './shared.ts'
@@ -159,7 +159,7 @@ export const scenarios: (Scenario & { baseline: BaselineName })[] = [
   // 5 KB payload: >= 10 % of a bare Hono endpoint's requests/s"; the reliability issue adds "p99 <
   // 20 ms at 25 % of its highest rate and p99 < 5 ms at 100 webhooks/s, each fixed-rate run at least
   // 20 s" (Mautic posts one event at a time from inside its own requests). Every request is a new
-  // event with its own signature (bench/scenarios/webhook-requests.ts).
+  // event with its own signature (bench/apps/webhook-requests.ts).
   {
     name: 'POST /hooks/mautic, a new 5 KB event each request',
     kind: 'http',

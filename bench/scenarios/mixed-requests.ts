@@ -7,7 +7,7 @@
  */
 import type { NextRequest } from '../types.ts'
 import { PAGE_HEADERS, gateBody } from './shared.ts'
-import { nextWebhook, WEBHOOK_HEADERS } from './webhook-requests.ts'
+import { nextWebhook, WEBHOOK_HEADERS } from '../apps/webhook-requests.ts'
 
 const TURN = [
   'webhook',

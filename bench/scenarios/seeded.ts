@@ -16,7 +16,7 @@ import { benchContacts } from '../seed/work-copy.ts'
 import { EVENTS_PER_CONTACT } from '../seed/history.ts'
 import { gateBatchByEmailSeeded, gateByIdSeeded, recordEventSeeded } from './consent-ops.ts'
 import { DASHBOARD_REQUEST, INTAKE_FIXED_RATES, PAGE_HEADERS, gateBody } from './shared.ts'
-import { nextWebhook, WEBHOOK_HEADERS } from './webhook-requests.ts'
+import { nextWebhook, WEBHOOK_HEADERS } from '../apps/webhook-requests.ts'
 
 /** The servers' memory ceiling on the large database. */
 const RSS = { maxPeakRssMb: 300 }

@@ -10,7 +10,7 @@ import { compiler } from '../../src/db/prepared.ts'
 import type { Purpose } from '../../src/domain/consent/purposes.ts'
 import { deriveKeys } from '../../src/lib/keys.ts'
 import { nodeAead, nodeSha256 } from '../../src/runtime/node/crypto.ts'
-import { APP_SECRET } from '../apps/secrets.ts'
+import { APP_SECRET } from '../secrets.ts'
 import { settableClock, unitRows } from './unit.ts'
 
 export interface ThreadData {

@@ -26,7 +26,7 @@ import {
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { MIGRATIONS_DIR } from '../../src/runtime/node/sqlite.ts'
-import { APP_SECRET } from '../apps/secrets.ts'
+import { APP_SECRET } from '../secrets.ts'
 import { buildSeededDatabase, type BuildStats } from './build.ts'
 import { EVENTS_PER_CONTACT } from './history.ts'
 import { rawInsert, type RawInsert } from './raw-insert.ts'
@@ -36,7 +36,7 @@ export const CACHE_DIR = join(ROOT, 'bench', '.cache')
 
 /** The builder's own sources (not this cache, the baseline or the scenarios' copy). */
 const BUILDER_SOURCES = [
-  'bench/apps/secrets.ts',
+  'bench/secrets.ts',
   'bench/seed/build.ts',
   'bench/seed/build-thread.ts',
   'bench/seed/history.ts',

@@ -7,7 +7,7 @@
  */
 import { createHmac } from 'node:crypto'
 import { realisticBody5k, signMautic } from '../../test/fixtures/mautic-webhooks.ts'
-import { WEBHOOK_SECRET } from '../apps/secrets.ts'
+import { WEBHOOK_SECRET } from '../secrets.ts'
 
 /** What a webhook request carries besides its body: Mautic's own headers (Http/Client.php). */
 export const WEBHOOK_HEADERS = {
@@ -27,7 +27,7 @@ function cut(text: string, marker: string): [string, string] {
   if (at < 0 || text.indexOf(marker, at + 1) >= 0)
     throw new Error(
       `realisticBody5k() no longer has exactly one ${marker}: update ` +
-        'bench/scenarios/webhook-requests.ts',
+        'bench/apps/webhook-requests.ts',
     )
   return [text.slice(0, at), text.slice(at + marker.length)]
 }
@@ -39,9 +39,7 @@ const parts = [head, middle, tail].map((s) => Buffer.from(s, 'utf8'))
 export const SAME_BODY = { body: BODY, signature: sign(Buffer.from(BODY, 'utf8')) }
 // Our synchronous signer must agree with the fixture's (Mautic's algorithm, through WebCrypto).
 if ((await signMautic(BODY, WEBHOOK_SECRET)) !== SAME_BODY.signature)
-  throw new Error(
-    'bench/scenarios/webhook-requests.ts signs webhooks differently from signMautic()',
-  )
+  throw new Error('bench/apps/webhook-requests.ts signs webhooks differently from signMautic()')
 
 /** Events are numbered across the whole run, so no two requests of a run ever carry the same event. */
 let sequence = 0
