@@ -170,7 +170,11 @@ function seedRow(s: SeedScenario, w: WorkCopy): Row {
       peakRssMb: NaN,
       problems: [],
       note:
-        `${build.rows.toLocaleString('en-US')} rows in ${build.rowsSeconds.toFixed(0)} s, ` +
+        `${build.rows.toLocaleString('en-US')} rows in ${build.rowsSeconds.toFixed(0)} s` +
+        // Cached builds from before the daily counters have no count of their writes.
+        (build.counterWrites === undefined
+          ? ', '
+          : ` (and ${build.counterWrites.toLocaleString('en-US')} daily counter upserts), `) +
         `${build.cpuUsPerRow.toFixed(1)} µs CPU a row, ${build.threads} builder thread(s) and a ` +
         `writer; checkpoint ${build.checkpointSeconds.toFixed(0)} s; ${(build.fileBytes / 1e9).toFixed(2)} GB`,
     },

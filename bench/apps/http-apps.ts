@@ -19,9 +19,10 @@ import { nodeDeps } from '../../src/runtime/node/deps.ts'
 import { nodeEdge } from '../../src/runtime/node/edge.ts'
 import { openDatabase, startServer } from '../../src/runtime/node/server.ts'
 import { openSqlite } from '../../src/runtime/node/sqlite.ts'
-import { APP_SECRET, WEBHOOK_SECRET } from './secrets.ts'
+import { APP_SECRET, WEBHOOK_SECRET } from '../secrets.ts'
 import { seededApi, seededCopyApi, seededPreferencePage, serveBench } from './seeded-app.ts'
 import { dashboardApp } from './dashboard-app.ts'
+import { seededWorkCopy } from '../seed/work-copy.ts'
 
 export interface RunningApp {
   port: number
@@ -157,9 +158,12 @@ export const apps = {
 
   /**
    * The admin dashboard for a signed-in viewer (bench/apps/dashboard-app.ts), on the database at
-   * BENCH_DASHBOARD_DB (the seeded million-contact one) or on a small one seeded at start.
+   * BENCH_DASHBOARD_DB or on a small one of 90 days seeded at start.
    */
   'gateway-dashboard': () => dashboardApp(process.env.BENCH_DASHBOARD_DB || undefined),
+
+  /** The same on this run's copy of the large seeded database (BENCH_CONTACTS contacts). */
+  'gateway-dashboard-seeded': () => dashboardApp(seededWorkCopy().path),
 
   /**
    * The gateway with MAUTIC_WEBHOOK_SECRET set, on a fresh file database in a temp dir, without the

@@ -25,7 +25,7 @@ import { startWebhookReader } from '../../src/runtime/node/webhook-reader.ts'
 import { applyMigrations, openSqlite } from '../../src/runtime/node/sqlite.ts'
 import { seededAddress } from '../seed/history.ts'
 import { seededWorkCopy } from '../seed/work-copy.ts'
-import { APP_SECRET, WEBHOOK_SECRET } from './secrets.ts'
+import { APP_SECRET, WEBHOOK_SECRET } from '../secrets.ts'
 
 export const SEEDED_CONTACTS = 2_000
 /** The same addresses as the large seeded database's (bench/seed/history.ts). */

@@ -7,7 +7,7 @@
  */
 import { createHmac } from 'node:crypto'
 import { realisticBody5k, signMautic } from '../../test/fixtures/mautic-webhooks.ts'
-import { WEBHOOK_SECRET } from './secrets.ts'
+import { WEBHOOK_SECRET } from '../secrets.ts'
 
 /** What a webhook request carries besides its body: Mautic's own headers (Http/Client.php). */
 export const WEBHOOK_HEADERS = {

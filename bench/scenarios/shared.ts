@@ -13,6 +13,9 @@ export const INTAKE_FIXED_RATES: FixedRate[] = [
 
 export const PAGE_HEADERS = { Accept: 'text/html', 'Accept-Language': 'fr-FR,fr;q=0.9,en;q=0.8' }
 
+/** The admin dashboard as a signed-in viewer reads it (the session cookie comes from the app). */
+export const DASHBOARD_REQUEST = { path: '/admin', headers: PAGE_HEADERS }
+
 export const SEND_BODY = JSON.stringify({
   purpose: 'newsletter',
   to: seededEmail(11),

@@ -10,7 +10,7 @@ import { compiler } from '../../src/db/prepared.ts'
 import type { Purpose } from '../../src/domain/consent/purposes.ts'
 import { deriveKeys } from '../../src/lib/keys.ts'
 import { nodeAead, nodeSha256 } from '../../src/runtime/node/crypto.ts'
-import { APP_SECRET } from '../apps/secrets.ts'
+import { APP_SECRET } from '../secrets.ts'
 import { settableClock, unitRows } from './unit.ts'
 
 export interface ThreadData {
@@ -37,6 +37,9 @@ export interface UnitMessage {
   /** The unit's last part: it can be written once this arrived. */
   last: boolean
   contacts: number
+  /** Rows (contacts, events, states) and counter upserts among the queries (bench/seed/unit.ts). */
+  rows: number
+  counterWrites: number
   bytes: number
   sql: string[]
   /** For each query, the index of its SQL text. */
@@ -70,7 +73,7 @@ async function main(d: ThreadData) {
       const ids = Array.from({ length: n }, (_, k) =>
         d.ids.slice((part + k) * ID_LENGTH, (part + k + 1) * ID_LENGTH),
       )
-      const { queries, bytes } = await unitRows(deps, purposes, {
+      const { queries, rows, counterWrites, bytes } = await unitRows(deps, purposes, {
         first: part,
         ids,
         from: d.from,
@@ -86,6 +89,8 @@ async function main(d: ThreadData) {
         unit: u,
         last: part + n === first + count,
         contacts: n,
+        rows,
+        counterWrites,
         bytes,
         sql,
         which,

@@ -3,9 +3,13 @@
  * consent events) through the gateway's own code: the migrations applied by the Node runner, each
  * contact made by `newContact` (its blind index, its encrypted address and data key), each event
  * chained by `buildEventQueries` (the evidence sealed under the contact's key, the hash linking it to
- * the previous one, the consent_state upsert it implies), written by the atomic port `deps.atomic`
- * in units of about 10,000 rows, then one signed ledger checkpoint, as the hourly job signs. What
- * comes out passes `consent-gateway verify-ledger`. Each contact's story is in bench/seed/history.ts.
+ * the previous one, the consent_state upsert it implies, the daily counters it adds to), written by
+ * the atomic port `deps.atomic` in units of about 10,000 rows, then one signed ledger checkpoint, as
+ * the hourly job signs. What comes out passes `consent-gateway verify-ledger`, and its daily counters
+ * hold what the ledger holds, written in the events' own units as every writer of the ledger writes
+ * them (src/domain/platform/counters.ts); the counters' backfill of what came before migration 0013
+ * is run once on the empty ledger, as the scheduled jobs run it on a fresh database, and so finds
+ * nothing to count and says it is finished. Each contact's story is in bench/seed/history.ts.
  *
  * Two liberties, both for speed and neither changing a row: every address is known to be new, so no
  * look-up runs before each contact (`prepareContact` would find nobody); and the contact ids, random
@@ -28,10 +32,11 @@ import { Worker } from 'node:worker_threads'
 import { parseConfig } from '../../src/config.ts'
 import { maybeCheckpoint } from '../../src/domain/consent/checkpoints.ts'
 import { loadPurposes } from '../../src/domain/consent/purposes.ts'
+import { backfillCounters } from '../../src/domain/platform/counters.ts'
 import { jsonLogger } from '../../src/lib/log.ts'
 import { nodeDeps } from '../../src/runtime/node/deps.ts'
 import { applyMigrations, openSqlite } from '../../src/runtime/node/sqlite.ts'
-import { APP_SECRET } from '../apps/secrets.ts'
+import { APP_SECRET } from '../secrets.ts'
 import type { ThreadData, UnitMessage } from './build-thread.ts'
 import { EVENTS_PER_CONTACT } from './history.ts'
 import { settableClock } from './unit.ts'
@@ -70,6 +75,11 @@ export interface BuildStats {
   states: number
   /** Rows written: contacts, events and consent_state upserts (an upsert writes its row each time). */
   rows: number
+  /**
+   * The daily counters' upserts written with the events, in their units: work the build does in
+   * `rowsSeconds` on top of the rows, not counted in them.
+   */
+  counterWrites: number
   /** Average size of a row written: the bytes of its values as bound. */
   avgRowBytes: number
   /** Time spent making and writing the rows (the rate's denominator). */
@@ -133,8 +143,14 @@ export async function buildSeededDatabase(opts: SeedOptions): Promise<BuildStats
   const units = Math.ceil(total / perUnit)
   const written = new Int32Array(new SharedArrayBuffer(4))
   const deps = await builderDeps(sqlite)
+  // Before the first event, on the empty ledger: the backfill's boundary (migration 0013) is 0.
+  deps.clock.set(from)
+  const backfill = await backfillCounters(deps)
+  if (!backfill.finished || backfill.total !== 0)
+    throw new Error('the counters backfill found rows to count in a fresh database')
   const purposes = [...(await loadPurposes(deps.db, from))]
   let rows = 0
+  let counterWrites = 0
   let bytes = 0
   const cpu0 = process.cpuUsage()
   const start = performance.now()
@@ -160,8 +176,9 @@ export async function buildSeededDatabase(opts: SeedOptions): Promise<BuildStats
     // The units come from the threads in any order and are written in unit order, one at a time.
     await new Promise<void>((resolve, reject) => {
       /** Units made, by number, with their queries, waiting for their turn. */
-      const made = new Map<number, { queries: CompiledQuery[]; bytes: number }>()
-      const making = new Map<number, { queries: CompiledQuery[]; bytes: number }>()
+      type Made = { queries: CompiledQuery[]; rows: number; counterWrites: number; bytes: number }
+      const made = new Map<number, Made>()
+      const making = new Map<number, Made>()
       let writing = false
       const writeNext = async () => {
         if (writing) return
@@ -170,7 +187,8 @@ export async function buildSeededDatabase(opts: SeedOptions): Promise<BuildStats
           for (let m = made.get(written[0]!); m; m = made.get(written[0]!)) {
             made.delete(written[0]!)
             await deps.atomic(m.queries)
-            rows += m.queries.length
+            rows += m.rows
+            counterWrites += m.counterWrites
             bytes += m.bytes
             Atomics.add(written, 0, 1)
             Atomics.notify(written, 0)
@@ -185,9 +203,11 @@ export async function buildSeededDatabase(opts: SeedOptions): Promise<BuildStats
       }
       const onPart = (m: UnitMessage) => {
         let unit = making.get(m.unit)
-        if (!unit) making.set(m.unit, (unit = { queries: [], bytes: 0 }))
+        if (!unit) making.set(m.unit, (unit = { queries: [], rows: 0, counterWrites: 0, bytes: 0 }))
         for (let k = 0; k < m.params.length; k++)
           unit.queries.push(CompiledQuery.raw(m.sql[m.which[k]!]!, m.params[k]))
+        unit.rows += m.rows
+        unit.counterWrites += m.counterWrites
         unit.bytes += m.bytes
         if (!m.last) return
         making.delete(m.unit)
@@ -230,6 +250,7 @@ export async function buildSeededDatabase(opts: SeedOptions): Promise<BuildStats
   return {
     ...stats,
     rows,
+    counterWrites,
     avgRowBytes: bytes / rows,
     rowsSeconds,
     rowsPerSecond: rows / rowsSeconds,

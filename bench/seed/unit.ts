@@ -33,9 +33,16 @@ export interface UnitInput {
 
 export interface UnitRows {
   queries: CompiledQuery[]
-  /** Bytes of the values the queries bind: what the rows weigh before SQLite's own overhead. */
+  /** Rows among them: contacts, events and consent_state upserts (the build's rate counts these). */
+  rows: number
+  /** The daily counters' upserts among them (src/domain/platform/counters.ts), one or two an event. */
+  counterWrites: number
+  /** Bytes of the values the rows bind: what they weigh before SQLite's own overhead. */
   bytes: number
 }
+
+/** A daily counter's upsert, written with its event: work the build does, not a row it counts. */
+const isCounter = (q: CompiledQuery) => q.sql.includes('daily_counters')
 
 /** Bytes of the values a query binds. */
 function boundBytes(q: CompiledQuery): number {
@@ -47,7 +54,8 @@ function boundBytes(q: CompiledQuery): number {
 
 /**
  * The contacts `first` … `first + ids.length - 1`: each one's row, then its events chained from the
- * genesis hash, each event with the consent_state upsert it implies, recorded at its own time.
+ * genesis hash, each event with the consent_state upsert it implies and the daily counters it adds to
+ * (as `buildEventQueries` gives them to every writer of the ledger), recorded at its own time.
  */
 export async function unitRows(
   deps: Pick<Deps, 'db' | 'keys' | 'sha256'> & { clock: SettableClock },
@@ -97,6 +105,9 @@ export async function unitRows(
     }
   }
   let bytes = 0
-  for (const q of queries) bytes += boundBytes(q)
-  return { queries, bytes }
+  let counterWrites = 0
+  for (const q of queries)
+    if (isCounter(q)) counterWrites++
+    else bytes += boundBytes(q)
+  return { queries, rows: queries.length - counterWrites, counterWrites, bytes }
 }

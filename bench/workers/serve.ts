@@ -9,7 +9,7 @@
  */
 import { unstable_startWorker } from 'wrangler'
 import { HOST } from '../apps/http-apps.ts'
-import { APP_SECRET, WEBHOOK_SECRET } from '../apps/secrets.ts'
+import { APP_SECRET, WEBHOOK_SECRET } from '../secrets.ts'
 import { WRANGLER_CONFIG } from './config.ts'
 
 const [persistTo, port] = process.argv.slice(2)

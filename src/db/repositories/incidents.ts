@@ -1,6 +1,7 @@
 /** @module The breach register (migrations/0012_compliance.sql): `incidents`, GDPR Art. 33 and 34. */
 import type { CompiledQuery, Insertable, Selectable, Updateable } from 'kysely'
 import type { DB, IncidentsTable } from '../database.ts'
+import { compiler } from '../prepared.ts'
 
 export type IncidentRow = Selectable<IncidentsTable>
 
@@ -20,11 +21,25 @@ export function updateIncident(
   return db.updateTable('incidents').set(changes).where('id', '=', id).execute()
 }
 
+/**
+ * The open incidents, compiled once: the console's banner reads them on every page it serves
+ * (src/routes/admin/compliance-banner.ts), and compiling the query cost more than running it.
+ */
+const OPEN_INCIDENTS = compiler
+  .selectFrom('incidents')
+  .selectAll()
+  .where('closed_at', 'is', null)
+  .orderBy('detected_at', 'desc')
+  .orderBy('id')
+  .compile()
+
 /** Newest detection first; open ones only unless `all`. */
 export function listIncidentRows(
   db: DB,
   opts: { status?: 'open' | 'closed' | 'all' } = {},
 ): Promise<IncidentRow[]> {
+  if ((opts.status ?? 'open') === 'open')
+    return db.executeQuery<IncidentRow>(OPEN_INCIDENTS).then((r) => r.rows)
   let q = db.selectFrom('incidents').selectAll()
   if ((opts.status ?? 'open') === 'open') q = q.where('closed_at', 'is', null)
   if (opts.status === 'closed') q = q.where('closed_at', 'is not', null)

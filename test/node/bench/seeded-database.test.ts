@@ -2,16 +2,19 @@
 // the gateway writes, or the million-contact numbers measure something else. The real
 // `consent-gateway verify-ledger` must pass on it, and the gateway must read it back: each address
 // found by its blind index, its fields and evidence decrypted, its state the last word of its chain,
-// and the gate deciding from it.
+// and the gate deciding from it. Its daily counters must be filled as the gateway fills them: equal
+// to the counts taken from its ledger, the dashboard's totals too, with no backfill left to run.
 import type Database from 'better-sqlite3'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { APP_SECRET } from '../../../bench/apps/secrets.ts'
+import { APP_SECRET } from '../../../bench/secrets.ts'
 import { buildSeededDatabase, type BuildStats } from '../../../bench/seed/build.ts'
 import { EVENTS_PER_CONTACT, seededAddress } from '../../../bench/seed/history.ts'
 import { parseConfig } from '../../../src/config.ts'
+import { dashboardFigures } from '../../../src/domain/admin/dashboard.ts'
+import { backfillProgress } from '../../../src/domain/platform/counters.ts'
 import type { Deps } from '../../../src/deps.ts'
 import { findEvents, findStates } from '../../../src/db/repositories/ledger.ts'
 import {
@@ -23,6 +26,7 @@ import {
 import { gateBatch } from '../../../src/domain/sending/gate.ts'
 import { nodeDeps } from '../../../src/runtime/node/deps.ts'
 import { openDatabase } from '../../../src/runtime/node/server.ts'
+import { countedFromTables, tableCounters } from '../../helpers/counters.ts'
 import { spawnBin } from '../../helpers/spawn.ts'
 
 const CONTACTS = 2_000
@@ -108,6 +112,52 @@ describe('the seeded database of the bench (bench/seed/build.ts)', () => {
       const gate = await gateBatch(deps, 'newsletter', [{ email }])
       expect(gate.ok && gate.decisions[0]!.allowed).toBe(newsletter?.status === 'granted')
     }
+  })
+
+  it('fills the daily counters as the ledger writes them: equal to counts taken from the ledger', () => {
+    const expected = countedFromTables(sqlite)
+    const actual = tableCounters(sqlite)
+    const sorted = (m: Map<string, number>) => [...m].sort(([a], [b]) => a.localeCompare(b))
+    for (const name of Object.keys(expected))
+      expect([name, sorted(actual[name]!)]).toEqual([name, sorted(expected[name]!)])
+    // Every kind of ledger figure is there (the builder's stories request, confirm and withdraw).
+    expect(expected.consent_events!.size).toBeGreaterThan(100)
+    expect(expected.optin_requested!.size).toBeGreaterThan(10)
+    expect(expected.optin_confirmed!.size).toBeGreaterThan(10)
+    expect(stats.counterWrites).toBeGreaterThanOrEqual(CONTACTS * EVENTS_PER_CONTACT)
+  })
+
+  it('shows on the dashboard the ledger counts of its period, with no backfill left to run', async () => {
+    const f = await dashboardFigures(deps)
+    const since = Date.parse(`${f.days[0]}T00:00:00Z`)
+    const ledger = sqlite
+      .prepare(
+        `SELECT purpose_key AS purpose, action, count(*) AS n FROM consent_events
+         WHERE occurred_at >= ? GROUP BY 1, 2`,
+      )
+      .all(since) as { purpose: string; action: string; n: number }[]
+    expect(ledger.length).toBeGreaterThan(3)
+    expect(f.consentTotals.map((r) => `${r.purpose} ${r.action} ${r.count}`).sort()).toEqual(
+      ledger.map((r) => `${r.purpose} ${r.action} ${r.n}`).sort(),
+    )
+    const optin = sqlite
+      .prepare(
+        `SELECT purpose_key AS purpose, source, sum(action = 'requested') AS requested,
+           sum(action = 'confirmed' AND method = 'double_opt_in') AS confirmed
+         FROM consent_events WHERE action IN ('requested', 'confirmed') AND occurred_at >= ?
+         GROUP BY 1, 2`,
+      )
+      .all(since) as { purpose: string; source: string; requested: number; confirmed: number }[]
+    expect(optin.some((r) => r.confirmed > 0)).toBe(true)
+    expect(f.optin.map((r) => [r.purpose, r.source, r.requested, r.confirmed]).sort()).toEqual(
+      optin.map((r) => [r.purpose, r.source, r.requested, r.confirmed]).sort(),
+    )
+    expect(f.backfill).toEqual({ finished: true, done: 0, total: 0 })
+    expect(await backfillProgress(deps)).toMatchObject({ finished: true })
+    const unfinished = sqlite
+      .prepare('SELECT count(*) AS n FROM counter_backfill WHERE finished_at IS NULL')
+      .get() as { n: number }
+    expect(unfinished.n).toBe(0)
   })
 
   it('writes contacts in id order, with ids the gateway would draw (random v4)', () => {

@@ -1,6 +1,7 @@
 /**
  * @module The secrets the bench's gateways are started with, apart from the apps so that the load
- * generator can sign webhooks (bench/apps/webhook-requests.ts) without loading them.
+ * generator can sign webhooks (bench/apps/webhook-requests.ts) without loading them, and the seeded
+ * database's builder (bench/seed/) encrypt with the same APP_SECRET without importing the apps.
  */
 
 /** APP_SECRET of every gateway the bench starts (bench/apps/http-apps.ts and seeded-app.ts). */
