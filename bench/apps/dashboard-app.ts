@@ -32,7 +32,7 @@ import { jsonLogger } from '../../src/lib/log.ts'
 import { nodeDeps } from '../../src/runtime/node/deps.ts'
 import { openDatabase } from '../../src/runtime/node/server.ts'
 import { nextWebhook, WEBHOOK_HEADERS } from './webhook-requests.ts'
-import type { RunningApp } from './http-apps.ts'
+import type { RunningApp } from './running-app.ts'
 import { APP_SECRET, WEBHOOK_SECRET } from '../secrets.ts'
 import { serveBench } from './seeded-app.ts'
 

@@ -20,26 +20,12 @@ import { nodeEdge } from '../../src/runtime/node/edge.ts'
 import { openDatabase, startServer } from '../../src/runtime/node/server.ts'
 import { openSqlite } from '../../src/runtime/node/sqlite.ts'
 import { APP_SECRET, WEBHOOK_SECRET } from '../secrets.ts'
+import type { RunningApp } from './running-app.ts'
 import { seededApi, seededCopyApi, seededPreferencePage, serveBench } from './seeded-app.ts'
 import { dashboardApp } from './dashboard-app.ts'
 import { seededWorkCopy } from '../seed/work-copy.ts'
 
-export interface RunningApp {
-  port: number
-  /** Headers every request to this app needs (e.g. the API key a seeded app created). */
-  headers?: Record<string, string>
-  /**
-   * Values for `{name}` placeholders in scenario paths that exist only once the app is set up (e.g. a
-   * seeded contact's preference-page token).
-   */
-  pathParams?: Record<string, string>
-  /**
-   * Values for `{name}` placeholders in the paths a scenario's `next` returns, used in turn (e.g.
-   * the link tokens of many contacts).
-   */
-  pools?: Record<string, string[]>
-  close(): Promise<void>
-}
+export type { RunningApp } from './running-app.ts'
 
 /** Loopback only: a benchmark server must never be reachable from the network. */
 export const HOST = '127.0.0.1'
