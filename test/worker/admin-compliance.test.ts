@@ -12,32 +12,9 @@ import { addManualField } from '../../src/domain/compliance/inventory.ts'
 import { subscribe } from '../../src/domain/consent/subscriptions.ts'
 import { forEnv } from '../../src/runtime/worker/deps.ts'
 import { makeAdmin } from '../helpers/admin.ts'
+import { consoleClient, ORIGIN } from './console-client.ts'
 
-const ORIGIN = 'https://gateway.test'
-
-function client() {
-  let cookie = ''
-  const call = async (method: string, path: string, form?: Record<string, string>) => {
-    const res = await SELF.fetch(`${ORIGIN}${path}`, {
-      method,
-      redirect: 'manual',
-      headers: {
-        ...(cookie ? { Cookie: cookie } : {}),
-        ...(form ? { 'Content-Type': 'application/x-www-form-urlencoded', Origin: ORIGIN } : {}),
-      },
-      body: form ? new URLSearchParams(form).toString() : undefined,
-    })
-    const m = /__Host-session=([^;]*)/.exec(res.headers.get('set-cookie') ?? '')
-    if (m) cookie = m[1] ? `__Host-session=${m[1]}` : ''
-    return res
-  }
-  return {
-    get: (path: string) => call('GET', path),
-    post: (path: string, form: Record<string, string>) => call('POST', path, form),
-    csrf: async (path: string) =>
-      /name="_csrf" value="([^"]+)"/.exec(await (await call('GET', path)).text())![1]!,
-  }
-}
+const client = consoleClient
 
 describe('compliance screens on Workers (workerd + D1)', () => {
   it('renders the inventory, risks, record, processors, a breach with its clock and a proof bundle', async () => {

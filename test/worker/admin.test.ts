@@ -1,39 +1,17 @@
 // The admin console inside workerd on D1: the first owner's set-up through ADMIN_SETUP_TOKEN (password,
 // TOTP, recovery codes), sign-out and sign-in with a code; and PBKDF2 on Workers: new hashes use the
 // runtime's 100,000 iterations, and an older, lower count is raised at the next sign-in.
-import { env, SELF } from 'cloudflare:test'
+import { env } from 'cloudflare:test'
 import { describe, expect, it } from 'vitest'
 import { completeSetupPassword, createAccount, openSetup } from '../../src/domain/admin/accounts.ts'
 import { WORKERS_PBKDF2_ITERATIONS } from '../../src/domain/admin/passwords.ts'
 import { totpCode } from '../../src/domain/admin/totp.ts'
 import { forEnv } from '../../src/runtime/worker/deps.ts'
+import { consoleClient } from './console-client.ts'
 
-const ORIGIN = 'https://gateway.test'
 const PASSWORD = 'violet tractor harbour giraffe 42'
 
-function client() {
-  let cookie = ''
-  const call = async (method: string, path: string, form?: Record<string, string>) => {
-    const res = await SELF.fetch(`${ORIGIN}${path}`, {
-      method,
-      redirect: 'manual',
-      headers: {
-        ...(cookie ? { Cookie: cookie } : {}),
-        ...(form ? { 'Content-Type': 'application/x-www-form-urlencoded', Origin: ORIGIN } : {}),
-      },
-      body: form ? new URLSearchParams(form).toString() : undefined,
-    })
-    const m = /__Host-session=([^;]*)/.exec(res.headers.get('set-cookie') ?? '')
-    if (m) cookie = m[1] ? `__Host-session=${m[1]}` : ''
-    return res
-  }
-  return {
-    get: (path: string) => call('GET', path),
-    post: (path: string, form: Record<string, string>) => call('POST', path, form),
-    csrf: async (path: string) =>
-      /name="_csrf" value="([^"]+)"/.exec(await (await call('GET', path)).text())![1]!,
-  }
-}
+const client = consoleClient
 
 const iterationsOf = async (email: string) => {
   const { deps } = await forEnv(env)

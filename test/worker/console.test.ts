@@ -10,29 +10,12 @@ import { subscribe } from '../../src/domain/consent/subscriptions.ts'
 import { totpCode } from '../../src/domain/admin/totp.ts'
 import { forEnv } from '../../src/runtime/worker/deps.ts'
 import { makeAdmin } from '../helpers/admin.ts'
-
-const ORIGIN = 'https://gateway.test'
+import { consoleClient, ORIGIN } from './console-client.ts'
 
 async function signedIn() {
   const { deps } = await forEnv(env)
   const admin = await makeAdmin({ ...deps, pbkdf2Iterations: 1000 }, 'owner')
-  let cookie = ''
-  const call = async (method: string, path: string, form?: Record<string, string>) => {
-    const res = await SELF.fetch(`${ORIGIN}${path}`, {
-      method,
-      redirect: 'manual',
-      headers: {
-        ...(cookie ? { Cookie: cookie } : {}),
-        ...(form ? { 'Content-Type': 'application/x-www-form-urlencoded', Origin: ORIGIN } : {}),
-      },
-      body: form ? new URLSearchParams(form).toString() : undefined,
-    })
-    const m = /__Host-session=([^;]*)/.exec(res.headers.get('set-cookie') ?? '')
-    if (m) cookie = m[1] ? `__Host-session=${m[1]}` : ''
-    return res
-  }
-  const csrf = async (path: string) =>
-    /name="_csrf" value="([^"]+)"/.exec(await (await call('GET', path)).text())![1]!
+  const { call, csrf } = consoleClient()
   expect(
     (await call('POST', '/admin/sign-in', { email: admin.email, password: admin.password })).status,
   ).toBe(303)
