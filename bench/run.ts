@@ -32,9 +32,12 @@ const opts: BenchOptions = {
 }
 
 // BENCH_ONLY=text measures only the scenarios whose name contains it (or any of several texts
-// separated by `|`); the baselines they are compared with still run.
+// separated by `|`; a text ending in `$` must be the whole name, which leaves out the seeded and
+// Workers variants); the baselines they are compared with still run.
 const only = process.env.BENCH_ONLY?.split('|').filter(Boolean)
-const chosen = scenarios.filter((x) => !only?.length || only.some((o) => x.name.includes(o)))
+const picks = (name: string, o: string) =>
+  o.endsWith('$') ? name === o.slice(0, -1) : name.includes(o)
+const chosen = scenarios.filter((x) => !only?.length || only.some((o) => picks(x.name, o)))
 
 const head = header(opts)
 console.error(head)

@@ -1,7 +1,8 @@
 /** @module Renders a page with the shared envelope (locale, site, language switch). */
 import type { Context } from 'hono'
 import type { ContentfulStatusCode } from 'hono/utils/http-status'
-import { toHex } from './encoding.ts'
+import { toHex, utf8 } from './encoding.ts'
+import { htmlBytes, type HtmlPart } from './html-bytes.ts'
 import { isLocale, pickLocale, t, type Locale } from './i18n.ts'
 import { randomBytes } from './random.ts'
 import { escapeExpression, renderPage, type SiteInfo } from './views.ts'
@@ -16,9 +17,16 @@ export function pageLocale(c: Context, contactLocale?: string | null): Locale {
 
 /** The same URL with `lang` set to the other locale, for the header's language switch. */
 export function switchUrl(c: Context, to: Locale): string {
-  const url = new URL(c.req.url)
-  url.searchParams.set('lang', to)
-  return `${url.pathname}${url.search}`
+  const url = c.req.url
+  // Most views carry no query: their path is the URL's after the origin (the URL is already in
+  // canonical form, as both runtimes hand it over), and no URL object need be built.
+  if (!url.includes('?') && !url.includes('#')) {
+    const path = url.indexOf('/', url.indexOf('://') + 3)
+    return `${path < 0 ? '/' : url.slice(path)}?lang=${to}`
+  }
+  const parsed = new URL(url)
+  parsed.searchParams.set('lang', to)
+  return `${parsed.pathname}${parsed.search}`
 }
 
 let madeHole: string | undefined
@@ -31,8 +39,11 @@ let madeHole: string | undefined
  */
 export const hole = () => (madeHole ??= `\u0000${toHex(randomBytes(8))}\u0000`)
 
-/** Pages rendered with a hole(), per scope, by shape; a scope's pages are emptied when too many. */
-const shaped = new WeakMap<object, Map<string, string[]>>()
+/**
+ * Pages rendered with a hole(), per scope, by shape, as UTF-8 bytes between the holes (html-bytes.ts);
+ * a scope's pages are emptied when too many.
+ */
+const shaped = new WeakMap<object, Map<string, Uint8Array[]>>()
 const SHAPES_MAX = 256
 
 /**
@@ -65,11 +76,14 @@ export function pageWithHole<D>(
       switchUrl: switchTo,
       data: opts.data,
     })
-    parts = html.split(hole())
+    parts = html.split(hole()).map(utf8)
     if (pages.size >= SHAPES_MAX) pages.clear()
     pages.set(key, parts)
   }
-  return c.html(parts.join(escapeExpression(opts.value)))
+  const value = utf8(escapeExpression(opts.value))
+  const out: HtmlPart[] = [parts[0]!]
+  for (let i = 1; i < parts.length; i++) out.push(value, parts[i]!)
+  return htmlBytes(c, out)
 }
 
 export function page<D>(

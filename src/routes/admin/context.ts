@@ -18,6 +18,7 @@ import {
   SESSION_COOKIE,
   type LoadedSession,
 } from '../../domain/admin/sessions.ts'
+import { htmlBytes } from '../../lib/html-bytes.ts'
 import { t, type Locale } from '../../lib/i18n.ts'
 import { pageLocale, switchUrl } from '../../lib/pages.ts'
 import { siteInfo } from '../../lib/site.ts'
@@ -125,7 +126,7 @@ export interface AdminPageOptions {
    * the view writes `<!--fragment-->`: a page whose content many requests share (the dashboard)
    * renders it once. Nothing from a request or a database ever writes `<!--` unescaped.
    */
-  fragment?: string
+  fragment?: Uint8Array
 }
 
 const FRAGMENT = '<!--fragment-->'
@@ -179,7 +180,7 @@ export async function adminPage(deps: Deps, c: Context, view: string, opts: Admi
       'Content-Security-Policy',
       "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
     )
-  let html = renderPage(view, {
+  const html = renderPage(view, {
     locale,
     title: t(locale, opts.titleKey, opts.params),
     site: siteInfo(deps.config),
@@ -189,8 +190,10 @@ export async function adminPage(deps: Deps, c: Context, view: string, opts: Admi
     data: { admin, script: opts.script ?? false, ...opts.data },
   })
   if (opts.fragment !== undefined) {
+    // As bytes (src/lib/html-bytes.ts): the shared content is copied, not transcoded, per request.
     const at = html.indexOf(FRAGMENT)
-    html = html.slice(0, at) + opts.fragment + html.slice(at + FRAGMENT.length)
+    const parts = [html.slice(0, at), opts.fragment, html.slice(at + FRAGMENT.length)]
+    return htmlBytes(c, parts, opts.status ?? 200)
   }
   return c.html(html, opts.status ?? 200)
 }

@@ -12,6 +12,7 @@ import {
 } from '../../domain/admin/dashboard.ts'
 import { mirrorMode } from '../../domain/platform/settings.ts'
 import { SEND_PLACES } from '../../domain/platform/counters.ts'
+import { utf8 } from '../../lib/encoding.ts'
 import { t, type Locale } from '../../lib/i18n.ts'
 import { horizontalBars, plot } from '../../lib/plot.ts'
 import { renderView } from '../../lib/views.ts'
@@ -25,11 +26,14 @@ import { count, duration, label, percent, when } from './format.ts'
  * seconds, not per view. What changes meanwhile shows at the next refresh.
  */
 const FIGURES_TTL_MS = 10_000
-const cached = new WeakMap<object, Map<string, { at: number; body: Promise<string> }>>()
+const cached = new WeakMap<object, Map<string, { at: number; body: Promise<Uint8Array> }>>()
 
 export function dashboardRoutes(deps: Deps, app: Hono) {
-  /** The page's content (views/admin/dashboard-body.hbs), rendered at most once per TTL. */
-  const drawn = (c: Context, locale: Locale): Promise<string> => {
+  /**
+   * The page's content (views/admin/dashboard-body.hbs), rendered at most once per TTL, kept as
+   * UTF-8 bytes (src/lib/html-bytes.ts).
+   */
+  const drawn = (c: Context, locale: Locale): Promise<Uint8Array> => {
     const now = deps.clock.now()
     const purpose = c.req.query('purpose') ?? ''
     let views = cached.get(deps.db)
@@ -43,11 +47,13 @@ export function dashboardRoutes(deps: Deps, app: Hono) {
       at: now,
       body: Promise.all([dashboardFigures(deps), webhookHealth(deps), mirrorMode(deps)]).then(
         ([f, webhook, mode]) =>
-          renderView('admin/dashboard-body', {
-            locale,
-            title: t(locale, 'admin.dashboard.title'),
-            data: view(deps, purpose, locale, f, webhook, mode),
-          }),
+          utf8(
+            renderView('admin/dashboard-body', {
+              locale,
+              title: t(locale, 'admin.dashboard.title'),
+              data: view(deps, purpose, locale, f, webhook, mode),
+            }),
+          ),
       ),
     }
     entry.body.catch(() => views.delete(key))
