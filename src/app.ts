@@ -51,6 +51,11 @@ declare module 'hono' {
 export interface AppEdge {
   /** The id the listener gave this request. */
   requestId(c: Context): string | undefined
+  /**
+   * The listener writes an HtmlParts body part by part (src/lib/html-bytes.ts); this is how it
+   * measures a text part's UTF-8 length.
+   */
+  textBytes?: (text: string) => number
 }
 
 export interface AppOptions {
@@ -65,6 +70,7 @@ export function createApp(deps: Deps, options: AppOptions = {}) {
   if (edge) {
     app.use((c, next) => {
       c.set('requestId', edge.requestId(c) ?? crypto.randomUUID())
+      if (edge.textBytes) c.set('edgeTextBytes', edge.textBytes)
       return next()
     })
   } else {

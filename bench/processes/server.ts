@@ -4,6 +4,7 @@
  * line on stdout. It runs apart from the load generator so that client and server never share an
  * event loop, and so its VmHWM is the server's peak RSS alone.
  */
+import { getHeapSpaceStatistics } from 'node:v8'
 import { apps, type AppName, type RunningApp } from '../apps/http-apps.ts'
 
 const names = process.argv.slice(2)
@@ -18,6 +19,17 @@ let stopping = false
 async function shutdown(): Promise<void> {
   if (stopping) return
   stopping = true
+  // BENCH_MEMORY=1: where the memory went (V8's heap spaces, arrays outside it), for a peak RSS.
+  if (process.env.BENCH_MEMORY) {
+    const mb = (n: number) => Math.round(n / 1e5) / 10
+    const spaces = Object.fromEntries(
+      getHeapSpaceStatistics().map((sp) => [sp.space_name, mb(sp.physical_space_size)]),
+    )
+    const usage = Object.fromEntries(
+      Object.entries(process.memoryUsage()).map(([k, v]) => [k, mb(v)]),
+    )
+    console.error(`memory of ${names.join(', ')}: ${JSON.stringify({ ...usage, spaces })}`)
+  }
   // A stuck close must not leave a server behind: exit anyway after a grace period.
   setTimeout(() => process.exit(1), 3_000).unref()
   await Promise.allSettled([...running.values()].map((app) => app.close()))

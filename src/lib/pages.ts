@@ -80,7 +80,7 @@ export function pageWithHole<D>(
     if (pages.size >= SHAPES_MAX) pages.clear()
     pages.set(key, parts)
   }
-  const value = utf8(escapeExpression(opts.value))
+  const value = escapeExpression(opts.value)
   const out: HtmlPart[] = [parts[0]!]
   for (let i = 1; i < parts.length; i++) out.push(value, parts[i]!)
   return htmlBytes(c, out)

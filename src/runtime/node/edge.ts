@@ -22,6 +22,7 @@ import { serve, type ServerType } from '@hono/node-server'
 import type { Context } from 'hono'
 import { createApp, securityHeaderOptions, type AppEdge } from '../../app.ts'
 import type { Deps } from '../../deps.ts'
+import { HtmlParts } from '../../lib/html-bytes.ts'
 import type { Logger } from '../../lib/log.ts'
 import { logRequest } from '../../middleware/access-log.ts'
 import { securityHeaderList } from '../../middleware/security-headers.ts'
@@ -76,6 +77,18 @@ export function nodeEdge(headers: readonly [string, string][], logger: Logger): 
         ? super.writeHead(status, flat)
         : super.writeHead(status, phrase, flat)
     }
+
+    // A page's parts (src/lib/html-bytes.ts) go out one after another, in one writev: the shared
+    // ones are never copied. @hono/node-server set Content-Length from the parts' total already.
+    override end(chunk?: unknown, encoding?: unknown, cb?: unknown): this {
+      if (!(chunk instanceof HtmlParts))
+        return super.end(chunk as never, encoding as never, cb as never)
+      this.cork()
+      for (const part of chunk.parts) this.write(part)
+      super.end(encoding as never, cb as never)
+      this.uncork()
+      return this
+    }
   }
 
   const wrap =
@@ -106,6 +119,7 @@ export function nodeEdge(headers: readonly [string, string][], logger: Logger): 
     app: {
       requestId: (c: Context) =>
         (c.env as { incoming?: Tagged } | undefined)?.incoming?.[REQUEST_ID],
+      textBytes: (text: string) => Buffer.byteLength(text),
     },
     createServer: ((options: object, listener: RequestListener) =>
       createServer(

@@ -2,8 +2,13 @@ import type { ServerType } from '@hono/node-server'
 import type { AddressInfo } from 'node:net'
 import { afterEach, describe, expect, it } from 'vitest'
 import type { ServerResponse } from 'node:http'
+import { createApp } from '../../../../src/app.ts'
+import { newSession, SESSION_COOKIE } from '../../../../src/domain/admin/sessions.ts'
+import { subscribe } from '../../../../src/domain/consent/subscriptions.ts'
+import { preferencesUrl } from '../../../../src/domain/sending/links.ts'
 import { jsonLogger } from '../../../../src/lib/log.ts'
 import { nodeEdge, serveGateway } from '../../../../src/runtime/node/edge.ts'
+import { makeAdmin } from '../../../helpers/admin.ts'
 import { testDeps } from '../../../helpers/deps.ts'
 
 // The Node listener sends the security headers, the request id and the access log itself (the app
@@ -74,6 +79,46 @@ describe('the Node edge', () => {
     await expect
       .poll(() => logs.find((l) => l.msg === 'request'))
       .toMatchObject({ requestId: id, status: 503, level: 'error' })
+  })
+
+  it('writes a page made of parts (src/lib/html-bytes.ts) byte for byte as the joined page', async () => {
+    // The dashboard's shared content and the preference page go out part by part here, joined
+    // without an edge (app.request, Workers): the bytes, their length and the headers must agree.
+    const t = await served()
+    const admin = await makeAdmin(t.deps, 'viewer')
+    const session = await newSession(t.deps, admin.id, { secondFactor: true })
+    await t.deps.atomic([session.query])
+    const r = await subscribe(t.deps, {
+      email: 'zoé@exemple.fr',
+      purposes: ['cookies'],
+      locale: 'fr',
+      method: 'api',
+      source: 's',
+      actor: 'a',
+      evidence: {},
+    })
+    if (!r.ok) throw new Error(r.message)
+    const joined = createApp(t.deps)
+    const cookie = { Cookie: `${SESSION_COOKIE}=${session.token}` }
+    const pages = [
+      { path: '/admin?lang=fr', headers: cookie },
+      { path: '/admin?lang=en', headers: cookie },
+      { path: `${new URL(await preferencesUrl(t.deps, r.contactId)).pathname}`, headers: {} },
+    ]
+    for (const { path, headers } of pages) {
+      const wire = await t.get(path, { headers })
+      const bytes = new Uint8Array(await wire.arrayBuffer())
+      const expected = await joined.request(path, { headers })
+      expect([wire.status, expected.status], path).toEqual([200, 200])
+      expect(Buffer.from(bytes).equals(Buffer.from(await expected.arrayBuffer())), path).toBe(true)
+      expect(Number(wire.headers.get('content-length')), path).toBe(bytes.byteLength)
+      expect(wire.headers.get('content-type'), path).toBe('text/html; charset=UTF-8')
+      expect(wire.headers.get('x-frame-options'), path).toBe('DENY')
+      expect(bytes.includes(0), path).toBe(false)
+      expect(new TextDecoder('utf-8', { fatal: true }).decode(bytes), path).toMatch(/<\/html>\s*$/)
+      const head = await t.get(path, { method: 'HEAD', headers })
+      expect([head.status, (await head.arrayBuffer()).byteLength], path).toEqual([200, 0])
+    }
   })
 
   it("adds the defaults on every way Node writes a head, and a listener's own headers win", async () => {
