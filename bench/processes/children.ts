@@ -1,5 +1,6 @@
 /** @module Starting bench child processes and making sure none outlives the run. */
 import { spawn, type ChildProcess } from 'node:child_process'
+import { readFileSync } from 'node:fs'
 import { basename, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 
@@ -15,6 +16,18 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const)
   })
 
 let profiled = 0
+
+/**
+ * The V8 heap flags `npm start` gives the gateway (package.json's start script: a young generation
+ * of 8 MB semi-spaces and an old one of at most 384 MB, which keep its peak RSS near 270 MB under
+ * load instead of 300–380; README "Memory"): every bench process runs with them, baselines
+ * included, so that the rows measure the server as it is started.
+ */
+const START_FLAGS: string[] = (
+  JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { scripts: { start: string } }
+).scripts.start
+  .split(/\s+/)
+  .filter((arg) => /^--max-[\w-]+=\d+$/.test(arg))
 
 /**
  * BENCH_CPU_PROF=<dir>: each child writes V8 CPU profiles when it exits (open them in Chrome
@@ -37,7 +50,7 @@ export function startChild(script: string, args: string[]): ChildProcess {
   const path = fileURLToPath(new URL(script, import.meta.url))
   const child = spawn(
     process.execPath,
-    [...profiling(script, args), '--import', 'tsx', path, ...args],
+    [...START_FLAGS, ...profiling(script, args), '--import', 'tsx', path, ...args],
     {
       cwd: ROOT,
       stdio: ['pipe', 'pipe', 'inherit'],
