@@ -3,7 +3,13 @@
  * recovery_codes, passkeys. Writes are compiled queries, for atomic units with their audit entry.
  */
 import { type CompiledQuery, type Selectable, type Updateable } from 'kysely'
-import type { AdminUsersTable, DB, PasskeysTable, RecoveryCodesTable } from '../database.ts'
+import type {
+  AdminUsersTable,
+  DB,
+  PasskeysTable,
+  QueryOne,
+  RecoveryCodesTable,
+} from '../database.ts'
 import { prepared } from '../prepared.ts'
 
 export type AdminUserRow = Selectable<AdminUsersTable>
@@ -14,9 +20,18 @@ const userById = prepared(['id'], (p, db) =>
   db.selectFrom('admin_users').selectAll().where('id', '=', p.id),
 )
 
-/** Compiled once: every console request reads its user (src/domain/admin/sessions.ts). */
 export const findAdminUserById = async (db: DB, id: string): Promise<AdminUserRow | undefined> =>
   (await db.executeQuery<AdminUserRow>(userById({ id }))).rows[0]
+
+/**
+ * The same through the read port, straight on the driver: every console request reads its user
+ * (src/domain/admin/sessions.ts), and Kysely's executor costs more than the look-up.
+ */
+export const readAdminUserById = (
+  { queryOne }: { queryOne: QueryOne },
+  id: string,
+): AdminUserRow | undefined | Promise<AdminUserRow | undefined> =>
+  queryOne<AdminUserRow>(userById({ id }))
 
 export const findAdminUserByBlindIndexes = (
   db: DB,

@@ -19,7 +19,7 @@ import {
   type SessionRow,
 } from '../../db/repositories/admin-sessions.ts'
 import {
-  findAdminUserById,
+  readAdminUserById,
   purgeChallenges,
   type AdminUserRow,
 } from '../../db/repositories/admin-users.ts'
@@ -95,16 +95,16 @@ export function sessionExpiry(session: SessionRow, now: number): SessionExpiry {
  * `pending` is true until a second factor is checked, for accounts that have one or whose role needs one.
  */
 export async function loadSession(
-  deps: Pick<Deps, 'db' | 'atomic' | 'clock' | 'sha256'>,
+  deps: Pick<Deps, 'db' | 'queryOne' | 'atomic' | 'clock' | 'sha256'>,
   token: string | undefined,
   passkeyCount: (userId: string) => Promise<number>,
 ): Promise<LoadedSession | null> {
   if (!token || token.length > 100) return null
-  const session = await findSession(deps.db, await sessionIdOf(deps, token))
+  const session = await findSession(deps, await sessionIdOf(deps, token))
   if (!session) return null
   const now = deps.clock.now()
   if (sessionExpiry(session, now) !== 'none') return null
-  const user = await findAdminUserById(deps.db, session.admin_user_id)
+  const user = await readAdminUserById(deps, session.admin_user_id)
   if (!user || user.status === 'disabled' || user.password_hash === null) return null
   if (now - session.last_seen_at >= TOUCH_RESOLUTION_MS) {
     await deps.atomic([touchSessionQuery(deps.db, session.id, now)])

@@ -164,11 +164,11 @@ const notFound = { ok: false, code: 'not_found', message: 'No incident with this
 const closed = { ok: false, code: 'closed', message: 'This incident is closed' } as const
 
 export async function listIncidents(
-  deps: Pick<Deps, 'db' | 'clock'>,
+  deps: Pick<Deps, 'db' | 'query' | 'clock'>,
   opts: { status?: 'open' | 'closed' | 'all' } = {},
 ): Promise<IncidentView[]> {
   const now = deps.clock.now()
-  return (await listIncidentRows(deps.db, opts)).map((r) => incidentView(r, now))
+  return (await listIncidentRows(deps, opts)).map((r) => incidentView(r, now))
 }
 
 export async function getIncident(

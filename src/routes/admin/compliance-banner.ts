@@ -9,7 +9,7 @@ import { t, type Locale } from '../../lib/i18n.ts'
 import { clockView } from './compliance-format.ts'
 
 /** Each open incident with its clock; null when none is open. */
-export async function incidentBanner(deps: Pick<Deps, 'db' | 'clock'>, locale: Locale) {
+export async function incidentBanner(deps: Pick<Deps, 'db' | 'query' | 'clock'>, locale: Locale) {
   const open = await listIncidents(deps, { status: 'open' })
   if (open.length === 0) return null
   return {
