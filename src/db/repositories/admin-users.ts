@@ -20,14 +20,11 @@ const userById = prepared(['id'], (p, db) =>
   db.selectFrom('admin_users').selectAll().where('id', '=', p.id),
 )
 
-export const findAdminUserById = async (db: DB, id: string): Promise<AdminUserRow | undefined> =>
-  (await db.executeQuery<AdminUserRow>(userById({ id }))).rows[0]
-
 /**
- * The same through the read port, straight on the driver: every console request reads its user
- * (src/domain/admin/sessions.ts), and Kysely's executor costs more than the look-up.
+ * Compiled once and run through the read port, straight on the driver: every console request reads
+ * its user (src/domain/admin/sessions.ts), and Kysely's executor costs more than the look-up.
  */
-export const readAdminUserById = (
+export const findAdminUserById = (
   { queryOne }: { queryOne: QueryOne },
   id: string,
 ): AdminUserRow | undefined | Promise<AdminUserRow | undefined> =>

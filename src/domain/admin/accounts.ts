@@ -62,7 +62,7 @@ export async function findAdminByEmail(
   return findAdminUserByBlindIndexes(deps.db, await blindIndexes(deps.hmac, deps.keys, normalized))
 }
 
-export const findAdmin = (deps: Pick<Deps, 'db'>, id: string) => findAdminUserById(deps.db, id)
+export const findAdmin = (deps: Pick<Deps, 'queryOne'>, id: string) => findAdminUserById(deps, id)
 
 /** True once an active owner exists: the set-up link and ADMIN_SETUP_TOKEN stop working then. */
 export const hasOwner = async (deps: Pick<Deps, 'db'>) => (await countActiveOwners(deps.db)) > 0
@@ -190,7 +190,7 @@ export type SetupAccess =
  * deployment where no owner exists yet (the first owner types their address).
  */
 export async function openSetup(
-  deps: Pick<Deps, 'db' | 'clock' | 'sha256' | 'config'>,
+  deps: Pick<Deps, 'db' | 'queryOne' | 'clock' | 'sha256' | 'config'>,
   token: string | undefined,
   setupToken: string | undefined,
 ): Promise<SetupAccess> {
@@ -207,7 +207,7 @@ export async function openSetup(
     return (await hasOwner(deps))
       ? { ok: false, reason: 'owner-exists' }
       : { ok: true, kind: 'first-owner', link }
-  const user = await findAdminUserById(deps.db, link.admin_user_id)
+  const user = await findAdminUserById(deps, link.admin_user_id)
   if (!user || user.status !== 'invited') return { ok: false, reason: 'used' }
   return { ok: true, kind: 'link', link, user }
 }
@@ -377,7 +377,7 @@ export async function changeRole(
   by: Actor & { userId?: string },
 ): Promise<{ ok: true } | { ok: false; error: UserChangeError }> {
   if (!isRole(role)) return { ok: false, error: 'invalid_role' }
-  const user = await findAdminUserById(deps.db, userId)
+  const user = await findAdminUserById(deps, userId)
   if (!user) return { ok: false, error: 'not_found' }
   if (by.userId === userId) return { ok: false, error: 'self' }
   if (
@@ -412,7 +412,7 @@ export async function setDisabled(
   disabled: boolean,
   by: Actor & { userId?: string },
 ): Promise<{ ok: true } | { ok: false; error: UserChangeError }> {
-  const user = await findAdminUserById(deps.db, userId)
+  const user = await findAdminUserById(deps, userId)
   if (!user) return { ok: false, error: 'not_found' }
   if (by.userId === userId) return { ok: false, error: 'self' }
   if (
@@ -450,7 +450,7 @@ export async function liftLockout(
   userId: string,
   by: Actor,
 ): Promise<{ ok: true } | { ok: false; error: UserChangeError }> {
-  const user = await findAdminUserById(deps.db, userId)
+  const user = await findAdminUserById(deps, userId)
   if (!user) return { ok: false, error: 'not_found' }
   await recordAudit(deps, { ...auditFrom(by), action: 'user.unlock', target: `user:${userId}` }, [
     clearAccountThrottleQuery(deps, user.email_bidx),

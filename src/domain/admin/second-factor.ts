@@ -129,7 +129,7 @@ export async function checkSecondFactorCode(
   }
   const now = deps.clock.now()
   let method: 'totp' | 'recovery' | null = null
-  const fresh = await findAdminUserById(deps.db, user.id)
+  const fresh = await findAdminUserById(deps, user.id)
   if (
     fresh?.totp_secret_enc &&
     fresh.totp_enabled_at !== null &&

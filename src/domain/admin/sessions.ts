@@ -19,7 +19,7 @@ import {
   type SessionRow,
 } from '../../db/repositories/admin-sessions.ts'
 import {
-  readAdminUserById,
+  findAdminUserById,
   purgeChallenges,
   type AdminUserRow,
 } from '../../db/repositories/admin-users.ts'
@@ -104,7 +104,7 @@ export async function loadSession(
   if (!session) return null
   const now = deps.clock.now()
   if (sessionExpiry(session, now) !== 'none') return null
-  const user = await readAdminUserById(deps, session.admin_user_id)
+  const user = await findAdminUserById(deps, session.admin_user_id)
   if (!user || user.status === 'disabled' || user.password_hash === null) return null
   if (now - session.last_seen_at >= TOUCH_RESOLUTION_MS) {
     await deps.atomic([touchSessionQuery(deps.db, session.id, now)])
