@@ -1,9 +1,9 @@
 /**
  * @module Where the operations stand, in one read for the console's overview and the admin API
  * (`GET /metrics` reads the same tables, src/domain/operations/metrics.ts): figures from the
- * database, never in-process counters: open findings per kind, open data-subject requests (due within 7 days, overdue), the outbox's depth and
- * dead letters, the last backup's age, the last retention run, re-consent campaigns, the quarterly
- * review, when the monitor last ran.
+ * database, never in-process counters: open findings per kind, open data-subject requests (due
+ * within 7 days, overdue), the outbox's depth and dead letters, the last backup's age, the last
+ * retention run, re-consent campaigns, the quarterly review, when the monitor last ran.
  */
 import {
   countOpenRequests,

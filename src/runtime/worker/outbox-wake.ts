@@ -5,9 +5,9 @@
  * due rows and racing for them on the one D1 writer, until the isolate answered nothing at all
  * (bench/results.md, "Workers (local workerd)"). Now a wake during a pass asks that pass for one more
  * round instead, so rows committed meanwhile still go out right away. A pass stops asking for rounds
- * once it has handled ROWS_PER_PASS rows or run ROUNDS_PER_PASS rounds: every D1 query of a `waitUntil` counts against the
- * invocation's limit (1,000 on Workers Paid), and a row costs a few; the rest goes with the next wake,
- * or the cron trigger, the safety net. A pass cut short (waitUntil's time ran out) is taken as over
+ * once it has handled ROWS_PER_PASS rows or run ROUNDS_PER_PASS rounds: every D1 query of a
+ * `waitUntil` counts against the invocation's limit (1,000 on Workers Paid), and a row costs a few;
+ * the rest goes with the next wake, or the cron trigger, the safety net. A pass cut short (waitUntil's time ran out) is taken as over
  * after STALE_MS.
  */
 import type { Deferrer } from '../../deps.ts'
