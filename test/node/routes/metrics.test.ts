@@ -6,15 +6,12 @@ import { describe, expect, it } from 'vitest'
 import { createApp } from '../../../src/app.ts'
 import { subscribe } from '../../../src/domain/consent/subscriptions.ts'
 import { countNow, flushCounters } from '../../../src/domain/platform/counters.ts'
-import {
-  deliverOutbox,
-  enqueueQuery,
-  OUTBOX_MAX_ATTEMPTS,
-} from '../../../src/domain/platform/outbox.ts'
+import { enqueueQuery } from '../../../src/domain/platform/outbox.ts'
 import { selfServiceDsrQuery } from '../../../src/domain/rights/dsr.ts'
 import { insertFindingQuery } from '../../../src/db/repositories/findings.ts'
 import { api, apiKey } from '../../helpers/api.ts'
 import { testApp } from '../../helpers/deps.ts'
+import { deliverUntilDead } from '../../helpers/outbox.ts'
 
 const DAY = 86_400_000
 
@@ -90,10 +87,7 @@ describe('GET /metrics', () => {
         payload: { contactId: 'a' },
       }),
     ])
-    for (let i = 0; i < OUTBOX_MAX_ATTEMPTS; i++) {
-      await deliverOutbox(t.deps)
-      t.clock.advance(2 * 3600_000)
-    }
+    await deliverUntilDead(t.deps, t.clock)
     const pendingSince = t.clock.now()
     await t.deps.atomic([
       enqueueQuery(t.deps.db, pendingSince, { kind: 'mautic.mirror', payload: { contactId: 'b' } }),

@@ -10,7 +10,7 @@ import {
 } from '../../../../src/domain/platform/outbox.ts'
 import { startOutboxLoop } from '../../../../src/runtime/node/outbox-loop.ts'
 import { testDeps } from '../../../helpers/deps.ts'
-import { testMessage } from '../../../helpers/outbox.ts'
+import { deliverUntilDead, testMessage } from '../../../helpers/outbox.ts'
 
 async function setup(handler: (p: unknown) => Promise<void>) {
   const t = await testDeps()
@@ -60,10 +60,7 @@ describe('outbox delivery', () => {
       throw new Error('always')
     })
     await deps.atomic([enqueueQuery(deps.db, clock.now(), testMessage('test.call', {}), 'm1')])
-    for (let i = 0; i < OUTBOX_MAX_ATTEMPTS; i++) {
-      await deliverOutbox(deps)
-      clock.advance(2 * 60 * 60_000)
-    }
+    await deliverUntilDead(deps, clock)
     const dead = await deps.db.selectFrom('outbox').selectAll().executeTakeFirstOrThrow()
     expect(dead).toMatchObject({
       status: 'dead',

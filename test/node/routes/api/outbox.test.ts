@@ -1,13 +1,10 @@
 // /api/v1/outbox (dead letters, retry) and /api/v1/findings: admin keys only, payloads never shown.
 import { describe, expect, it } from 'vitest'
-import {
-  deliverOutbox,
-  enqueueQuery,
-  OUTBOX_MAX_ATTEMPTS,
-} from '../../../../src/domain/platform/outbox.ts'
+import { enqueueQuery, OUTBOX_MAX_ATTEMPTS } from '../../../../src/domain/platform/outbox.ts'
 import { insertFindingQuery } from '../../../../src/db/repositories/findings.ts'
 import { api, apiKey } from '../../../helpers/api.ts'
 import { testApp } from '../../../helpers/deps.ts'
+import { deliverUntilDead } from '../../../helpers/outbox.ts'
 
 async function setup() {
   const t = await testApp()
@@ -27,10 +24,7 @@ describe('/api/v1/outbox', () => {
         payload: { contactId: 'secret-looking-payload' },
       }),
     ])
-    for (let i = 0; i < OUTBOX_MAX_ATTEMPTS; i++) {
-      await deliverOutbox(t.deps)
-      t.clock.advance(2 * 3600_000)
-    }
+    await deliverUntilDead(t.deps, t.clock)
     const listed = await t.admin.get('/api/v1/outbox?status=dead')
     expect(listed.status).toBe(200)
     const [message] = listed.body.messages as any[]

@@ -9,7 +9,7 @@ import { preferencesUrl } from '../../../../src/domain/sending/links.ts'
 import { jsonLogger } from '../../../../src/lib/log.ts'
 import { nodeEdge, serveGateway } from '../../../../src/runtime/node/edge.ts'
 import { makeAdmin } from '../../../helpers/admin.ts'
-import { testDeps } from '../../../helpers/deps.ts'
+import { API_CONSENT, testDeps } from '../../../helpers/deps.ts'
 
 // The Node listener sends the security headers, the request id and the access log itself (the app
 // skips its own copies there): these are the same promises as app.test.ts makes, over a real socket.
@@ -89,13 +89,9 @@ describe('the Node edge', () => {
     const session = await newSession(t.deps, admin.id, { secondFactor: true })
     await t.deps.atomic([session.query])
     const r = await subscribe(t.deps, {
+      ...API_CONSENT,
       email: 'zoé@exemple.fr',
       purposes: ['cookies'],
-      locale: 'fr',
-      method: 'api',
-      source: 's',
-      actor: 'a',
-      evidence: {},
     })
     if (!r.ok) throw new Error(r.message)
     const joined = createApp(t.deps)
