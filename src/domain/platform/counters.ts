@@ -1,9 +1,9 @@
 /**
- * @module Daily counters: what the dashboard plots and `GET /metrics` reads
- * (src/domain/operations/metrics.ts), kept up to date as events land, so that no view counts the
- * ledger (`daily_counters`, migrations/0013_console_counters.sql; docs/architecture.md, "Daily
- * counters"). Every counter is one name, a UTC day and up to three dimensions, listed here once;
- * counts only, never who (accountability, GDPR Art. 5(2), without personal data).
+ * @module Daily counters: what the dashboard plots and `GET /metrics` reads (src/domain/operations/metrics.ts), kept up to date as
+ * events land, so that no view counts the ledger (`daily_counters`, migrations/0013_console_counters.sql;
+ * docs/architecture.md, "Daily counters"). Every counter is one name, a UTC day and up to three
+ * dimensions, listed here once; counts only, never who (accountability, GDPR Art. 5(2), without
+ * personal data).
  *
  * Written in the atomic unit of what they count (a ledger event, a webhook receipt, a data-subject
  * request), except the refusals of the API gate and send routes: those are gathered in memory and
