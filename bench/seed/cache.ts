@@ -45,7 +45,8 @@ const BUILDER_SOURCES = [
 
 /**
  * Gateway sources that define what a seeded row holds (columns, encryption and hash formats, blind
- * index, checkpoint, daily counters): a change to one rebuilds. Helpers they call for speed only are left out.
+ * index, checkpoint, daily counters): a change to one rebuilds. Helpers they call for speed only are
+ * left out.
  */
 const SHAPING_SOURCES = [
   'src/db/repositories/contacts.ts',
