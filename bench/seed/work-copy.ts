@@ -4,7 +4,7 @@
  * the end, so that what a run writes (webhooks, events, API keys) never reaches the cache. The copy's
  * path and the cache's figures travel to the child processes in the environment.
  */
-import { copyFileSync, readFileSync, rmSync } from 'node:fs'
+import { closeSync, copyFileSync, openSync, readFileSync, readSync, rmSync } from 'node:fs'
 import { join } from 'node:path'
 import { CACHE_DIR, seededDatabase, type SeededDatabase, type SeededMeta } from './cache.ts'
 
@@ -45,5 +45,22 @@ export function seededWorkCopy(): { path: string; meta: SeededMeta } {
   const metaPath = process.env[META_VAR]
   if (!path || !metaPath)
     throw new Error(`${PATH_VAR} is not set: the seeded scenarios run under bench/run.ts`)
+  primePageCache(path)
   return { path, meta: JSON.parse(readFileSync(metaPath, 'utf8')) as SeededMeta }
+}
+
+/**
+ * Reads the whole file once, in order, so that its pages are in the page cache before anything is
+ * timed: a scenario that looks contacts up at random in a file the kernel has let go of measures the
+ * disk (one full run saw the seeded batch gate at 2.3 % of its baseline, against 44–49 % with the
+ * file cached). Sequential reads cost 0.7 s cached and 3 s from this machine's disk.
+ */
+function primePageCache(path: string): void {
+  const buffer = Buffer.allocUnsafe(4 * 1024 * 1024)
+  const fd = openSync(path, 'r')
+  try {
+    while (readSync(fd, buffer, 0, buffer.length, null) > 0);
+  } finally {
+    closeSync(fd)
+  }
 }

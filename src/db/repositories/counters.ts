@@ -96,16 +96,38 @@ const requestedBefore = (contact: unknown, purpose: unknown, seq: unknown) =>
     AND r.purpose_key = ${purpose} AND r.action = 'requested' AND r.seq < ${seq}
     ORDER BY r.seq DESC LIMIT 1)`
 
+const optinConfirmed = new WeakMap<readonly Bucket[], ReturnType<typeof optinConfirmedQuery>>()
+
+/**
+ * Compiled once per bucket list: the wait is computed once, in a one-row subquery, and the CASE reads
+ * it (written inline, each WHEN would run the correlated look-up again: nine times for nine bounds).
+ */
+function optinConfirmedQuery(buckets: readonly Bucket[]) {
+  return prepared(['day', 'purpose', 'source', 'at', 'contact', 'seq'], (p, db) => ({
+    compile: () =>
+      sql`INSERT INTO daily_counters (name, day, dim1, dim2, dim3, count, last_at)
+        SELECT 'optin_confirmed', ${p.day}, ${p.purpose}, ${p.source}, ${bucketCase(sql`w.waited`, buckets)}, 1, ${p.at}
+        FROM (SELECT (${p.at} - coalesce(${requestedBefore(p.contact, p.purpose, p.seq)}, ${p.at})) AS waited) w
+        WHERE true ${ADD}`.compile(db),
+  }))
+}
+
 /** Counts a confirmation by double opt-in in its histogram bucket (written after its event row). */
 export function addOptinConfirmedQuery(
   e: { contactId: string; seq: number; purpose: string; source: string; occurredAt: number },
   day: string,
   buckets: readonly Bucket[],
 ): CompiledQuery {
-  const waited = sql`(${e.occurredAt} - coalesce(${requestedBefore(e.contactId, e.purpose, e.seq)}, ${e.occurredAt}))`
-  return sql`INSERT INTO daily_counters (name, day, dim1, dim2, dim3, count, last_at)
-    SELECT 'optin_confirmed', ${day}, ${e.purpose}, ${e.source}, ${bucketCase(waited, buckets)}, 1, ${e.occurredAt}
-    WHERE true ${ADD}`.compile(compiler)
+  let query = optinConfirmed.get(buckets)
+  if (!query) optinConfirmed.set(buckets, (query = optinConfirmedQuery(buckets)))
+  return query({
+    day,
+    purpose: e.purpose,
+    source: e.source,
+    at: e.occurredAt,
+    contact: e.contactId,
+    seq: e.seq,
+  })
 }
 
 /**
@@ -204,7 +226,6 @@ export function backfillLedgerQueries(
   const at = sql`EXISTS (SELECT 1 FROM counter_backfill WHERE source = 'consent_events' AND cursor = ${String(from)})`
   const range = sql`e.rowid > ${from} AND e.rowid <= ${to} AND ${at}`
   const day = dayOf(sql`e.occurred_at`)
-  const waited = sql`(e.occurred_at - coalesce(${requestedBefore(sql`e.contact_id`, sql`e.purpose_key`, sql`e.seq`)}, e.occurred_at))`
   return [
     sql`INSERT INTO daily_counters (name, day, dim1, dim2, dim3, count, last_at)
       SELECT 'consent_events', ${day}, e.purpose_key, e.action, '', count(*), max(e.occurred_at)
@@ -212,9 +233,12 @@ export function backfillLedgerQueries(
     sql`INSERT INTO daily_counters (name, day, dim1, dim2, dim3, count, last_at)
       SELECT 'optin_requested', ${day}, e.purpose_key, e.source, '', count(*), max(e.occurred_at)
       FROM consent_events e WHERE ${range} AND e.action = 'requested' GROUP BY 2, 3, 4 ${ADD}`,
+    // The wait computed once per event in a subquery, as addOptinConfirmedQuery does.
     sql`INSERT INTO daily_counters (name, day, dim1, dim2, dim3, count, last_at)
-      SELECT 'optin_confirmed', ${day}, e.purpose_key, e.source, ${bucketCase(waited, buckets)}, count(*), max(e.occurred_at)
-      FROM consent_events e WHERE ${range} AND e.action = 'confirmed' AND e.method = 'double_opt_in'
+      SELECT 'optin_confirmed', w.day, w.purpose_key, w.source, ${bucketCase(sql`w.waited`, buckets)}, count(*), max(w.occurred_at)
+      FROM (SELECT ${day} AS day, e.purpose_key, e.source, e.occurred_at,
+          (e.occurred_at - coalesce(${requestedBefore(sql`e.contact_id`, sql`e.purpose_key`, sql`e.seq`)}, e.occurred_at)) AS waited
+        FROM consent_events e WHERE ${range} AND e.action = 'confirmed' AND e.method = 'double_opt_in') w
       GROUP BY 2, 3, 4, 5 ${ADD}`,
     sql`UPDATE counter_backfill SET cursor = ${String(to)},
         done = done + (SELECT count(*) FROM consent_events e WHERE e.rowid > ${from} AND e.rowid <= ${to}),
