@@ -5,7 +5,9 @@
  * bench/results.md, "Measurements behind design choices"). The thread starts with the server
  * (loading its TypeScript takes a while), and again with the next webhook after a crash. If it
  * dies, the bodies it held are read in the request instead (Mautic never sends an event twice, so
- * none may be lost), and so is every body after a thread that could not start at all.
+ * none may be lost), and so is every body after a thread that could not start at all. A lone small
+ * body, as Mautic posts them one event at a time, is read in the request: at 100 webhooks/s the hop
+ * to an idle thread and back cost more latency than the read (bench/results.md, "Lone webhooks").
  */
 import { createRequire } from 'node:module'
 import { fileURLToPath } from 'node:url'
@@ -33,6 +35,11 @@ require(workerData.tsx).register()
 require(workerData.entry)
 `
 const TSX = createRequire(import.meta.url).resolve('tsx/cjs/api')
+
+/** A webhook with none before it for this long, and none on the thread, comes alone. */
+const LONE_AFTER_MS = 2
+/** A lone webhook this small is read on the request thread (a 5 MB batch never is). */
+const LONE_MAX_BYTES = 64 * 1024
 
 interface Waiting {
   args: [readonly string[], Bytes, string | undefined]
@@ -92,9 +99,16 @@ export function webhookReaderThread(
   }
 
   worker = start()
+  let lastRead = -Infinity
   return {
     read(secrets, body, signature) {
       if (inline || closed) return readInline(secrets, body, signature)
+      // A lone small webhook, as Mautic sends them one at a time from its own requests, is read
+      // here: handing it to an idle thread and back costs two thread wake-ups, more than its read.
+      const now = performance.now()
+      const lone = waiting.size === 0 && now - lastRead > LONE_AFTER_MS
+      lastRead = now
+      if (lone && body.length <= LONE_MAX_BYTES) return readInline(secrets, body, signature)
       const w = (worker ??= start())
       const id = nextId++
       return new Promise<WebhookRead>((resolve, reject) => {

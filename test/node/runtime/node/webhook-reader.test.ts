@@ -49,7 +49,11 @@ describe('webhook reader thread', () => {
     reader = webhookReaderThread(t.deps.keys, (m) => errors.push(m))
     const body = realisticBody5k()
     const signature = await signMautic(body, SECRET)
-    const read = await reader.read([SECRET], bytes(body), signature)
+    // The first body, alone, is read here; the one right behind it goes to the thread.
+    const [, read] = await Promise.all([
+      reader.read([SECRET], bytes(body), signature),
+      reader.read([SECRET], bytes(body), signature),
+    ])
     expect(read.status).toBe('ok')
     const compact = (await t.opened(read)) as { compact?: string }[]
     expect(compact[0]!.compact).toContain('helene.lefevre-chateau@exemple.fr')
@@ -85,13 +89,42 @@ describe('webhook reader thread', () => {
     expect((await post('nope', await signMautic('nope', SECRET))).status).toBe(400)
   })
 
+  it('reads a lone small body in the request, and hands the thread the next one at once and any large one', async () => {
+    const t = await setup()
+    const silent = fileURLToPath(new URL('../../../fixtures/silent-thread.cjs', import.meta.url))
+    reader = webhookReaderThread(t.deps.keys, () => {}, silent)
+    const body = realisticBody5k()
+    const signature = await signMautic(body, SECRET)
+    const large = `${body.slice(0, -1)}, "padding": "${'x'.repeat(70 * 1024)}"}`
+    const largeSignature = await signMautic(large, SECRET)
+    const settled = (p: Promise<unknown>) =>
+      Promise.race([p.then(() => true), new Promise((r) => setTimeout(() => r(false), 200))])
+    // Alone: no thread hop (the silent thread would never answer).
+    const lone = reader.read([SECRET], bytes(body), signature)
+    // Right behind it: the thread's.
+    const next = reader.read([SECRET], bytes(body), signature)
+    expect(await settled(lone)).toBe(true)
+    expect(await settled(next)).toBe(false)
+    await new Promise((r) => setTimeout(r, 20))
+    // Alone again, but over 64 KB: the thread's (a queue-mode batch must not stall the requests).
+    const big = reader.read([SECRET], bytes(large), largeSignature)
+    expect(await settled(big)).toBe(false)
+    await reader.close()
+    expect(await t.opened(await lone)).toEqual(await t.opened(await t.inline(body, signature)))
+    expect(await next).toMatchObject({ status: 'ok' })
+    expect(await big).toMatchObject({ status: 'ok' })
+  })
+
   it('reads in the request the bodies the thread held when it stopped', async () => {
     const t = await setup()
     reader = webhookReaderThread(t.deps.keys, () => {})
     const body = realisticBody5k()
     const signature = await signMautic(body, SECRET)
-    await reader.read([SECRET], bytes(body), signature) // the thread is up
-    const pending = reader.read([SECRET], bytes(body), signature)
+    await reader.read([SECRET], bytes(body), signature) // alone: read in the request
+    const [, pending] = [
+      reader.read([SECRET], bytes(body), signature),
+      reader.read([SECRET], bytes(body), signature), // right behind it: the thread's
+    ]
     await reader.close()
     expect(await t.opened(await pending)).toEqual(await t.opened(await t.inline(body, signature)))
   })
@@ -103,9 +136,12 @@ describe('webhook reader thread', () => {
     reader = webhookReaderThread(t.deps.keys, (m) => errors.push(m), dead)
     const body = realisticBody5k()
     const signature = await signMautic(body, SECRET)
-    expect(await t.opened(await reader.read([SECRET], bytes(body), signature))).toEqual(
-      await t.opened(await t.inline(body, signature)),
-    )
+    // The second body goes to the thread (the first, alone, is read here), which never starts.
+    const [, second] = await Promise.all([
+      reader.read([SECRET], bytes(body), signature),
+      reader.read([SECRET], bytes(body), signature),
+    ])
+    expect(await t.opened(second)).toEqual(await t.opened(await t.inline(body, signature)))
     expect(errors).toEqual([expect.stringContaining('could not start (exit code 3)')])
     expect(await reader.read([SECRET], bytes(body), signature)).toMatchObject({ status: 'ok' })
     expect(reader.threadId()).toBeUndefined()
