@@ -34,6 +34,45 @@ describe('WAL checkpoints from a worker thread', () => {
     db.close()
   })
 
+  it('makes the WAL start over once it passes a size, which a steady stream of commits never lets PASSIVE do', async () => {
+    /** Commits of 50 scattered updates a millisecond apart for 1.5 s; the WAL's size and frames after. */
+    async function steadyWrites(restartFrames: number) {
+      const dir = mkdtempSync(join(tmpdir(), 'checkpointer-'))
+      dirs.push(dir)
+      const path = join(dir, 'db.sqlite')
+      const db = openSqlite(path)
+      db.exec('CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT NOT NULL)')
+      const insert = db.prepare('INSERT INTO t (v) VALUES (?)')
+      db.transaction(() => {
+        for (let i = 0; i < 100_000; i++) insert.run('x'.repeat(200))
+      })()
+      db.pragma('wal_checkpoint(TRUNCATE)')
+      const errors: string[] = []
+      const checkpoints = startCheckpointer(db, (m) => errors.push(m), 20, restartFrames)!
+      const update = db.prepare('UPDATE t SET v = ? WHERE id = ?')
+      const writes = db.transaction(() => {
+        for (let k = 0; k < 50; k++)
+          update.run('y'.repeat(200), 1 + Math.floor(Math.random() * 100_000))
+      })
+      for (const start = performance.now(); performance.now() - start < 1_500;) {
+        writes()
+        await new Promise((resolve) => setTimeout(resolve, 1))
+      }
+      await checkpoints.stop()
+      const [{ log }] = db.pragma('wal_checkpoint(PASSIVE)') as { log: number }[]
+      const walMb = statSync(`${path}-wal`).size / 1e6
+      db.close()
+      expect(errors).toEqual([])
+      return { walMb, framesSinceStart: log }
+    }
+    // Without it, the same writes leave a WAL of ~200 MB here that only grows (the test's premise).
+    const unbounded = await steadyWrites(Infinity)
+    expect(unbounded.walMb).toBeGreaterThan(50)
+    const bounded = await steadyWrites(2_000) // 8 MB
+    expect(bounded.walMb).toBeLessThan(unbounded.walMb / 3)
+    expect(bounded.framesSinceStart).toBeLessThan(unbounded.framesSinceStart / 4)
+  })
+
   it('does nothing for an in-memory database', () => {
     const db = openSqlite(':memory:')
     expect(startCheckpointer(db, () => {})).toBeUndefined()
