@@ -29,6 +29,30 @@ interface Unit<Q> {
 /** A batch this large says one event-loop turn gathers enough (see above). */
 const GATHER_BELOW = 6
 
+interface Pausable {
+  hold(): void
+  release(): void
+}
+
+/** The group commits writing to each database, for `holdCommits`. */
+const groups = new WeakMap<Database.Database, Set<Pausable>>()
+
+/**
+ * Holds back the commits of every group writing to `db` (units keep gathering, the event loop stays
+ * free, reads go on) until the returned function is called: the WAL checkpointer copies the WAL's
+ * last frames meanwhile, so that the next commit starts the WAL over (src/runtime/node/checkpointer.ts).
+ */
+export function holdCommits(db: Database.Database): () => void {
+  const held = [...(groups.get(db) ?? [])]
+  for (const g of held) g.hold()
+  let released = false
+  return () => {
+    if (released) return
+    released = true
+    for (const g of held) g.release()
+  }
+}
+
 export function groupCommit<Q>(
   db: Database.Database,
   runUnit: (queries: Q) => void,
@@ -55,9 +79,23 @@ export function groupCommit<Q>(
   let pending: Unit<Q>[] | undefined
   /** Whether the last batch says the next should wait for the window (see above). */
   let gather = false
+  /** Holds in force (holdCommits): nothing is committed while there is one. */
+  let holds = 0
+  let groupsOfDb = groups.get(db)
+  if (!groupsOfDb) groups.set(db, (groupsOfDb = new Set()))
+  groupsOfDb.add({
+    hold: () => void holds++,
+    release: () => {
+      holds--
+      if (holds === 0 && pending) setImmediate(flush)
+    },
+  })
 
   function flush() {
-    const units = pending!
+    // Held: the release flushes what gathered meanwhile. Already flushed: a flush scheduled before
+    // the hold and one scheduled by its release both come here.
+    if (holds > 0 || !pending) return
+    const units = pending
     pending = undefined
     gather = units.length > 1 && units.length < GATHER_BELOW
     if (units.length === 1) return alone(units[0]!)

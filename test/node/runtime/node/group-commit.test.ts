@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
 import { compiler } from '../../../../src/db/prepared.ts'
+import { holdCommits } from '../../../../src/runtime/node/group-commit.ts'
 import { openSqlite, sqliteAtomic } from '../../../../src/runtime/node/sqlite.ts'
 
 const dirs: string[] = []
@@ -30,6 +31,20 @@ const insert = (id: string, v = 1) =>
   sql`INSERT INTO t (id, v) VALUES (${id}, ${v})`.compile(compiler)
 
 describe('group commit (the atomic port on Node)', () => {
+  it('holds every unit back while the checkpointer asks (holdCommits), then commits them together', async () => {
+    const { db, atomic, commits, count } = files()
+    const before = commits()
+    const release = holdCommits(db)
+    let done = 0
+    const units = Array.from({ length: 5 }, (_, i) => atomic([insert(`h${i}`)]).then(() => done++))
+    await new Promise((resolve) => setTimeout(resolve, 20))
+    expect([done, count(), commits()]).toEqual([0, 0, before])
+    release()
+    release() // a second call changes nothing
+    await Promise.all(units)
+    expect([done, count(), commits()]).toEqual([5, 5, before + 1])
+  })
+
   it('commits the units of concurrent callers together, once', async () => {
     const { atomic, commits, count } = files()
     const before = commits()
