@@ -74,20 +74,25 @@ export function startCheckpointer(
   })
   let release: (() => void) | undefined
   const releaseNow = () => {
-    release?.()
+    if (!release) return
+    release()
     release = undefined
+    worker.unref()
   }
   worker.on('message', (m: { error?: string; hold?: true; release?: true }) => {
     if (m.error !== undefined) onError(m.error)
     else if (m.release) releaseNow()
     else if (m.hold) {
       // Between two event-loop turns no transaction is open: held from here on.
+      // Held writes wait for the worker's answer: it keeps the process up (a CLI run, a test) till then.
+      worker.ref()
       const held = (release = holdCommits(db))
       setTimeout(() => release === held && releaseNow(), HOLD_MAX_MS).unref()
       worker.postMessage('held')
     }
   })
   worker.on('error', (err) => onError(String(err)))
+  worker.on('exit', releaseNow)
   worker.unref()
   db.pragma('wal_autocheckpoint = 0')
   let stopped: Promise<void> | undefined
