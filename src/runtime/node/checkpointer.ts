@@ -5,7 +5,7 @@
  * every request of a group commit (and a webhook's p99: Mautic waits on us). The server turns it
  * off and checkpoints from a worker thread with a connection of its own instead; PASSIVE never
  * blocks the writer or readers (sqlite.org/wal.html#ckpt), and the writer rewinds the WAL once a
- * checkpoint has caught up, which past RESTART_FRAMES the checkpointer brings about. Without this
+ * checkpoint has caught up, which past START_OVER_FRAMES the checkpointer brings about. Without this
  * (tests, CLI) SQLite's own checkpoint stays on.
  */
 import type Database from 'better-sqlite3'
@@ -24,7 +24,7 @@ let holding = false
 const timer = setInterval(() => {
   if (holding) return
   try {
-    if (checkpoint().log < workerData.restartFrames) return
+    if (checkpoint().log < workerData.startOverFrames) return
     // Again for what was committed meanwhile, until one is quick: the writes are held only then,
     // for the little a quick one leaves (else the next turn tries again).
     for (let i = 0; i < 5; i++) {
@@ -63,7 +63,7 @@ export interface Checkpointer {
  * checkpoint would do the same under a lock, which the writer waits for in a synchronous busy loop,
  * stalling the whole event loop (p99 at a fixed rate 35 ms instead of 14).
  */
-export const RESTART_FRAMES = 65_536
+export const START_OVER_FRAMES = 65_536
 /**
  * Writes are never held longer: past it they go on, the WAL starts over at a later turn. A copy the
  * page cache no longer holds can take a second (the first on a freshly copied million-contact file
@@ -75,13 +75,13 @@ export function startCheckpointer(
   db: Database.Database,
   onError: (message: string) => void,
   everyMs = 1_000,
-  restartFrames = RESTART_FRAMES,
+  startOverFrames = START_OVER_FRAMES,
 ): Checkpointer | undefined {
   if (db.memory) return undefined
   const driver = createRequire(import.meta.url).resolve('better-sqlite3')
   const worker = new Worker(WORKER, {
     eval: true,
-    workerData: { driver, path: db.name, everyMs, restartFrames },
+    workerData: { driver, path: db.name, everyMs, startOverFrames },
   })
   let release: (() => void) | undefined
   const releaseNow = () => {

@@ -37,7 +37,7 @@ describe('WAL checkpoints from a worker thread', () => {
 
   it('makes the WAL start over once it passes a size, which a steady stream of commits never lets PASSIVE do', async () => {
     /** Commits of 50 scattered updates a millisecond apart for 1.5 s; the WAL's size and frames after. */
-    async function steadyWrites(restartFrames: number) {
+    async function steadyWrites(startOverFrames: number) {
       const dir = mkdtempSync(join(tmpdir(), 'checkpointer-'))
       dirs.push(dir)
       const path = join(dir, 'db.sqlite')
@@ -49,7 +49,7 @@ describe('WAL checkpoints from a worker thread', () => {
       })()
       db.pragma('wal_checkpoint(TRUNCATE)')
       const errors: string[] = []
-      const checkpoints = startCheckpointer(db, (m) => errors.push(m), 20, restartFrames)!
+      const checkpoints = startCheckpointer(db, (m) => errors.push(m), 20, startOverFrames)!
       const update = db.prepare('UPDATE t SET v = ? WHERE id = ?')
       // Through group commit, as the server writes: what the checkpointer holds back.
       const commit = groupCommit(db, (n: number) => {
