@@ -2,7 +2,7 @@
  * @module createApp(deps): the whole gateway as one Hono app, free of runtime imports. src/node.ts and
  * src/worker.ts only build `deps` and hand requests to it.
  */
-import { Hono, type Context } from 'hono'
+import { Hono, type Context, type MiddlewareHandler } from 'hono'
 import { HTTPException } from 'hono/http-exception'
 import { requestId } from 'hono/request-id'
 import type { Deps, Deferrer } from './deps.ts'
@@ -12,6 +12,7 @@ import { siteInfo } from './lib/site.ts'
 import { accessLog } from './middleware/access-log.ts'
 import { bodySize } from './middleware/body-size.ts'
 import { formBody } from './middleware/form-body.ts'
+import { inSequence } from './middleware/in-sequence.ts'
 import { originCheck } from './middleware/origin-check.ts'
 import { securityHeaders, type SecurityHeadersOptions } from './middleware/security-headers.ts'
 import { adminRoutes } from './routes/admin/index.ts'
@@ -85,21 +86,25 @@ export function createApp(deps: Deps, options: AppOptions = {}) {
     if (c.req.path === '/hooks/mautic') await oversizedMauticBatch(deps, c, HOOK_BODY_LIMIT)
     return tooLarge(c)
   })
-  app.use((c, next) => {
-    // GET and HEAD carry no body; skipping them also spares Node building a full Request object.
-    if (c.req.method === 'GET' || c.req.method === 'HEAD') return next()
-    return (c.req.path.startsWith('/hooks/') ? hookLimit : pageLimit)(c, next)
-  })
-  app.use(originCheck(deps.config.publicUrl))
-  app.use(formBody(site))
-  app.use(function wakeOutbox(c, next) {
-    // GET and HEAD change nothing (mail scanners follow links), so they leave nothing to deliver
-    // and count nothing.
-    if (c.req.method === 'GET' || c.req.method === 'HEAD') return next()
-    return next().then(() => {
+  const bodyLimit: MiddlewareHandler = (c, next) =>
+    (c.req.path.startsWith('/hooks/') ? hookLimit : pageLimit)(c, next)
+  const wakeOutbox: MiddlewareHandler = (c, next) =>
+    next().then(() => {
       if (c.get('outboxPending')) deps.wakeOutbox(() => executionContext(c))
       if (c.get('countersPending')) scheduleCounterFlush(deps, () => executionContext(c))
     })
+  const withBody = inSequence(
+    bodyLimit,
+    originCheck(deps.config.publicUrl),
+    formBody(site),
+    wakeOutbox,
+  )
+  app.use(function requestChecks(c, next) {
+    // GET and HEAD carry no body and change nothing (mail scanners follow links): no size to check
+    // (which also spares Node building a full Request object), no origin, no form, nothing to
+    // deliver or count after them.
+    if (c.req.method === 'GET' || c.req.method === 'HEAD') return next()
+    return withBody(c, next)
   })
 
   app.route('/healthz', healthRoutes(deps))

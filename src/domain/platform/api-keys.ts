@@ -137,38 +137,60 @@ const caches = new WeakMap<object, Map<string, CacheEntry>>()
  * The key's identity when `presented` is a valid, unrevoked key; null otherwise. Malformed input is
  * refused without a query; a cached key is checked without one.
  */
-export async function verifyApiKey(
+export function verifyApiKey(
   deps: ApiKeyDeps,
   presented: string,
-): Promise<ApiKeyIdentity | null> {
+): ApiKeyIdentity | null | Promise<ApiKeyIdentity | null> {
   const match = KEY_PATTERN.exec(presented)
   if (!match) return null
   const [, id, secret] = match as unknown as [string, string, string]
   const now = deps.clock.now()
-  const entry = await cachedEntry(deps, id, now)
-  if (!entry.key || entry.key.revoked) return null
-  const bytes = utf8(secret)
-  if (entry.secret) {
-    if (!timingSafeEqual(bytes, entry.secret)) return null
-  } else {
-    if (!timingSafeEqual(await sha256(bytes), entry.key.hash)) return null
-    entry.secret = bytes
-  }
-  if (entry.lastUsedAt === null || now - entry.lastUsedAt >= LAST_USED_RESOLUTION_MS) {
-    entry.lastUsedAt = now // set first: concurrent requests do not write it again
-    await touchApiKey(deps.db, id, now).catch((err: unknown) =>
-      deps.logger.log('warn', 'could not record API key use', { apiKeyId: id, err }),
-    )
-  }
-  return entry.key.identity
+  // Synchronous while the key is cached and its secret known: every API call takes this path, and a
+  // promise per call is measurable on the gate (bench/results.md, "Fourth speed pass").
+  const hit = freshEntry(deps, id, now)
+  if (hit?.secret) return checked(deps, hit, id, utf8(secret), now)
+  return (async () => {
+    const entry = hit ?? (await loadEntry(deps, id, now))
+    if (!entry.key || entry.key.revoked) return null
+    const bytes = utf8(secret)
+    if (!entry.secret) {
+      if (!timingSafeEqual(await sha256(bytes), entry.key.hash)) return null
+      entry.secret = bytes
+    }
+    return checked(deps, entry, id, bytes, now)
+  })()
 }
 
-async function cachedEntry(deps: ApiKeyDeps, id: string, now: number): Promise<CacheEntry> {
+/** The presented secret against the cached one (constant time), and the key's use recorded. */
+function checked(
+  deps: ApiKeyDeps,
+  entry: CacheEntry,
+  id: string,
+  bytes: Uint8Array,
+  now: number,
+): ApiKeyIdentity | null | Promise<ApiKeyIdentity | null> {
+  if (!entry.key || entry.key.revoked || !timingSafeEqual(bytes, entry.secret!)) return null
+  const identity = entry.key.identity
+  if (entry.lastUsedAt !== null && now - entry.lastUsedAt < LAST_USED_RESOLUTION_MS) return identity
+  entry.lastUsedAt = now // set first: concurrent requests do not write it again
+  return touchApiKey(deps.db, id, now).then(
+    () => identity,
+    (err: unknown) => {
+      deps.logger.log('warn', 'could not record API key use', { apiKeyId: id, err })
+      return identity
+    },
+  )
+}
+
+function freshEntry(deps: ApiKeyDeps, id: string, now: number): CacheEntry | undefined {
+  const hit = caches.get(deps.db)?.get(id)
+  // A clock that stepped back must not stretch the TTL.
+  return hit && now >= hit.fetchedAt && now - hit.fetchedAt < API_KEY_CACHE_TTL_MS ? hit : undefined
+}
+
+async function loadEntry(deps: ApiKeyDeps, id: string, now: number): Promise<CacheEntry> {
   let cache = caches.get(deps.db)
   if (!cache) caches.set(deps.db, (cache = new Map()))
-  const hit = cache.get(id)
-  // A clock that stepped back must not stretch the TTL.
-  if (hit && now >= hit.fetchedAt && now - hit.fetchedAt < API_KEY_CACHE_TTL_MS) return hit
   const record = await findApiKey(deps.db, id)
   const entry: CacheEntry = {
     key: record && {

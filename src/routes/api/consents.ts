@@ -1,6 +1,6 @@
 /** @module GET /api/v1/contacts/{email or id}/consents: state, history with evidence and wording, signed receipt. */
 import { Hono } from 'hono'
-import { describeRoute } from 'hono-openapi'
+import { describeRoute } from './describe-route.ts'
 import * as v from 'valibot'
 import type { Deps } from '../../deps.ts'
 import { consentProof } from '../../domain/consent/proof.ts'

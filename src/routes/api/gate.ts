@@ -5,7 +5,7 @@
  * Refusals are counted per reason in memory and written together (src/domain/platform/counters.ts).
  */
 import { Hono } from 'hono'
-import { describeRoute } from 'hono-openapi'
+import { describeRoute } from './describe-route.ts'
 import * as v from 'valibot'
 import type { Deps } from '../../deps.ts'
 import { GATE_REASONS } from '../../domain/consent/gate-decision.ts'

@@ -5,7 +5,7 @@
  * Payloads are never shown: they may hold encrypted personal data.
  */
 import { Hono } from 'hono'
-import { describeRoute } from 'hono-openapi'
+import { describeRoute } from './describe-route.ts'
 import * as v from 'valibot'
 import type { Deps } from '../../deps.ts'
 import { FINDING_KINDS, listFindings, type FindingKind } from '../../domain/platform/findings.ts'

@@ -3,7 +3,7 @@
  * current wording per locale), and, for admin keys, adding purposes and publishing notice versions.
  */
 import { Hono } from 'hono'
-import { describeRoute } from 'hono-openapi'
+import { describeRoute } from './describe-route.ts'
 import * as v from 'valibot'
 import type { Deps } from '../../deps.ts'
 import { createPurpose, publishNotice } from '../../domain/consent/purpose-admin.ts'

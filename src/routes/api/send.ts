@@ -1,6 +1,6 @@
 /** @module POST /api/v1/send: decide, add the links and headers, deliver (or queue for retry). */
 import { Hono } from 'hono'
-import { describeRoute } from 'hono-openapi'
+import { describeRoute } from './describe-route.ts'
 import * as v from 'valibot'
 import type { Deps } from '../../deps.ts'
 import { GATE_REASONS } from '../../domain/consent/gate-decision.ts'

@@ -1,6 +1,6 @@
 /** @module POST /api/v1/subscriptions: consent captured by a website or tool, with its evidence. */
 import { Hono } from 'hono'
-import { describeRoute } from 'hono-openapi'
+import { describeRoute } from './describe-route.ts'
 import * as v from 'valibot'
 import type { Deps } from '../../deps.ts'
 import { subscribe } from '../../domain/consent/subscriptions.ts'

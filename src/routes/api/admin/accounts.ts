@@ -4,7 +4,7 @@
  * change role, disable, lift a lock-out). Every change is an audit entry.
  */
 import type { Hono } from 'hono'
-import { describeRoute } from 'hono-openapi'
+import { describeRoute } from '../describe-route.ts'
 import * as v from 'valibot'
 import type { Deps } from '../../../deps.ts'
 import {

@@ -5,7 +5,7 @@
  * domain functions (src/domain/compliance/).
  */
 import { Hono } from 'hono'
-import { describeRoute } from 'hono-openapi'
+import { describeRoute } from '../describe-route.ts'
 import * as v from 'valibot'
 import type { Deps } from '../../../deps.ts'
 import { FIELD_CATEGORIES } from '../../../domain/compliance/classify.ts'

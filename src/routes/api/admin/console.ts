@@ -7,7 +7,7 @@
  * data also need a fresh second factor in a session; every change carries a reason and is audited.
  */
 import type { Context, Hono, MiddlewareHandler } from 'hono'
-import { describeRoute } from 'hono-openapi'
+import { describeRoute } from '../describe-route.ts'
 import * as v from 'valibot'
 import type { Deps } from '../../../deps.ts'
 import {

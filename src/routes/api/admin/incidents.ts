@@ -4,7 +4,7 @@
  * and 66 hours (src/jobs/scheduler.ts).
  */
 import { Hono, type Context } from 'hono'
-import { describeRoute } from 'hono-openapi'
+import { describeRoute } from '../describe-route.ts'
 import * as v from 'valibot'
 import type { Deps } from '../../../deps.ts'
 import { FIELD_CATEGORIES } from '../../../domain/compliance/classify.ts'

@@ -5,7 +5,7 @@
  * recorded from a Workers deployment's routine). src/domain/operations/ does the work.
  */
 import { Hono } from 'hono'
-import { describeRoute } from 'hono-openapi'
+import { describeRoute } from '../describe-route.ts'
 import * as v from 'valibot'
 import type { Deps } from '../../../deps.ts'
 import { recordAudit } from '../../../domain/admin/audit.ts'

@@ -4,7 +4,7 @@
  * what the CLI does on a SQLite file, for a deployed gateway (Workers) too.
  */
 import type { Hono } from 'hono'
-import { describeRoute } from 'hono-openapi'
+import { describeRoute } from '../describe-route.ts'
 import * as v from 'valibot'
 import type { Deps } from '../../../deps.ts'
 import { listAudit, recordAudit } from '../../../domain/admin/audit.ts'

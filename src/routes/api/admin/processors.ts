@@ -4,7 +4,7 @@
  * the answer (`webhook_secret`); corrections and erasures then reach it signed (Art. 19).
  */
 import { Hono } from 'hono'
-import { describeRoute } from 'hono-openapi'
+import { describeRoute } from '../describe-route.ts'
 import * as v from 'valibot'
 import type { Deps } from '../../../deps.ts'
 import { FIELD_CATEGORIES } from '../../../domain/compliance/classify.ts'

@@ -6,7 +6,7 @@
  * `/download` streams the same file in one answer.
  */
 import { Hono, type Context } from 'hono'
-import { describeRoute } from 'hono-openapi'
+import { describeRoute } from '../describe-route.ts'
 import * as v from 'valibot'
 import type { Deps } from '../../../deps.ts'
 import {

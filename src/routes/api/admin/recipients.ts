@@ -4,7 +4,7 @@
  * recipients without a webhook, and marking one done.
  */
 import { Hono } from 'hono'
-import { describeRoute } from 'hono-openapi'
+import { describeRoute } from '../describe-route.ts'
 import * as v from 'valibot'
 import type { Deps } from '../../../deps.ts'
 import {

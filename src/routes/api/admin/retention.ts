@@ -5,7 +5,7 @@
  * continuing a run erases people: `contacts.erase`, with a fresh second factor for a session.
  */
 import { Hono } from 'hono'
-import { describeRoute } from 'hono-openapi'
+import { describeRoute } from '../describe-route.ts'
 import * as v from 'valibot'
 import type { Deps } from '../../../deps.ts'
 import { recordAudit } from '../../../domain/admin/audit.ts'

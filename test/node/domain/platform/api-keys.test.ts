@@ -119,6 +119,24 @@ describe('verifying a key', () => {
     expect(await verifyApiKey(counted, key)).toBeNull()
   })
 
+  it('checks a cached key without a promise, and still refuses a wrong secret or a revocation', async () => {
+    const { deps, counted, clock, key, apiKey } = await withKey()
+    // First use: the look-up, the hash and the last_used_at write take promises.
+    const first = verifyApiKey(counted, key)
+    expect(first).toBeInstanceOf(Promise)
+    expect(await first).not.toBeNull()
+    clock.advance(1000)
+    // Cached with its secret: answered in the call itself (the gate's hot path).
+    const again = verifyApiKey(counted, key)
+    expect(again).not.toBeInstanceOf(Promise)
+    expect(again).toMatchObject({ id: apiKey.id, scopes: ['gate'] })
+    expect(verifyApiKey(counted, key.slice(0, -2) + 'xx')).toBeNull()
+    // A revocation through this handle is seen at once, synchronously too.
+    await revokeApiKey(counted, apiKey.id)
+    expect(await verifyApiKey(counted, key)).toBeNull()
+    expect(await verifyApiKey(deps, key)).toBeNull()
+  })
+
   it('another process sees a revocation within the TTL', async () => {
     const { deps, counted, clock, key, apiKey } = await withKey()
     expect(await verifyApiKey(counted, key)).not.toBeNull()
