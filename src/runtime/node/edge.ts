@@ -30,6 +30,17 @@ import { securityHeaderList } from '../../middleware/security-headers.ts'
 const REQUEST_ID = Symbol('requestId')
 type Tagged = IncomingMessage & { [REQUEST_ID]?: string }
 
+/**
+ * How long an idle keep-alive connection stays open. Node closes it after 5 s by default, while the
+ * reverse proxies in front of a gateway keep theirs to it for 60 s (nginx's upstream keepalive_timeout,
+ * AWS load balancers' idle timeout) or more: a proxy that reuses a connection at the moment Node
+ * closes it gets a reset, and answers its client 502 (a webhook or a page lost). Past the proxies'
+ * timeout, the proxy is the side that closes. Headers must still arrive within their own timeout,
+ * which Node wants above this one.
+ */
+export const KEEP_ALIVE_TIMEOUT_MS = 65_000
+const HEADERS_TIMEOUT_MS = 66_000
+
 /** The same rule as hono/request-id: a proxy's id is kept when it is a sane token. */
 const VALID_ID = /^[\w\-=]{1,255}$/
 
@@ -121,11 +132,12 @@ export function nodeEdge(headers: readonly [string, string][], logger: Logger): 
         (c.env as { incoming?: Tagged } | undefined)?.incoming?.[REQUEST_ID],
       textBytes: (text: string) => Buffer.byteLength(text),
     },
-    createServer: ((options: object, listener: RequestListener) =>
-      createServer(
-        { ...options, ServerResponse: EdgeResponse },
-        wrap(listener),
-      )) as typeof createServer,
+    createServer: ((options: object, listener: RequestListener) => {
+      const server = createServer({ ...options, ServerResponse: EdgeResponse }, wrap(listener))
+      server.keepAliveTimeout = KEEP_ALIVE_TIMEOUT_MS
+      server.headersTimeout = HEADERS_TIMEOUT_MS
+      return server
+    }) as typeof createServer,
   }
 }
 

@@ -1,5 +1,6 @@
 import type { ServerType } from '@hono/node-server'
-import type { AddressInfo } from 'node:net'
+import { once } from 'node:events'
+import { connect, type AddressInfo } from 'node:net'
 import { afterEach, describe, expect, it } from 'vitest'
 import type { ServerResponse } from 'node:http'
 import { createApp } from '../../../../src/app.ts'
@@ -7,7 +8,7 @@ import { newSession, SESSION_COOKIE } from '../../../../src/domain/admin/session
 import { subscribe } from '../../../../src/domain/consent/subscriptions.ts'
 import { preferencesUrl } from '../../../../src/domain/sending/links.ts'
 import { jsonLogger } from '../../../../src/lib/log.ts'
-import { nodeEdge, serveGateway } from '../../../../src/runtime/node/edge.ts'
+import { KEEP_ALIVE_TIMEOUT_MS, nodeEdge, serveGateway } from '../../../../src/runtime/node/edge.ts'
 import { makeAdmin } from '../../../helpers/admin.ts'
 import { API_CONSENT, testDeps } from '../../../helpers/deps.ts'
 
@@ -25,7 +26,7 @@ async function served(env = {}) {
   })
   servers.push(server)
   const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
-  return { ...t, get: (path: string, init?: RequestInit) => fetch(base + path, init) }
+  return { ...t, base, get: (path: string, init?: RequestInit) => fetch(base + path, init) }
 }
 
 describe('the Node edge', () => {
@@ -179,4 +180,27 @@ describe('the Node edge', () => {
     expect(object.headers.get('cache-control')).toBe('private')
     expect(object.headers.get('x-frame-options')).toBe('DENY')
   })
+
+  it("keeps an idle keep-alive connection open past Node's 5 s, as a reverse proxy expects", async () => {
+    const { port } = await served().then((t) => ({ port: Number(new URL(t.base).port) }))
+    const socket = connect(port, '127.0.0.1')
+    await once(socket, 'connect')
+    let received = ''
+    socket.setEncoding('latin1').on('data', (chunk: string) => (received += chunk))
+    const answered = async (count: number) => {
+      for (let i = 0; i < 100 && received.split('HTTP/1.1 200').length - 1 < count; i++)
+        await new Promise((r) => setTimeout(r, 20))
+      return received.split('HTTP/1.1 200').length - 1
+    }
+    const ask = () => socket.write('GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n')
+    ask()
+    expect(await answered(1)).toBe(1)
+    // With its default keepAliveTimeout (5 s), Node has closed the socket by 6 s.
+    await new Promise((r) => setTimeout(r, 7_500))
+    expect(socket.readyState).toBe('open')
+    ask()
+    expect(await answered(2)).toBe(2)
+    socket.destroy()
+    expect(KEEP_ALIVE_TIMEOUT_MS).toBeGreaterThan(60_000) // nginx's and AWS load balancers' 60 s
+  }, 15_000)
 })
