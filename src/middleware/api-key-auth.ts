@@ -29,31 +29,37 @@ export function presentedApiKey(c: Context): string | undefined {
 
 /** Lets the request through only with a valid key holding `scope`; the key is then `c.get('apiKey')`. */
 export function apiKeyAuth(deps: ApiKeyDeps, scope: ApiKeyScope): MiddlewareHandler {
-  const admit = (c: Context, next: Next, key: ApiKeyIdentity | null): Response | Promise<void> => {
-    if (!key) {
-      c.header('WWW-Authenticate', 'Bearer error="invalid_token"')
-      return jsonError(c, 401, 'unauthorized', 'The API key is not valid or has been revoked')
-    }
-    if (!key.scopes.includes(scope)) {
-      c.header('WWW-Authenticate', `Bearer error="insufficient_scope", scope="${scope}"`)
-      return jsonError(c, 403, 'forbidden', `This API key lacks the "${scope}" scope`)
-    }
+  const refuse = (
+    c: Context,
+    challenge: string,
+    status: 401 | 403,
+    code: string,
+    message: string,
+  ) => {
+    c.header('WWW-Authenticate', challenge)
+    return Promise.resolve(jsonError(c, status, code, message))
+  }
+  const admit = (c: Context, next: Next, key: ApiKeyIdentity | null): Promise<Response | void> => {
+    if (!key) return refuse(c, 'Bearer error="invalid_token"', 401, 'unauthorized', INVALID_KEY)
+    if (!key.scopes.includes(scope))
+      return refuse(
+        c,
+        `Bearer error="insufficient_scope", scope="${scope}"`,
+        403,
+        'forbidden',
+        `This API key lacks the "${scope}" scope`,
+      )
     c.set('apiKey', key)
     return next()
   }
   // Not async: a cached key is checked without a promise of its own (src/domain/platform/api-keys.ts).
   return function apiKeyAuth(c, next) {
     const presented = presentedApiKey(c)
-    if (!presented) {
-      c.header('WWW-Authenticate', 'Bearer')
-      return Promise.resolve(
-        jsonError(c, 401, 'unauthorized', 'An API key is required (Authorization: Bearer)'),
-      )
-    }
+    if (!presented) return refuse(c, 'Bearer', 401, 'unauthorized', MISSING_KEY)
     const key = verifyApiKey(deps, presented)
-    if (key instanceof Promise)
-      return key.then((k): Promise<Response | void> | Response => admit(c, next, k))
-    const admitted = admit(c, next, key)
-    return admitted instanceof Response ? Promise.resolve(admitted) : admitted
+    return key instanceof Promise ? key.then((k) => admit(c, next, k)) : admit(c, next, key)
   }
 }
+
+const MISSING_KEY = 'An API key is required (Authorization: Bearer)'
+const INVALID_KEY = 'The API key is not valid or has been revoked'

@@ -182,8 +182,8 @@ describe('the Node edge', () => {
   })
 
   it("keeps an idle keep-alive connection open past Node's 5 s, as a reverse proxy expects", async () => {
-    const { port } = await served().then((t) => ({ port: Number(new URL(t.base).port) }))
-    const socket = connect(port, '127.0.0.1')
+    const { base } = await served()
+    const socket = connect(Number(new URL(base).port), '127.0.0.1')
     await once(socket, 'connect')
     let received = ''
     socket.setEncoding('latin1').on('data', (chunk: string) => (received += chunk))
