@@ -96,7 +96,7 @@ async function sendCampaignEmail(deps: Deps, s: CampaignSend): Promise<void> {
     return
   }
   await deps.mautic.sendEmail(s.emailId, Number(s.mauticId), {
-    consent_unsubscribe_url: await unsubscribeUrl(deps, s.contactId, s.purpose),
-    consent_preferences_url: await preferencesUrl(deps, s.contactId),
+    consent_unsubscribe_url: unsubscribeUrl(deps, s.contactId, s.purpose),
+    consent_preferences_url: preferencesUrl(deps, s.contactId),
   })
 }

@@ -55,7 +55,7 @@ export function operationsOutboxHandlers(
         text: notice.body,
         privacyUrl: notice.privacy_url || deps.config.org.privacyUrl || null,
         url: await reconsentUrl(deps, campaign, contactId),
-        preferencesUrl: `${await preferencesUrl(deps, contactId)}?lang=${locale}`,
+        preferencesUrl: `${preferencesUrl(deps, contactId)}?lang=${locale}`,
         graceUntil: day(locale, campaign.grace_until),
         graceOver: campaign.grace_until <= deps.clock.now(),
       })

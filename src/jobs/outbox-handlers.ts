@@ -38,13 +38,12 @@ export function outboxHandlers(deps: Deps): OutboxHandlers {
       if (!to) return
       const noticeIds = Object.values(JSON.parse(request.notices) as Record<string, string>)
       const notices = await findNoticesByIds(deps.db, noticeIds)
-      const token = await signLinkToken(
+      const token = signLinkToken(
         deps.keys,
         'confirm',
         { sub: request.id },
         request.expires_at,
         now,
-        deps.hmac,
       )
       const confirmUrl = `${deps.config.publicUrl}/c/${token}`
       const mail = renderEmail('confirm', request.locale, {

@@ -95,7 +95,7 @@ export async function desiredFor(deps: Deps, contactId: string | null): Promise<
     blockEmail: !email.some((p) => allowed.has(p.key)),
     blockReason: withdrew || (active?.objected_at ?? null) !== null ? 1 : 3,
     latestEmailGrant: grants.length > 0 ? Math.max(...grants) : null,
-    preferencesUrl: active ? await preferencesUrl(deps, active.id) : null,
+    preferencesUrl: active ? preferencesUrl(deps, active.id) : null,
   }
 }
 

@@ -54,7 +54,7 @@ export async function inspectConfirmToken(
   ConfirmOutcome | { status: 'ready'; locale: Locale; purposes: string[]; request: OptinRequestRow }
 > {
   const now = deps.clock.now()
-  const verified = await verifyLinkToken(deps.keys, token, 'confirm', now, deps.hmac)
+  const verified = verifyLinkToken(deps.keys, token, 'confirm', now)
   if (verified.status === 'invalid') return { status: 'invalid' }
   const request = await findOptinRequest(deps.db, verified.claims.sub)
   if (!request) return { status: 'invalid' }

@@ -151,13 +151,12 @@ export async function reconsentSubject(
 
 /** The link of the mail: `/r/{token}`, valid until well after the grace period. */
 export async function reconsentUrl(deps: Deps, campaign: Campaign, contactId: string) {
-  const token = await signLinkToken(
+  const token = signLinkToken(
     deps.keys,
     'reconsent',
     { sub: contactId, n: campaign.notice_id },
     campaign.grace_until + LINK_AFTER_GRACE_MS,
     deps.clock.now(),
-    deps.hmac,
   )
   return `${deps.config.publicUrl}/r/${token}`
 }
@@ -178,7 +177,7 @@ export type ReconsentPage =
 
 /** What the page behind the link shows (GET: changes nothing). */
 export async function inspectReconsentToken(deps: Deps, token: string): Promise<ReconsentPage> {
-  const v = await verifyLinkToken(deps.keys, token, 'reconsent', deps.clock.now(), deps.hmac)
+  const v = verifyLinkToken(deps.keys, token, 'reconsent', deps.clock.now())
   if (v.status !== 'valid' || typeof v.claims.n !== 'string') return { status: 'invalid' }
   const subject = await reconsentSubject(deps, v.claims.n, v.claims.sub)
   if (!subject) return { status: 'invalid' }

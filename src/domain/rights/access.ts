@@ -112,13 +112,12 @@ export async function accessUrl(
   requestId: string,
 ): Promise<string> {
   const now = deps.clock.now()
-  const token = await signLinkToken(
+  const token = signLinkToken(
     deps.keys,
     'access',
     { sub: contactId, r: requestId },
     now + ACCESS_TTL_MS,
     now,
-    deps.hmac,
   )
   return `${deps.config.publicUrl}/me/${token}`
 }
@@ -135,7 +134,7 @@ export async function readAccessToken(
   token: string,
   act?: string,
 ): Promise<AccessToken & { claims?: Record<string, unknown> }> {
-  const verified = await verifyLinkToken(deps.keys, token, 'access', deps.clock.now(), deps.hmac)
+  const verified = verifyLinkToken(deps.keys, token, 'access', deps.clock.now())
   if (verified.status === 'invalid') return { status: 'invalid' }
   const { claims } = verified
   if (typeof claims.r !== 'string' || claims.act !== act) return { status: 'invalid' }

@@ -85,14 +85,7 @@ export async function emailChangeUrl(
 ): Promise<string> {
   const now = deps.clock.now()
   const claims = { sub: contactId, r: requestId, act: 'email', e: emailEnc }
-  const token = await signLinkToken(
-    deps.keys,
-    'access',
-    claims,
-    now + EMAIL_CHANGE_TTL_MS,
-    now,
-    deps.hmac,
-  )
+  const token = signLinkToken(deps.keys, 'access', claims, now + EMAIL_CHANGE_TTL_MS, now)
   return `${deps.config.publicUrl}/me/${token}/address`
 }
 

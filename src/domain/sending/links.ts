@@ -12,7 +12,7 @@ import { mailtoFor } from '../../mail/inject.ts'
 import { mailtoToken } from './mailto-tokens.ts'
 
 const CACHE_MAX = 20_000
-const caches = new WeakMap<object, Map<string, Promise<string>>>()
+const caches = new WeakMap<object, Map<string, string>>()
 
 /** Start of the UTC month of `now`, and 13 months after the end of that month. */
 export function monthWindow(now: number): { issuedAt: number; expiresAt: number } {
@@ -23,11 +23,11 @@ export function monthWindow(now: number): { issuedAt: number; expiresAt: number 
 }
 
 function cachedToken(
-  deps: Pick<Deps, 'keys' | 'clock' | 'hmac'>,
+  deps: Pick<Deps, 'keys' | 'clock'>,
   aud: 'unsubscribe' | 'preferences',
   contactId: string,
   purpose: string | undefined,
-): Promise<string> {
+): string {
   const { issuedAt, expiresAt } = monthWindow(deps.clock.now())
   let cache = caches.get(deps.keys)
   if (!cache) caches.set(deps.keys, (cache = new Map()))
@@ -35,51 +35,51 @@ function cachedToken(
   let token = cache.get(key)
   if (!token) {
     const claims = purpose === undefined ? { sub: contactId } : { sub: contactId, p: purpose }
-    token = signLinkToken(deps.keys, aud, claims, expiresAt, issuedAt, deps.hmac)
+    token = signLinkToken(deps.keys, aud, claims, expiresAt, issuedAt)
     cache.set(key, token)
     if (cache.size > CACHE_MAX) cache.delete(cache.keys().next().value!)
   }
   return token
 }
 
-export async function unsubscribeUrl(
-  deps: Pick<Deps, 'keys' | 'clock' | 'config' | 'hmac'>,
+export function unsubscribeUrl(
+  deps: Pick<Deps, 'keys' | 'clock' | 'config'>,
   contactId: string,
   purpose: string,
-) {
-  return `${deps.config.publicUrl}/u/${await cachedToken(deps, 'unsubscribe', contactId, purpose)}`
+): string {
+  return `${deps.config.publicUrl}/u/${cachedToken(deps, 'unsubscribe', contactId, purpose)}`
 }
 
-export async function preferencesUrl(
-  deps: Pick<Deps, 'keys' | 'clock' | 'config' | 'hmac'>,
+export function preferencesUrl(
+  deps: Pick<Deps, 'keys' | 'clock' | 'config'>,
   contactId: string,
-) {
-  return `${deps.config.publicUrl}/p/${await cachedToken(deps, 'preferences', contactId, undefined)}`
+): string {
+  return `${deps.config.publicUrl}/p/${cachedToken(deps, 'preferences', contactId, undefined)}`
 }
 
 const readLinkToken = (
-  deps: Pick<Deps, 'keys' | 'clock' | 'hmac'>,
+  deps: Pick<Deps, 'keys' | 'clock'>,
   token: string,
   aud: 'unsubscribe' | 'preferences',
-) => verifyLinkToken(deps.keys, token, aud, deps.clock.now(), deps.hmac)
+) => verifyLinkToken(deps.keys, token, aud, deps.clock.now())
 
 /** An unsubscribe token: the contact and the purpose it unsubscribes from. */
-export async function readUnsubscribeToken(
-  deps: Pick<Deps, 'keys' | 'clock' | 'hmac'>,
+export function readUnsubscribeToken(
+  deps: Pick<Deps, 'keys' | 'clock'>,
   token: string,
-): Promise<VerifiedToken & { purpose?: string }> {
-  const verified = await readLinkToken(deps, token, 'unsubscribe')
+): VerifiedToken & { purpose?: string } {
+  const verified = readLinkToken(deps, token, 'unsubscribe')
   if (verified.status === 'invalid' || typeof verified.claims.p !== 'string')
     return { status: 'invalid' }
   return { ...verified, purpose: verified.claims.p }
 }
 
 /** A preference-center token: the contact it belongs to. Expired links are not accepted here. */
-export async function readPreferencesToken(
-  deps: Pick<Deps, 'keys' | 'clock' | 'hmac'>,
+export function readPreferencesToken(
+  deps: Pick<Deps, 'keys' | 'clock'>,
   token: string,
-): Promise<string | null> {
-  const verified = await readLinkToken(deps, token, 'preferences')
+): string | null {
+  const verified = readLinkToken(deps, token, 'preferences')
   return verified.status === 'valid' ? verified.claims.sub : null
 }
 

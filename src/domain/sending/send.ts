@@ -46,14 +46,14 @@ export async function sendMarketingMail(deps: Deps, input: SendInput): Promise<S
   if (!decision.allowed) return { status: 'blocked', reason: decision.reason! }
   if (!contact) return { status: 'blocked', reason: 'unknown_contact' } // allowed implies found
   const locale = input.locale ?? contact.locale
-  const unsubscribe = await unsubscribeUrl(deps, contact.id, input.purpose)
+  const unsubscribe = unsubscribeUrl(deps, contact.id, input.purpose)
   const injected = injectLinks({
     html: input.html,
     text: input.text,
     locale,
     org: deps.config.org.name,
     unsubscribeUrl: unsubscribe,
-    preferencesUrl: await preferencesUrl(deps, contact.id),
+    preferencesUrl: preferencesUrl(deps, contact.id),
   })
   const list = listHeadersFor({
     unsubscribeUrl: unsubscribe,

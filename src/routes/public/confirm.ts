@@ -34,7 +34,7 @@ export function confirmRoutes(deps: Deps) {
           titleKey: `${key}.title`,
           data: {
             body: t(locale, `${key}.body`),
-            preferencesUrl: `${await preferencesUrl(deps, outcome.contactId)}?lang=${locale}`,
+            preferencesUrl: `${preferencesUrl(deps, outcome.contactId)}?lang=${locale}`,
           },
         })
       }

@@ -24,13 +24,13 @@ export function preferenceRoutes(deps: Deps) {
     messagePage(c, site, 404, 'preferences.invalid.title', 'preferences.invalid.body')
 
   async function contactFor(token: string) {
-    const id = await readPreferencesToken(deps, token)
+    const id = readPreferencesToken(deps, token)
     return id ? await findActiveContact(deps, id) : undefined
   }
 
   return new Hono()
     .get('/:token', async (c) => {
-      const id = await readPreferencesToken(deps, c.req.param('token'))
+      const id = readPreferencesToken(deps, c.req.param('token'))
       const facts = id ? await preferenceFacts(deps, id) : undefined
       if (facts?.status !== 'active') return invalid(c)
       const locale = pageLocale(c, facts.locale)

@@ -39,7 +39,7 @@ export function reconsentRoutes(deps: Deps) {
       privacyUrl: p.notice.privacy_url || deps.config.org.privacyUrl || null,
       graceUntil: day(locale, p.graceUntil),
       graceOver: p.graceUntil <= deps.clock.now(),
-      preferencesUrl: `${await preferencesUrl(deps, p.contactId)}?lang=${locale}`,
+      preferencesUrl: `${preferencesUrl(deps, p.contactId)}?lang=${locale}`,
     }
     if (p.status === 'ask')
       return page(c, site, 'public/reconsent', { locale, titleKey: 'reconsent.title', data })

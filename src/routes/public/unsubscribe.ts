@@ -43,7 +43,7 @@ export function unsubscribeRoutes(deps: Deps) {
     })
     const token =
       typeof form.token === 'string'
-        ? await readUnsubscribeToken(deps, form.token)
+        ? readUnsubscribeToken(deps, form.token)
         : { status: 'invalid' as const }
     const email = typeof form.email === 'string' ? normalizeEmail(form.email) : null
     if (limited.allowed && token.status !== 'invalid' && email) {
@@ -64,7 +64,7 @@ export function unsubscribeRoutes(deps: Deps) {
   })
 
   app.get('/:token', async (c) => {
-    const token = await readUnsubscribeToken(deps, c.req.param('token'))
+    const token = readUnsubscribeToken(deps, c.req.param('token'))
     if (token.status === 'invalid') return invalid(c)
     const contact = await findContact(deps, token.claims.sub)
     const locale = pageLocale(c, contact?.locale)
@@ -77,7 +77,7 @@ export function unsubscribeRoutes(deps: Deps) {
         token: c.req.param('token'),
         action: `/u/${c.req.param('token')}`,
         purpose: purposes.get(token.purpose!)?.current[locale]?.title ?? token.purpose!,
-        preferencesUrl: await preferencesUrl(deps, token.claims.sub),
+        preferencesUrl: preferencesUrl(deps, token.claims.sub),
       },
     })
   })
@@ -86,7 +86,7 @@ export function unsubscribeRoutes(deps: Deps) {
     const form = await c.req.parseBody().catch(() => ({}) as Record<string, unknown>)
     // RFC 8058 §3.2: the mail provider's POST carries exactly this field.
     const oneClick = form['List-Unsubscribe'] === 'One-Click'
-    const token = await readUnsubscribeToken(deps, c.req.param('token'))
+    const token = readUnsubscribeToken(deps, c.req.param('token'))
     if (token.status === 'invalid')
       return oneClick ? c.text('Unknown or altered link', 404) : invalid(c)
     const result = await withdraw(deps, token.claims.sub, [token.purpose!], {

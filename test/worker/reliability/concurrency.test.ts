@@ -31,13 +31,12 @@ async function contactWithLinks(email: string) {
     .bind(r.contactId)
     .first<{ id: string; expires_at: number }>()
   const now = deps.clock.now()
-  const confirm = await signLinkToken(
+  const confirm = signLinkToken(
     deps.keys,
     'confirm',
     { sub: request!.id },
     request!.expires_at,
     now,
-    deps.hmac,
   )
   return {
     deps,

@@ -111,9 +111,9 @@ async function personalise(
   const input = {
     locale: contact.locale,
     org: deps.config.org.name,
-    unsubscribeUrl: await unsubscribeUrl(deps, contact.id, purpose),
+    unsubscribeUrl: unsubscribeUrl(deps, contact.id, purpose),
     mailto: await unsubscribeMailto(deps, contact.id, purpose),
-    preferencesUrl: await preferencesUrl(deps, contact.id),
+    preferencesUrl: preferencesUrl(deps, contact.id),
     listId: `${purpose}.${new URL(deps.config.publicUrl).hostname}`,
   }
   let rewritten

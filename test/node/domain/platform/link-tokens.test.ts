@@ -1,58 +1,43 @@
-// Link tokens: compact JWS HS256 made and checked with the injected HMAC, in jose's exact format
-// (jose verifies ours, we verify jose's), with no way around the signature.
+// Link tokens: compact JWS HS256 made and checked synchronously, in jose's exact format (jose
+// verifies ours, we verify jose's), with no way around the signature.
 import { jwtVerify, SignJWT } from 'jose'
 import { describe, expect, it } from 'vitest'
 import { signLinkToken, verifyLinkToken } from '../../../../src/domain/platform/link-tokens.ts'
 import { toBase64Url, utf8 } from '../../../../src/lib/encoding.ts'
-import { deriveKeys, webHmacSha256 } from '../../../../src/lib/keys.ts'
-import { nodeAead, nodeHmacSha256 } from '../../../../src/runtime/node/crypto.ts'
+import { deriveKeys } from '../../../../src/lib/keys.ts'
+import { nodeAead } from '../../../../src/runtime/node/crypto.ts'
 import { TEST_NOW, TEST_SECRET } from '../../../helpers/deps.ts'
 
 const keys = await deriveKeys(TEST_SECRET, undefined, nodeAead)
 const YEAR = 365 * 86_400_000
 
 describe('link tokens', () => {
-  it('are read by jose, and jose-made ones by us, with Node and WebCrypto HMAC alike', async () => {
-    for (const hmac of [nodeHmacSha256, webHmacSha256]) {
-      const ours = await signLinkToken(
-        keys,
-        'preferences',
-        { sub: 'c1' },
-        TEST_NOW + YEAR,
-        TEST_NOW,
-        hmac,
-      )
+  it('are read by jose, and jose-made ones by us, whatever the claims', async () => {
+    // Claims of every length: the signing input crosses SHA-256's block boundaries (64 bytes).
+    for (const sub of ['c1', 'c'.repeat(40), 'é'.repeat(30), 'x'.repeat(200)]) {
+      const ours = signLinkToken(keys, 'preferences', { sub }, TEST_NOW + YEAR, TEST_NOW)
       const { payload, protectedHeader } = await jwtVerify(ours, keys.current.signing, {
         audience: 'preferences',
         currentDate: new Date(TEST_NOW),
       })
-      expect(payload).toMatchObject({ sub: 'c1', aud: 'preferences' })
+      expect(payload).toMatchObject({ sub, aud: 'preferences' })
       expect(protectedHeader).toEqual({ alg: 'HS256', kid: keys.current.kid })
       const theirs = await new SignJWT({ p: 'newsletter' })
         .setProtectedHeader({ alg: 'HS256' })
-        .setSubject('c2')
+        .setSubject(sub)
         .setAudience('unsubscribe')
         .setExpirationTime(Math.floor((TEST_NOW + YEAR) / 1000))
         .sign(keys.current.signing)
-      expect(await verifyLinkToken(keys, theirs, 'unsubscribe', TEST_NOW, hmac)).toEqual({
+      expect(verifyLinkToken(keys, theirs, 'unsubscribe', TEST_NOW)).toEqual({
         status: 'valid',
-        claims: expect.objectContaining({ sub: 'c2', p: 'newsletter' }),
+        claims: expect.objectContaining({ sub, p: 'newsletter' }),
       })
     }
   })
 
   it('tells an expired but authentic token from a forged one', async () => {
-    const token = await signLinkToken(
-      keys,
-      'access',
-      { sub: 'c1' },
-      TEST_NOW + 3600_000,
-      TEST_NOW,
-      nodeHmacSha256,
-    )
-    expect(
-      (await verifyLinkToken(keys, token, 'access', TEST_NOW + 3600_000, nodeHmacSha256)).status,
-    ).toBe('expired')
+    const token = signLinkToken(keys, 'access', { sub: 'c1' }, TEST_NOW + 3600_000, TEST_NOW)
+    expect(verifyLinkToken(keys, token, 'access', TEST_NOW + 3600_000).status).toBe('expired')
     const [h, p] = token.split('.')
     const forgedPayload = toBase64Url(utf8(JSON.stringify({ sub: 'c9', aud: 'access', exp: 9e9 })))
     expect(
