@@ -7,14 +7,25 @@
  * it, even when the step before awaits next() and returns nothing; what a step throws reaches the
  * app's onError.
  */
-import type { Context, MiddlewareHandler } from 'hono'
+import type { Context, MiddlewareHandler, Next } from 'hono'
 
 export function inSequence(...steps: MiddlewareHandler[]): MiddlewareHandler {
-  return (c, next) => {
-    const run = (i: number): Promise<Response | void> =>
-      i === steps.length ? next() : steps[i]!(c, () => run(i + 1).then((res) => keep(c, res)))
-    return run(0)
-  }
+  return (c, next) => run(steps, 0, c, next)
+}
+
+/**
+ * Step `i` and, through its next(), the ones after it. A module function rather than a closure made
+ * per request: `npm start` runs through tsx, whose esbuild keeps function names, and every named
+ * closure costs a defineProperty each time it is made.
+ */
+function run(
+  steps: MiddlewareHandler[],
+  i: number,
+  c: Context,
+  next: Next,
+): Promise<Response | void> {
+  if (i === steps.length) return next()
+  return steps[i]!(c, () => run(steps, i + 1, c, next).then((res) => keep(c, res)))
 }
 
 /** As compose does with a step's Response: it becomes the answer unless one is set already. */

@@ -110,21 +110,17 @@ export function nodeEdge(headers: readonly [string, string][], logger: Logger): 
       const id = typeof given === 'string' && VALID_ID.test(given) ? given : randomUUID()
       incoming[REQUEST_ID] = id
       ;(outgoing as EdgeResponse).requestId = id
-      const done = () =>
-        logRequest(
-          logger,
-          id,
-          incoming.method,
-          incoming.url ?? '',
-          outgoing.statusCode,
-          performance.now() - start,
-        )
       // The listener's promise settles once the response is handed to the socket. It is not meant
-      // to reject; should it, the error is logged here rather than left to crash the process.
-      void Promise.resolve(inner(incoming, outgoing)).then(done, (err: unknown) => {
-        logger.log('error', 'response failed', { requestId: id, err })
-        done()
-      })
+      // to reject; should it, the error is logged here rather than left to crash the process. (The
+      // callbacks are unnamed on purpose: tsx keeps function names, at a defineProperty per named
+      // closure, and these are made per request.)
+      void Promise.resolve(inner(incoming, outgoing)).then(
+        () => logDone(logger, id, incoming, outgoing, start),
+        (err: unknown) => {
+          logger.log('error', 'response failed', { requestId: id, err })
+          logDone(logger, id, incoming, outgoing, start)
+        },
+      )
     }
   return {
     app: {
@@ -139,6 +135,24 @@ export function nodeEdge(headers: readonly [string, string][], logger: Logger): 
       return server
     }) as typeof createServer,
   }
+}
+
+/** The access-log line of a request the edge has answered. */
+function logDone(
+  logger: Logger,
+  id: string,
+  incoming: IncomingMessage,
+  outgoing: ServerResponse,
+  start: number,
+): void {
+  logRequest(
+    logger,
+    id,
+    incoming.method,
+    incoming.url ?? '',
+    outgoing.statusCode,
+    performance.now() - start,
+  )
 }
 
 /** The gateway app behind the Node edge on `port` (0: any free one): how `npm start` serves it. */
