@@ -56,15 +56,6 @@ export async function blindIndexes(
   return Promise.all(sets.map((s) => blindIndexWith(hmac, s, normalized)))
 }
 
-/** Each key set's blind-index HMAC, its key pads hashed once. */
-const indexMacs = new WeakMap<KeySet, (data: Uint8Array) => Uint8Array>()
-
-function indexMac(set: KeySet) {
-  let mac = indexMacs.get(set)
-  if (!mac) indexMacs.set(set, (mac = keyedHmacSha256(set.blindIndex)))
-  return mac
-}
-
 /**
  * `blindIndexes`, synchronously and in plain JS (lib/sha256.ts): the batch gate indexes a thousand
  * addresses a call, where a native or WebCrypto call per address costs more than the look-up.
@@ -72,8 +63,9 @@ function indexMac(set: KeySet) {
  */
 export function blindIndexesSync(keys: Keys, normalized: string): [string, string | null] {
   const data = addressBytes(normalized)
-  const current = base64Url32(indexMac(keys.current)(data))
-  return [current, keys.previous ? base64Url32(indexMac(keys.previous)(data)) : null]
+  const current = base64Url32(keyedHmacSha256(keys.current.blindIndex)(data))
+  const previous = keys.previous && base64Url32(keyedHmacSha256(keys.previous.blindIndex)(data))
+  return [current, previous ?? null]
 }
 
 const ASCII = new Uint8Array(256)

@@ -106,8 +106,20 @@ export function sha256(data: Uint8Array): Uint8Array {
   return digestInto(new Uint8Array(32))
 }
 
-/** HMAC-SHA256 under `key`, with the key's inner and outer pads hashed once, here. */
+/** Each key's HMAC, for as long as the key's bytes live (the keys of a key set). */
+const keyed = new WeakMap<Uint8Array, (data: Uint8Array) => Uint8Array>()
+
+/**
+ * HMAC-SHA256 under `key`, with the key's inner and outer pads hashed once: on the first call for
+ * that key (the same bytes object), then remembered.
+ */
 export function keyedHmacSha256(key: Uint8Array): (data: Uint8Array) => Uint8Array {
+  let mac = keyed.get(key)
+  if (!mac) keyed.set(key, (mac = hmacUnder(key)))
+  return mac
+}
+
+function hmacUnder(key: Uint8Array): (data: Uint8Array) => Uint8Array {
   const block = new Uint8Array(64)
   block.set(key.length > 64 ? sha256(key) : key)
   const inner = IV.slice()

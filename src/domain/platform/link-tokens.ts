@@ -9,7 +9,7 @@
  * on both runtimes (no promise, no call into native code), a few compressions for a token. The
  * format is jose's, byte for byte (tested both ways).
  */
-import { base64UrlToText, toBase64Url, utf8, type Bytes } from '../../lib/encoding.ts'
+import { base64UrlToText, toBase64Url, utf8 } from '../../lib/encoding.ts'
 import type { Keys } from '../../lib/keys.ts'
 import { keyedHmacSha256 } from '../../lib/sha256.ts'
 
@@ -23,20 +23,15 @@ export interface LinkClaims {
 
 const b64json = (value: unknown) => toBase64Url(utf8(JSON.stringify(value)))
 
-/** The HMAC-SHA256 under each signing key, its pads hashed on first use (a key lives as long as its Keys). */
-const macs = new WeakMap<Bytes, (data: Uint8Array) => Uint8Array>()
-function mac(key: Bytes, data: Uint8Array): Uint8Array {
-  let keyed = macs.get(key)
-  if (!keyed) macs.set(key, (keyed = keyedHmacSha256(key)))
-  return keyed(data)
-}
-
 /** A JWS signing input: base64url text, so ASCII, one byte a character (no UTF-8 encoder needed). */
 function ascii(text: string, end: number): Uint8Array {
   const bytes = new Uint8Array(end)
   for (let i = 0; i < end; i++) bytes[i] = text.charCodeAt(i)
   return bytes
 }
+
+/** The JWS signature (base64url, no padding) of a signing input under a key. */
+const signatureOf = (key: Uint8Array, input: Uint8Array) => toBase64Url(keyedHmacSha256(key)(input))
 
 export function signLinkToken(
   keys: Keys,
@@ -53,7 +48,7 @@ export function signLinkToken(
     exp: Math.floor(expiresAtMs / 1000),
   })
   const input = `${header}.${payload}`
-  return `${input}.${toBase64Url(mac(keys.current.signing, ascii(input, input.length)))}`
+  return `${input}.${signatureOf(keys.current.signing, ascii(input, input.length))}`
 }
 
 export type VerifiedToken =
@@ -114,9 +109,9 @@ export function verifyLinkToken(
   // The signature as the signer writes it (base64url, no padding), compared as text.
   const input = ascii(token, token.length - 44) // the regular expression above let only ASCII through
   const signature = parts[3]!
-  let authentic = sameText(toBase64Url(mac(keys.current.signing, input)), signature)
+  let authentic = sameText(signatureOf(keys.current.signing, input), signature)
   if (keys.previous)
-    authentic = sameText(toBase64Url(mac(keys.previous.signing, input)), signature) || authentic
+    authentic = sameText(signatureOf(keys.previous.signing, input), signature) || authentic
   if (!authentic) return INVALID
 
   const claims = parseJson(parts[2]!)

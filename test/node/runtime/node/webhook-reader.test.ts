@@ -19,6 +19,8 @@ import { testApp } from '../../../helpers/deps.ts'
 
 const SECRET = 'c1d2e3f4a5b6c7d8e9f0a1b2c3d4e5f6a7b8c9d0e1f2a3b4c5d6e7f8a9b0c1d2'
 const bytes = (s: string) => new TextEncoder().encode(s)
+/** The same webhook padded past LONE_MAX_BYTES (64 KB): always the thread's to read. */
+const overLoneMax = (body: string) => `${body.slice(0, -1)}, "padding": "${'x'.repeat(70 * 1024)}"}`
 
 let reader: WebhookReaderThread | undefined
 afterEach(() => reader?.close())
@@ -95,7 +97,7 @@ describe('webhook reader thread', () => {
     reader = webhookReaderThread(t.deps.keys, () => {}, silent)
     const body = realisticBody5k()
     const signature = await signMautic(body, SECRET)
-    const large = `${body.slice(0, -1)}, "padding": "${'x'.repeat(70 * 1024)}"}`
+    const large = overLoneMax(body)
     const largeSignature = await signMautic(large, SECRET)
     const settled = (p: Promise<unknown>) =>
       Promise.race([p.then(() => true), new Promise((r) => setTimeout(() => r(false), 200))])
@@ -122,7 +124,7 @@ describe('webhook reader thread', () => {
     const signature = await signMautic(body, SECRET)
     // Over LONE_MAX_BYTES: the thread's whatever the timing (a small one right behind another is
     // the thread's too, unless a busy machine stalls more than 2 ms between the two calls).
-    const large = `${body.slice(0, -1)}, "padding": "${'x'.repeat(70 * 1024)}"}`
+    const large = overLoneMax(body)
     const largeSignature = await signMautic(large, SECRET)
     await reader.read([SECRET], bytes(body), signature) // alone: read in the request
     const pending = reader.read([SECRET], bytes(large), largeSignature)
@@ -141,7 +143,7 @@ describe('webhook reader thread', () => {
     const signature = await signMautic(body, SECRET)
     // A body over LONE_MAX_BYTES goes to the thread, which never starts (a small one right behind
     // another would too, but only if nothing stalls 2 ms between the two calls: CI once did).
-    const large = `${body.slice(0, -1)}, "padding": "${'x'.repeat(70 * 1024)}"}`
+    const large = overLoneMax(body)
     const largeSignature = await signMautic(large, SECRET)
     const [, second] = await Promise.all([
       reader.read([SECRET], bytes(body), signature),
