@@ -237,7 +237,7 @@ export async function completeSetupPassword(
     const email = normalizeEmail(input.email ?? '')
     if (!email) return { ok: false, error: 'invalid_email' }
     if (await hasOwner(deps)) return { ok: false, error: 'owner-exists' }
-    const problem = checkNewPassword(deps, input, email)
+    const problem = await checkNewPassword(deps, input, email)
     if (problem) return { ok: false, error: problem }
     const existing = await findAdminByEmail(deps, email)
     if (existing) {
@@ -250,7 +250,7 @@ export async function completeSetupPassword(
     }
   } else {
     user = access.user
-    const problem = checkNewPassword(deps, input, await adminEmail(deps, user))
+    const problem = await checkNewPassword(deps, input, await adminEmail(deps, user))
     if (problem) return { ok: false, error: problem }
   }
   const stored = await hashPassword(input.password, deps.pbkdf2Iterations)
@@ -281,11 +281,11 @@ export async function completeSetupPassword(
   return { ok: true, user: { ...user, ...set } }
 }
 
-function checkNewPassword(
+async function checkNewPassword(
   deps: Pick<Deps, 'config'>,
   input: { password: string; confirm: string },
   email: string,
-): PasswordProblem | 'mismatch' | null {
+): Promise<PasswordProblem | 'mismatch' | null> {
   if (input.password !== input.confirm) return 'mismatch'
   return passwordProblem(input.password, [
     email,

@@ -7,10 +7,7 @@
  * characters and no common or guessable password, judged by zxcvbn-ts with its common, English and
  * French dictionaries; never composition rules.
  */
-import { ZxcvbnFactory } from '@zxcvbn-ts/core'
-import * as common from '@zxcvbn-ts/language-common'
-import * as en from '@zxcvbn-ts/language-en'
-import * as fr from '@zxcvbn-ts/language-fr'
+import type { ZxcvbnFactory } from '@zxcvbn-ts/core'
 import { fromBase64Url, timingSafeEqual, toBase64Url, utf8 } from '../../lib/encoding.ts'
 import { randomBytes } from '../../lib/random.ts'
 
@@ -72,13 +69,32 @@ export function decoyPassword(iterations: number): Promise<StoredPassword> {
 export const needsRehash = (stored: { iterations: number | null }, runtimeIterations: number) =>
   (stored.iterations ?? 0) < runtimeIterations
 
-let zxcvbn: ZxcvbnFactory | undefined
-function estimator(): ZxcvbnFactory {
-  zxcvbn ??= new ZxcvbnFactory({
-    dictionary: { ...common.dictionary, ...en.dictionary, ...fr.dictionary },
-    graphs: common.adjacencyGraphs,
-    translations: en.translations,
-  })
+/**
+ * zxcvbn and its dictionaries, loaded the first time a password is judged. Imported with the module,
+ * their word lists (about 300,000 strings) were half of the objects in every process's heap, the
+ * gateway's and each Worker isolate's, that only a staff member setting a password ever uses: each
+ * full garbage collection marked them all, and a webhook arriving during one waited (bench/results.md,
+ * "Measurements behind design choices"). A failed load is tried again at the next call.
+ */
+let zxcvbn: Promise<ZxcvbnFactory> | undefined
+function estimator(): Promise<ZxcvbnFactory> {
+  zxcvbn ??= Promise.all([
+    import('@zxcvbn-ts/core'),
+    import('@zxcvbn-ts/language-common'),
+    import('@zxcvbn-ts/language-en'),
+    import('@zxcvbn-ts/language-fr'),
+  ]).then(
+    ([{ ZxcvbnFactory }, common, en, fr]) =>
+      new ZxcvbnFactory({
+        dictionary: { ...common.dictionary, ...en.dictionary, ...fr.dictionary },
+        graphs: common.adjacencyGraphs,
+        translations: en.translations,
+      }),
+    (err: unknown) => {
+      zxcvbn = undefined
+      throw err
+    },
+  )
   return zxcvbn
 }
 
@@ -88,12 +104,12 @@ export type PasswordProblem = 'too_short' | 'too_long' | 'too_weak'
  * Null when the password is acceptable, else why not. `userInputs` (the address, the organisation's
  * name) count as guessable words.
  */
-export function passwordProblem(
+export async function passwordProblem(
   password: string,
   userInputs: string[] = [],
-): PasswordProblem | null {
+): Promise<PasswordProblem | null> {
   if ([...password].length < PASSWORD_MIN_LENGTH) return 'too_short'
   if (password.length > PASSWORD_MAX_LENGTH) return 'too_long'
   const inputs = userInputs.flatMap((s) => [s, ...s.split(/[@.\s_-]+/)]).filter((s) => s.length > 2)
-  return estimator().check(password, inputs).score < MIN_SCORE ? 'too_weak' : null
+  return (await estimator()).check(password, inputs).score < MIN_SCORE ? 'too_weak' : null
 }
