@@ -70,11 +70,11 @@ export const needsRehash = (stored: { iterations: number | null }, runtimeIterat
   (stored.iterations ?? 0) < runtimeIterations
 
 /**
- * zxcvbn and its dictionaries, loaded the first time a password is judged. Imported with the module,
- * their word lists (about 300,000 strings) were half of the objects in every process's heap, the
- * gateway's and each Worker isolate's, that only a staff member setting a password ever uses: each
- * full garbage collection marked them all, and a webhook arriving during one waited (bench/results.md,
- * "Measurements behind design choices"). A failed load is tried again at the next call.
+ * zxcvbn and its dictionaries, loaded the first time a password is judged (and kept from then on).
+ * Imported with the module, their word lists (about 300,000 strings, 15 MB) were half of the objects
+ * in the gateway's heap, which every full garbage collection marks, and each Worker isolate
+ * decompressed them at its start; only a staff member setting a password uses them
+ * (bench/results.md, "Measurements behind design choices"). A failed load is tried again next time.
  */
 let zxcvbn: Promise<ZxcvbnFactory> | undefined
 function estimator(): Promise<ZxcvbnFactory> {
