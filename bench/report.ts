@@ -81,6 +81,17 @@ function baselineCell(row: Row): string {
   return `${row.baseline.name} (${int(row.baseline.rate)}/s, ${row.baseline.when ?? 'same rounds'})`
 }
 
+/**
+ * The server's CPU per request; at a fixed rate also the load generator's, in every run (its work is
+ * the same each time: when it costs more, the machine was slower; bench/types.ts).
+ */
+function cpuCell(row: Row): string {
+  if (row.m.cpuUsPerReq === undefined) return '—'
+  const server = `${Math.round(row.m.cpuUsPerReq)} µs`
+  const load = row.rounds.flatMap((m) => m.generatorCpuUsPerReq ?? [])
+  return load.length ? `${server} (load generator ${load.map(Math.round).join(', ')} µs)` : server
+}
+
 /** `median (min–max)` over the rounds when there are several. */
 function spread(value: string, xs: number[], show: (x: number) => string): string {
   if (xs.length < 2) return value
@@ -112,7 +123,7 @@ export function table(rows: Row[]): string {
         : spread(`${int(row.m.rate)} ${row.m.unit}`, rates, int),
       latency(row.m.p50Ms),
       row.fixedRate ? spread(latency(row.m.p99Ms), p99s, latency) : latency(row.m.p99Ms),
-      row.m.cpuUsPerReq === undefined ? '—' : `${Math.round(row.m.cpuUsPerReq)} µs`,
+      cpuCell(row),
       Number.isFinite(row.m.peakRssMb) ? row.m.peakRssMb.toFixed(1) : '—',
       ratio === undefined ? '—' : spread(pct(ratio), row.ratios ?? [], pct),
       target(row),
@@ -164,7 +175,9 @@ const EXPLANATION = [
   'sink has taken them. A "fixed rate, open loop" row is the scenario above it sent at a fixed',
   'rate or share of its median rate, each request due at its time whatever the answers do, latency',
   'counted from that due time (bench/load/open-loop.ts): its target is on p99; the mixed load is',
-  'measured that way only, and fails on any error. Rows marked "seeded" run on a database of',
+  'measured that way only, and fails on any error. Their CPU column also gives the load',
+  "generator's CPU time a request in each run: its work is the same in every run, so a higher",
+  'figure says the machine itself was slower then. Rows marked "seeded" run on a database of',
   "BENCH_CONTACTS contacts with five consent events each, built through the gateway's own code",
   '(bench/seed/) and cached in bench/.cache/; its build row compares the rows written per second',
   'with a raw insert of as many rows of the same size, both timed when it was built.',

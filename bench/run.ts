@@ -126,7 +126,8 @@ try {
         rounds: ms,
       })
       console.error(
-        `          p99 ${m.p99Ms.toFixed(2)} ms (runs: ${ms.map((x) => x.p99Ms.toFixed(2)).join(', ')})`,
+        `          p99 ${m.p99Ms.toFixed(2)} ms (runs: ${ms.map((x) => x.p99Ms.toFixed(2)).join(', ')});` +
+          ` load generator CPU µs/req: ${ms.map((x) => Math.round(x.generatorCpuUsPerReq ?? NaN)).join(', ')}`,
       )
       for (const [kind, k] of Object.entries(m.perKind ?? {}))
         console.error(`          ${kind}: ${k.answered} answered, p99 ${k.p99Ms.toFixed(2)} ms`)

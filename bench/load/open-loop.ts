@@ -41,6 +41,12 @@ export interface OpenLoopResult {
   sendLagP99Ms: number
   /** A mix (requests with a `kind`): each kind's latencies and failures. */
   perKind: Map<string, { hist: Histogram; answered: number; errors: number; non2xx: number }>
+  /**
+   * This process's CPU time per request sent, from the clock's start to the last answer (the
+   * requests were made before). Its work is the same in every run, so it tells how fast the machine
+   * was: see `generatorCpuUsPerReq` in bench/types.ts.
+   */
+  cpuUsPerReq: number
 }
 
 export async function openLoop(o: OpenLoopOptions): Promise<OpenLoopResult> {
@@ -110,6 +116,7 @@ export async function openLoop(o: OpenLoopOptions): Promise<OpenLoopResult> {
   }
 
   const start = performance.now()
+  const cpuAtStart = process.cpuUsage()
   await new Promise<void>((resolve) => {
     wake = resolve
     const tick = () => {
@@ -135,6 +142,7 @@ export async function openLoop(o: OpenLoopOptions): Promise<OpenLoopResult> {
     tick()
   })
   const unanswered = inflight
+  const cpu = process.cpuUsage(cpuAtStart)
   for (const c of connections) c.close()
   return {
     rate: answered / o.durationS,
@@ -145,5 +153,6 @@ export async function openLoop(o: OpenLoopOptions): Promise<OpenLoopResult> {
     unanswered,
     sendLagP99Ms: lag.percentileMs(99),
     perKind,
+    cpuUsPerReq: (cpu.user + cpu.system) / Math.max(1, sent),
   }
 }

@@ -169,6 +169,7 @@ async function fixedRateLoop(
   )
   return {
     perKind: result.perKind.size > 0 ? perKind : undefined,
+    generatorCpuUsPerReq: result.cpuUsPerReq,
     rate: result.rate,
     unit: 'req/s',
     p50Ms: result.hist.percentileMs(50),
