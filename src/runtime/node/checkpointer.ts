@@ -5,7 +5,8 @@
  * every request of a group commit (and a webhook's p99: Mautic waits on us). The server turns it
  * off and checkpoints from a worker thread with a connection of its own instead; PASSIVE never
  * blocks the writer or readers (sqlite.org/wal.html#ckpt), and the writer rewinds the WAL once a
- * checkpoint has caught up, which past START_OVER_FRAMES the checkpointer brings about. Without this
+ * checkpoint has caught up, which past START_OVER_FRAMES the checkpointer brings about. Checkpoints
+ * come once a second, or more often when the WAL grows fast (BATCH_FRAMES). Without this
  * (tests, CLI) SQLite's own checkpoint stays on.
  */
 import type Database from 'better-sqlite3'
@@ -19,24 +20,47 @@ const { parentPort, workerData } = require('node:worker_threads')
 const Database = require(workerData.driver)
 const db = new Database(workerData.path)
 db.pragma('busy_timeout = 5000')
+const { everyMs, soonestMs, batchFrames, startOverFrames, report } = workerData
 const checkpoint = () => db.pragma('wal_checkpoint(PASSIVE)')[0]
 let holding = false
-const timer = setInterval(() => {
-  if (holding) return
-  try {
-    if (checkpoint().log < workerData.startOverFrames) return
-    // Again for what was committed meanwhile, until one is quick: the writes are held only then,
-    // for the little a quick one leaves (else the next turn tries again).
-    for (let i = 0; i < 5; i++) {
-      const start = performance.now()
-      checkpoint()
-      if (performance.now() - start > 5) continue
-      holding = true
-      parentPort.postMessage({ hold: true })
-      return
-    }
-  } catch (err) { parentPort.postMessage({ error: String(err) }) }
-}, workerData.everyMs)
+let lastLog = 0
+let lastAt = performance.now()
+/** The wait before the next checkpoint: batchFrames more frames at the last interval's pace. */
+function paced(log) {
+  const now = performance.now()
+  // A smaller count than last time: the writer started the WAL over meanwhile.
+  const added = log >= lastLog ? log - lastLog : log
+  const perMs = added / Math.max(1, now - lastAt)
+  lastLog = log
+  lastAt = now
+  return perMs > 0 ? Math.min(everyMs, Math.max(soonestMs, batchFrames / perMs)) : everyMs
+}
+function startOver() {
+  // Again for what was committed meanwhile, until one is quick: the writes are held only then,
+  // for the little a quick one leaves (else the next turn tries again).
+  for (let i = 0; i < 5; i++) {
+    const start = performance.now()
+    checkpoint()
+    if (performance.now() - start > 5) continue
+    holding = true
+    parentPort.postMessage({ hold: true })
+    return
+  }
+}
+let timer
+function tick() {
+  let wait = everyMs
+  if (!holding) {
+    try {
+      const { log } = checkpoint()
+      wait = paced(log)
+      if (report) parentPort.postMessage({ checkpointed: log })
+      if (log >= startOverFrames) startOver()
+    } catch (err) { parentPort.postMessage({ error: String(err) }) }
+  }
+  timer = setTimeout(tick, wait)
+}
+timer = setTimeout(tick, everyMs)
 parentPort.on('message', (m) => {
   if (m === 'held') {
     try { checkpoint() } catch (err) { parentPort.postMessage({ error: String(err) }) }
@@ -44,7 +68,7 @@ parentPort.on('message', (m) => {
     parentPort.postMessage({ release: true })
     return
   }
-  clearInterval(timer); db.close(); parentPort.close()
+  clearTimeout(timer); db.close(); parentPort.close()
 })
 `
 
@@ -71,17 +95,52 @@ export const START_OVER_FRAMES = 65_536
  */
 const HOLD_MAX_MS = 100
 
+/**
+ * The pace (`CheckpointerOptions`): a checkpoint every second when few frames come (at 100 webhooks/s,
+ * four a second made the p99 worse in every paired run), and more often as more come, each copying
+ * about BATCH_FRAMES: at 1,200 webhooks/s a checkpoint a second copied ~8,000 frames in 22-36 ms of
+ * its thread, and on two cores the requests meanwhile came out in a cluster of slow answers every
+ * second (bench/results.md, "Checkpoint pace"). A checkpoint also syncs the WAL: the writes that a
+ * power cut could take (synchronous = NORMAL) are at most the frames since the last one.
+ */
+export const BATCH_FRAMES = 2_000
+
+export interface CheckpointerOptions {
+  /** The longest wait between two checkpoints. */
+  everyMs?: number
+  /** The shortest, however fast frames come. */
+  soonestMs?: number
+  /** Frames a checkpoint should find: the next waits until about that many more should be there. */
+  batchFrames?: number
+  startOverFrames?: number
+  /** Told the WAL's frame count at each paced checkpoint (tests). */
+  onCheckpoint?: (walFrames: number) => void
+}
+
 export function startCheckpointer(
   db: Database.Database,
   onError: (message: string) => void,
-  everyMs = 1_000,
-  startOverFrames = START_OVER_FRAMES,
+  {
+    everyMs = 1_000,
+    soonestMs = 250,
+    batchFrames = BATCH_FRAMES,
+    startOverFrames = START_OVER_FRAMES,
+    onCheckpoint,
+  }: CheckpointerOptions = {},
 ): Checkpointer | undefined {
   if (db.memory) return undefined
   const driver = createRequire(import.meta.url).resolve('better-sqlite3')
   const worker = new Worker(WORKER, {
     eval: true,
-    workerData: { driver, path: db.name, everyMs, startOverFrames },
+    workerData: {
+      driver,
+      path: db.name,
+      everyMs,
+      soonestMs: Math.min(soonestMs, everyMs),
+      batchFrames,
+      startOverFrames,
+      report: onCheckpoint !== undefined,
+    },
   })
   let release: (() => void) | undefined
   const releaseNow = () => {
@@ -90,18 +149,22 @@ export function startCheckpointer(
     release = undefined
     worker.unref()
   }
-  worker.on('message', (m: { error?: string; hold?: true; release?: true }) => {
-    if (m.error !== undefined) onError(m.error)
-    else if (m.release) releaseNow()
-    else if (m.hold) {
-      // Between two event-loop turns no transaction is open: held from here on.
-      // Held writes wait for the worker's answer: it keeps the process up (a CLI run, a test) till then.
-      worker.ref()
-      const held = (release = holdCommits(db))
-      setTimeout(() => release === held && releaseNow(), HOLD_MAX_MS).unref()
-      worker.postMessage('held')
-    }
-  })
+  worker.on(
+    'message',
+    (m: { error?: string; hold?: true; release?: true; checkpointed?: number }) => {
+      if (m.error !== undefined) onError(m.error)
+      else if (m.checkpointed !== undefined) onCheckpoint?.(m.checkpointed)
+      else if (m.release) releaseNow()
+      else if (m.hold) {
+        // Between two event-loop turns no transaction is open: held from here on.
+        // Held writes wait for the worker's answer: it keeps the process up (a CLI run, a test) till then.
+        worker.ref()
+        const held = (release = holdCommits(db))
+        setTimeout(() => release === held && releaseNow(), HOLD_MAX_MS).unref()
+        worker.postMessage('held')
+      }
+    },
+  )
   worker.on('error', (err) => onError(String(err)))
   worker.on('exit', releaseNow)
   worker.unref()

@@ -17,7 +17,7 @@ describe('WAL checkpoints from a worker thread', () => {
     const db = openSqlite(path)
     db.exec('CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT NOT NULL)')
     const errors: string[] = []
-    const checkpoints = startCheckpointer(db, (m) => errors.push(m), 20)!
+    const checkpoints = startCheckpointer(db, (m) => errors.push(m), { everyMs: 20 })!
     expect(db.pragma('wal_autocheckpoint', { simple: true })).toBe(0)
     const before = statSync(path).size
     const insert = db.prepare('INSERT INTO t (v) VALUES (?)')
@@ -49,7 +49,10 @@ describe('WAL checkpoints from a worker thread', () => {
       })()
       db.pragma('wal_checkpoint(TRUNCATE)')
       const errors: string[] = []
-      const checkpoints = startCheckpointer(db, (m) => errors.push(m), 20, startOverFrames)!
+      const checkpoints = startCheckpointer(db, (m) => errors.push(m), {
+        everyMs: 20,
+        startOverFrames,
+      })!
       const update = db.prepare('UPDATE t SET v = ? WHERE id = ?')
       // Through group commit, as the server writes: what the checkpointer holds back.
       const commit = groupCommit(db, (n: number) => {
@@ -77,6 +80,42 @@ describe('WAL checkpoints from a worker thread', () => {
     expect(bounded.framesSinceStart).toBeLessThan(unbounded.framesSinceStart / 4)
     // The holds cost the writes little (each waits for the copy of a few frames).
     expect(bounded.commits).toBeGreaterThan(unbounded.commits / 2)
+  })
+
+  it('checkpoints more often while the WAL grows fast, and once a second while it grows slowly', async () => {
+    /** Commits of `rows` rows of 3 KB (about a WAL frame each) every 10 ms for 1.3 s: checkpoints. */
+    async function checkpointsDuring(rows: number) {
+      const dir = mkdtempSync(join(tmpdir(), 'checkpointer-'))
+      dirs.push(dir)
+      const db = openSqlite(join(dir, 'db.sqlite'))
+      db.exec('CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT NOT NULL)')
+      const errors: string[] = []
+      const frames: number[] = []
+      const checkpoints = startCheckpointer(db, (m) => errors.push(m), {
+        everyMs: 1_000,
+        soonestMs: 50,
+        batchFrames: 300,
+        onCheckpoint: (n) => frames.push(n),
+      })!
+      const insert = db.prepare('INSERT INTO t (v) VALUES (?)')
+      const commit = db.transaction((n: number) => {
+        for (let i = 0; i < n; i++) insert.run('x'.repeat(3_000))
+      })
+      for (const start = performance.now(); performance.now() - start < 1_300;) {
+        commit(rows)
+        await new Promise((resolve) => setTimeout(resolve, 10))
+      }
+      await checkpoints.stop()
+      db.close()
+      expect(errors).toEqual([])
+      return frames
+    }
+    // ~10,000 frames a second: after the first checkpoint (at 1 s), one every 50 ms.
+    const fast = await checkpointsDuring(100)
+    expect(fast.length).toBeGreaterThanOrEqual(3)
+    // ~100 frames a second, far from 300 a checkpoint: the first at 1 s, the next at 2 s.
+    const slow = await checkpointsDuring(1)
+    expect(slow.length).toBeLessThanOrEqual(1)
   })
 
   it('does nothing for an in-memory database', () => {
