@@ -41,6 +41,7 @@ async function idle(pid: number) {
 
 /** Requests made ahead of a run with `next`, as a multiple of the warm-up's rate times its length. */
 const PREBUILD_MARGIN = 3
+const PREBUILD_PER_SECOND = 2_000
 
 export async function measureWorkers(s: WorkersScenario, opts: BenchOptions): Promise<Measurement> {
   const w = await worker()
@@ -58,7 +59,11 @@ export async function measureWorkers(s: WorkersScenario, opts: BenchOptions): Pr
   // commits, through waitUntil) is finished first.
   await idle(w.workerdPid)
   const warm = await closedLoop({ ...base, durationS: opts.warmupS })
-  const prebuild = Math.ceil(warm.rate * opts.durationS * PREBUILD_MARGIN) + 1_000
+  // A floor too: a warm-up that ran slower than the run (workerd still compiling) under-sizes it.
+  const prebuild = Math.max(
+    Math.ceil(warm.rate * opts.durationS * PREBUILD_MARGIN) + 1_000,
+    PREBUILD_PER_SECOND * opts.durationS,
+  )
   const cpuBefore = cpuSeconds(w.workerdPid)
   const result = await closedLoop({ ...base, durationS: opts.durationS, prebuild })
   const cpuUsPerReq =
