@@ -165,7 +165,7 @@ export interface Measurement {
    * Fixed-rate runs: the load generator's CPU time per request (µs). It does the same work in every
    * run (send bytes made beforehand, read the answers), so when it climbs the machine itself is
    * slower (another tenant of the host): on the 2-core machine the intake's p99 at 1,200/s was
-   * 8-12 ms in runs where it cost 79-86 µs and 22-28 ms where it cost 91-114 (bench/results.md,
+   * 8-12 ms in runs where it cost 79-86 µs and 15-28 ms where it cost 91-114 (bench/results.md,
    * "Seventh pass").
    */
   generatorCpuUsPerReq?: number
