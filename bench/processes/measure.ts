@@ -96,11 +96,7 @@ async function measureHttp(
     // At a fixed rate, where latency is the point, the server first finishes what the warm-up's last
     // answers left it to do (SETTLE_MS is ample for that).
     if (fixedRate !== undefined) await new Promise((resolve) => setTimeout(resolve, SETTLE_MS))
-    // A floor too: a server still warming up (the webhook thread loads its code) under-sizes it.
-    const prebuild = Math.max(
-      Math.ceil(warm.rate * opts.durationS * PREBUILD_MARGIN) + 1_000,
-      PREBUILD_PER_SECOND * opts.durationS,
-    )
+    const prebuild = requestsAhead(warm.rate, opts.durationS)
     const durationS = Math.max(opts.durationS, fixedRate?.minDurationS ?? 0)
     const cpuBefore = cpuSeconds(server.pid!)
     const m =
@@ -121,6 +117,17 @@ const problemsOf = (counts: Record<string, number>) =>
 /** Requests made ahead of a closed-loop run, as a multiple of the warm-up's rate times its length. */
 const PREBUILD_MARGIN = 3
 const PREBUILD_PER_SECOND = 4_000
+
+/**
+ * How many requests to make before a closed-loop run of `durationS`: the warm-up's rate with a
+ * margin, and at least `perSecond` a second, since a server still warming up (the webhook thread
+ * loads its code, workerd compiles) under-sizes its warm-up's rate.
+ */
+export const requestsAhead = (
+  warmRate: number,
+  durationS: number,
+  perSecond = PREBUILD_PER_SECOND,
+) => Math.max(Math.ceil(warmRate * durationS * PREBUILD_MARGIN) + 1_000, perSecond * durationS)
 
 /** As many requests as `connections` connections get answered, each sent when the last returns. */
 async function closedLoopRun(

@@ -8,7 +8,7 @@
  */
 import { HOST } from '../apps/http-apps.ts'
 import { closedLoop } from '../load/closed-loop.ts'
-import { fillPath, poolFiller } from '../processes/measure.ts'
+import { fillPath, poolFiller, requestsAhead } from '../processes/measure.ts'
 import { cpuSeconds, peakRssMb } from '../processes/proc-stats.ts'
 import type { BenchOptions, Measurement, WorkersScenario } from '../types.ts'
 import { startWorker, type RunningWorker } from './harness.ts'
@@ -39,8 +39,7 @@ async function idle(pid: number) {
   }
 }
 
-/** Requests made ahead of a run with `next`, as a multiple of the warm-up's rate times its length. */
-const PREBUILD_MARGIN = 3
+/** The floor of requests made ahead, a second of run (workerd answers fewer than Node). */
 const PREBUILD_PER_SECOND = 2_000
 
 export async function measureWorkers(s: WorkersScenario, opts: BenchOptions): Promise<Measurement> {
@@ -59,11 +58,7 @@ export async function measureWorkers(s: WorkersScenario, opts: BenchOptions): Pr
   // commits, through waitUntil) is finished first.
   await idle(w.workerdPid)
   const warm = await closedLoop({ ...base, durationS: opts.warmupS })
-  // A floor too: a warm-up that ran slower than the run (workerd still compiling) under-sizes it.
-  const prebuild = Math.max(
-    Math.ceil(warm.rate * opts.durationS * PREBUILD_MARGIN) + 1_000,
-    PREBUILD_PER_SECOND * opts.durationS,
-  )
+  const prebuild = requestsAhead(warm.rate, opts.durationS, PREBUILD_PER_SECOND)
   const cpuBefore = cpuSeconds(w.workerdPid)
   const result = await closedLoop({ ...base, durationS: opts.durationS, prebuild })
   const cpuUsPerReq =
