@@ -9,6 +9,7 @@ import { serveGateway } from './edge.ts'
 import { nodeMailTransport, type NodeMailTransport } from './mail.ts'
 import { startJobTimer, startOutboxLoop, type OutboxLoop } from './outbox-loop.ts'
 import { startCheckpointer } from './checkpointer.ts'
+import { tuneGarbageCollector } from './heap.ts'
 import { startWebhookReader } from './webhook-reader.ts'
 import type { startRelay } from './relay/server.ts'
 import { relayOptionsFromEnv } from './relay/config.ts'
@@ -49,6 +50,7 @@ export async function startServer(
   env: RawEnv,
   logger: Logger = jsonLogger(),
 ): Promise<RunningServer> {
+  tuneGarbageCollector()
   const parsed = parseConfig(env)
   const config = { ...parsed, appSecret: parsed.appSecret ?? loadOrCreateDevSecret() }
   const relayOptions = relayOptionsFromEnv(config, env)

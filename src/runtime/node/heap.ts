@@ -1,0 +1,25 @@
+/**
+ * @module V8's garbage collector as the server wants it, set by startServer before anything else
+ * (the bench's processes get the same flags on their command line). Node refuses these flags in
+ * NODE_OPTIONS, so the code sets them: the gateway runs the same however it is started.
+ *
+ * Allocation-site pretenuring off. V8 watches, for each place in the code that allocates, how many
+ * of its objects outlive young-generation collections; past a share, it allocates that place's
+ * objects straight into the old generation, for good. A burst of concurrent requests (the first
+ * seconds under load) is enough to tip some of the gateway's per-request places, and afterwards
+ * short-lived objects filled the old generation, and young collections grew costly (each had to
+ * scan the old objects that pointed at new ones). Measured with it on and off in interleaved runs
+ * (bench/results.md, "Pretenuring"): at a million contacts and 1,300 webhooks a second, a full
+ * collection every 1.5 s instead of one or two in 20 s, p99 17-29 ms instead of 5-10 ms; the
+ * preference page and the admin dashboard served 20-40 % fewer requests a second, their young
+ * collections taking 2-3 ms each instead of under one. The gate, the send and the intake at
+ * 100 webhooks a second did not move.
+ */
+import { setFlagsFromString } from 'node:v8'
+
+export const SERVER_V8_FLAGS = ['--no-allocation-site-pretenuring'] as const
+
+/** Idempotent. V8 flags are the process's: the worker threads started afterwards share them. */
+export function tuneGarbageCollector(): void {
+  for (const flag of SERVER_V8_FLAGS) setFlagsFromString(flag)
+}
