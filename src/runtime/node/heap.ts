@@ -1,7 +1,8 @@
 /**
- * @module V8's garbage collector as the server wants it, set by startServer before anything else
- * (the bench's processes get the same flags on their command line). Node refuses these flags in
- * NODE_OPTIONS, so the code sets them: the gateway runs the same however it is started.
+ * @module V8's garbage collector as the server wants it. `npm start` gives these flags on Node's
+ * command line (package.json), from the first instruction, as the bench does for its processes;
+ * Node refuses them in NODE_OPTIONS, so startServer sets them too, for every other way of starting
+ * (`consent-gateway serve`, a process manager), if only once the modules are loaded.
  *
  * Allocation-site pretenuring off. V8 watches, for each place in the code that allocates, how many
  * of its objects outlive young-generation collections; past a share, it allocates that place's

@@ -7,7 +7,7 @@
 // trace through C's stdio, which buffers a pipe: stdbuf makes it write each line as it comes, in
 // order with the script's own.
 import { execFile } from 'node:child_process'
-import { mkdtempSync } from 'node:fs'
+import { mkdtempSync, readFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -75,4 +75,13 @@ describe("the server's garbage collector", () => {
     expect(await tenureDecisions(false)).toBeGreaterThan(0)
     expect(await tenureDecisions(true)).toBe(0)
   }, 60_000)
+
+  // startServer runs after the modules are loaded, which makes V8 decide a few places already:
+  // `npm start` (and the bench, bench/processes/children.ts) gives the flags from the first instruction.
+  it('gets the same flags on the command line of `npm start`', () => {
+    const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as {
+      scripts: { start: string }
+    }
+    for (const flag of SERVER_V8_FLAGS) expect(pkg.scripts.start.split(/\s+/)).toContain(flag)
+  })
 })
