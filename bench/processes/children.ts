@@ -21,9 +21,9 @@ let profiled = 0
 /**
  * The V8 heap flags `npm start` gives the gateway (package.json's start script: a young generation
  * of 8 MB semi-spaces and an old one of at most 384 MB, which keep its peak RSS near 270 MB under
- * load instead of 300–380; README "Memory") and those it gives for src/runtime/node/heap.ts (a
- * test keeps the two alike): every bench process runs with them, baselines included, so that the
- * rows measure the server as it is started.
+ * load instead of 300–380; README "Memory"), and src/runtime/node/heap.ts's, which that script
+ * gives too (a test keeps them alike): every bench process runs with them, baselines included, so
+ * that the rows measure the server as it is started.
  */
 const START_FLAGS: string[] = [
   ...(
