@@ -3,7 +3,6 @@ import { spawn, type ChildProcess } from 'node:child_process'
 import { readFileSync } from 'node:fs'
 import { basename, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { SERVER_V8_FLAGS } from '../../src/runtime/node/heap.ts'
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url))
 const live = new Set<ChildProcess>()
@@ -19,20 +18,17 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const)
 let profiled = 0
 
 /**
- * The V8 heap flags `npm start` gives the gateway (package.json's start script: a young generation
- * of 8 MB semi-spaces and an old one of at most 384 MB, which keep its peak RSS near 270 MB under
- * load instead of 300–380; README "Memory"), and src/runtime/node/heap.ts's, which that script
- * gives too (a test keeps them alike): every bench process runs with them, baselines included, so
- * that the rows measure the server as it is started.
+ * The V8 flags `npm start` gives the gateway (package.json's start script: a young generation of
+ * 8 MB semi-spaces and an old one of at most 384 MB, which keep its peak RSS near 270 MB under load
+ * instead of 300–380, README "Memory"; pretenuring off, src/runtime/node/heap.ts, whose flags a test
+ * keeps in that script): every bench process runs with them, baselines included, so that the rows
+ * measure the server as it is started.
  */
-const START_FLAGS: string[] = [
-  ...(
-    JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { scripts: { start: string } }
-  ).scripts.start
-    .split(/\s+/)
-    .filter((arg) => /^--max-[\w-]+=\d+$/.test(arg)),
-  ...SERVER_V8_FLAGS,
-]
+const START_FLAGS: string[] = (
+  JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { scripts: { start: string } }
+).scripts.start
+  .split(/\s+/)
+  .filter((arg) => /^--(?!import$)[\w-]+(=\d+)?$/.test(arg))
 
 /**
  * BENCH_CPU_PROF=<dir>: each child writes V8 CPU profiles when it exits (open them in Chrome
