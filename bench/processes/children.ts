@@ -20,8 +20,9 @@ let profiled = 0
 /**
  * The V8 flags `npm start` gives the gateway (package.json's start script: a young generation of
  * 8 MB semi-spaces and an old one of at most 384 MB, which keep its peak RSS near 270 MB under load
- * instead of 300–380, README "Memory"; pretenuring off, src/runtime/node/heap.ts, whose flags a test
- * keeps in that script): every bench process runs with them, baselines included, so that the rows
+ * instead of 300–380, README "Memory"; pretenuring off and the old generation's growth fixed,
+ * src/runtime/node/heap.ts, whose flags a test keeps in that script): every bench process runs with
+ * them, baselines included, so that the rows
  * measure the server as it is started.
  */
 const START_FLAGS: string[] = (
