@@ -22,8 +22,7 @@ let profiled = 0
  * 8 MB semi-spaces and an old one of at most 384 MB, which keep its peak RSS near 270 MB under load
  * instead of 300–380, README "Memory"; pretenuring off and the old generation's growth fixed,
  * src/runtime/node/heap.ts, whose flags a test keeps in that script): every bench process runs with
- * them, baselines included, so that the rows
- * measure the server as it is started.
+ * them, baselines included, so that the rows measure the server as it is started.
  */
 const START_FLAGS: string[] = (
   JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { scripts: { start: string } }
