@@ -48,6 +48,29 @@ function htmlSpliced(raw: Buffer, message: Buffer): boolean {
   return after.length > before.length && start + end === before.length
 }
 
+/**
+ * Whether the HTML body's last line is full (76 characters): where injectLinks puts the footer when
+ * no </body> is outside a comment, and where a soft break's `=` no longer fits.
+ */
+function endsFullLine(raw: Buffer): boolean {
+  const part = splitParts(raw)!.find((p) => p.node.contentType === 'text/html')!
+  const body = raw.subarray(...part.body).toString('latin1')
+  return body.length - (body.lastIndexOf('\n') + 1) === 76
+}
+
+/**
+ * The longest line of the HTML body (RFC 2045 §6.7: 76 at most). A body written anew keeps the
+ * footer's LF line ends; the SMTP client sends every line end as CRLF.
+ */
+function longestHtmlLine(message: Buffer): number {
+  const part = splitParts(message).find((p) => p.node.contentType === 'text/html')!
+  const lines = message
+    .subarray(...part.body)
+    .toString('latin1')
+    .split(/\r?\n/)
+  return Math.max(...lines.map((l) => l.length))
+}
+
 /** Rewrites `raw` and checks that a mail client reads the original bodies with the links in. */
 async function expectLinksAdded(raw: Buffer) {
   const { message, injected } = rewriteMessage(raw, links)
@@ -111,7 +134,7 @@ describe('rewriteMessage in place', () => {
       '\n',
       'https://gateway.test/p/tok',
     )
-    let [quotedPrintable, spliced] = [0, 0]
+    let spliced = 0
     await fc.assert(
       fc.asyncProperty(
         fc.array(piece, { maxLength: 12 }).map((p) => p.join('')),
@@ -127,18 +150,35 @@ describe('rewriteMessage in place', () => {
           const message = await expectLinksAdded(raw)
           // ASCII-only HTML comes as 7bit, which is written anew as quoted-printable.
           if (/text\/html; charset=utf-8\r\nContent-Transfer-Encoding: quoted-/.test(`${raw}`)) {
-            quotedPrintable++
+            expect(longestHtmlLine(message)).toBeLessThanOrEqual(76)
             if (htmlSpliced(raw, message)) spliced++
+            // Nothing in these pieces needs more than a footer, but a footer cannot follow a full
+            // line (76 characters, no room for the soft break's `=`): that body is written anew.
+            else expect(endsFullLine(raw)).toBe(true)
           }
         },
       ),
       // Some 40–55 % of runs draw quoted-printable HTML (61–84 of 150 in five runs here), so "more than 20"
-      // holds; with 60 runs CI once drew exactly 20.
+      // holds; with 60 runs CI once drew exactly 20. Checked inside the property, a failure prints
+      // fast-check's seed and the shrunk input.
       { numRuns: 150 },
     )
-    // Nothing in these pieces needs more than a footer.
-    expect(spliced).toBe(quotedPrintable)
     expect(spliced).toBeGreaterThan(20)
+  })
+
+  it('writes the body anew when the footer would follow a full quoted-printable line', async () => {
+    // The last line holds 76 characters and no </body> is outside a comment: the footer goes at the
+    // very end, where a soft break does not fit (RFC 2045 §6.7: 76 characters a line at most).
+    const full = `<!--${'x'.repeat(58)}</body></html>`
+    expect(full).toHaveLength(76)
+    const raw = withHtmlBody(full)
+    const message = await expectLinksAdded(raw)
+    expect(endsFullLine(raw)).toBe(true)
+    expect(htmlSpliced(raw, message)).toBe(false)
+    expect(longestHtmlLine(message)).toBe(76)
+    // One character short of full, the footer is spliced in after a soft break.
+    const room = withHtmlBody(`<!--${'x'.repeat(57)}</body></html>`)
+    expect(htmlSpliced(room, await expectLinksAdded(room))).toBe(true)
   })
 
   it('finds </body> split by a soft line break or written as =3C', async () => {
