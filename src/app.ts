@@ -57,6 +57,11 @@ export interface AppEdge {
    * measures a text part's UTF-8 length.
    */
   textBytes?: (text: string) => number
+  /**
+   * Requests never carry an ExecutionContext (Node): the app does not ask Hono for one, whose getter
+   * throws there, an Error and its stack trace on every request that counted a refusal.
+   */
+  noExecutionContext?: boolean
 }
 
 export interface AppOptions {
@@ -88,10 +93,11 @@ export function createApp(deps: Deps, options: AppOptions = {}) {
   })
   const bodyLimit: MiddlewareHandler = (c, next) =>
     (c.req.path.startsWith('/hooks/') ? hookLimit : pageLimit)(c, next)
+  const deferrer = edge?.noExecutionContext ? () => undefined : executionContext
   const wakeOutbox: MiddlewareHandler = (c, next) =>
     next().then(() => {
-      if (c.get('outboxPending')) deps.wakeOutbox(() => executionContext(c))
-      if (c.get('countersPending')) scheduleCounterFlush(deps, () => executionContext(c))
+      if (c.get('outboxPending')) deps.wakeOutbox(() => deferrer(c))
+      if (c.get('countersPending')) scheduleCounterFlush(deps, () => deferrer(c))
     })
   const withBody = inSequence(
     bodyLimit,

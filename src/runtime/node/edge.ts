@@ -127,6 +127,7 @@ export function nodeEdge(headers: readonly [string, string][], logger: Logger): 
       requestId: (c: Context) =>
         (c.env as { incoming?: Tagged } | undefined)?.incoming?.[REQUEST_ID],
       textBytes: (text: string) => Buffer.byteLength(text),
+      noExecutionContext: true,
     },
     createServer: ((options: object, listener: RequestListener) => {
       const server = createServer({ ...options, ServerResponse: EdgeResponse }, wrap(listener))
