@@ -19,6 +19,8 @@ const CR = 0x0d
 const strictUtf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true })
 /** RFC 5322 §2.1.1: 998 characters a line at most, which an 8bit body must keep to. */
 const MAX_8BIT_LINE = 998
+/** A line feed without a carriage return before it. */
+const BARE_LF = /(?:^|[^\r])\n/
 
 export type Links = Omit<InjectInput, 'html' | 'text'>
 
@@ -105,15 +107,18 @@ export function rewriteBody(
         spliced: true,
       }
   }
-  // Written anew as UTF-8: base64 stays base64, anything else becomes quoted-printable.
+  // Written anew as UTF-8: base64 stays base64, anything else becomes quoted-printable. The footer's
+  // lines end as the message's do, as in a splice, unless a line of the text ends in a bare LF (then
+  // the footer keeps LF like it, and the original's bytes stay as they are).
+  const anew = eol === '\r\n' && !BARE_LF.test(text) ? out.replace(/\r?\n/g, eol) : out
   const bytes =
-    encoding === 'base64' ? encodeBase64(Buffer.from(out), eol) : encodeQp(Buffer.from(out), eol)
+    encoding === 'base64' ? encodeBase64(Buffer.from(anew), eol) : encodeQp(Buffer.from(anew), eol)
   // A root body keeps the line end it ended with (the body of a child never has one: the line end
   // before a boundary belongs to the boundary).
   const end = body[body.length - 1] === LF && bytes[bytes.length - 1] !== LF ? eol : ''
   return {
     bytes: end ? Buffer.concat([bytes, Buffer.from(end)]) : bytes,
-    text: out,
+    text: anew,
     original: text,
     utf8: true,
     ...(encoding === 'quoted-printable' || encoding === 'base64'

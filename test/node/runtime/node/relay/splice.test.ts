@@ -58,18 +58,17 @@ function endsFullLine(raw: Buffer): boolean {
   return body.length - (body.lastIndexOf('\n') + 1) === 76
 }
 
-/**
- * The longest line of the HTML body (RFC 2045 §6.7: 76 at most). A body written anew keeps the
- * footer's LF line ends; the SMTP client sends every line end as CRLF.
- */
-function longestHtmlLine(message: Buffer): number {
+/** The HTML body as it is encoded. */
+function htmlBody(message: Buffer): string {
   const part = splitParts(message).find((p) => p.node.contentType === 'text/html')!
-  const lines = message
-    .subarray(...part.body)
-    .toString('latin1')
-    .split(/\r?\n/)
-  return Math.max(...lines.map((l) => l.length))
+  return message.subarray(...part.body).toString('latin1')
 }
+
+/** The longest line of a body (RFC 2045 §6.7: 76 at most in quoted-printable). */
+const longestLine = (body: string) => Math.max(...body.split(/\r?\n/).map((l) => l.length))
+
+/** A line feed without a carriage return before it. */
+const BARE_LF = /(^|[^\r])\n/
 
 /** Rewrites `raw` and checks that a mail client reads the original bodies with the links in. */
 async function expectLinksAdded(raw: Buffer) {
@@ -150,7 +149,10 @@ describe('rewriteMessage in place', () => {
           const message = await expectLinksAdded(raw)
           // ASCII-only HTML comes as 7bit, which is written anew as quoted-printable.
           if (/text\/html; charset=utf-8\r\nContent-Transfer-Encoding: quoted-/.test(`${raw}`)) {
-            expect(longestHtmlLine(message)).toBeLessThanOrEqual(76)
+            const [before, after] = [htmlBody(raw), htmlBody(message)]
+            expect(longestLine(after)).toBeLessThanOrEqual(76)
+            // The footer's lines end as the body's: CRLF, unless it had a bare LF of its own.
+            if (!BARE_LF.test(before)) expect(after).not.toMatch(BARE_LF)
             if (htmlSpliced(raw, message)) spliced++
             // Nothing in these pieces needs more than a footer, but a footer cannot follow a full
             // line (76 characters, no room for the soft break's `=`): that body is written anew.
@@ -175,7 +177,8 @@ describe('rewriteMessage in place', () => {
     const message = await expectLinksAdded(raw)
     expect(endsFullLine(raw)).toBe(true)
     expect(htmlSpliced(raw, message)).toBe(false)
-    expect(longestHtmlLine(message)).toBe(76)
+    expect(longestLine(htmlBody(message))).toBe(76)
+    expect(htmlBody(message)).not.toMatch(BARE_LF) // the footer's lines end in CRLF too
     // One character short of full, the footer is spliced in after a soft break.
     const room = withHtmlBody(`<!--${'x'.repeat(57)}</body></html>`)
     expect(htmlSpliced(room, await expectLinksAdded(room))).toBe(true)
@@ -270,6 +273,9 @@ describe('rewriteMessage in place', () => {
             : /^Content-(Type: text\/(plain|html); charset=utf-8|Transfer-Encoding: quoted-printable)$/,
         )
       expect(message.toString()).not.toContain('{{unsubscribe_url}}')
+      // The footers' lines end in CRLF, as the message's do.
+      if (!BARE_LF.test(raw.toString('latin1')))
+        expect(message.toString('latin1')).not.toMatch(BARE_LF)
     }
     const filled = await bodies(rewriteMessage(cases[0]!, links).message)
     expect(filled.html).toContain('href="https://gateway.test/u/tok?a&#x3D;1&amp;b&#x3D;2"')
