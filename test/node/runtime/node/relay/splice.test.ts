@@ -31,16 +31,18 @@ async function bodies(message: Buffer) {
 const labels = (message: Buffer) =>
   message.toString('latin1').match(/^Content-(Type: text\/[^\r]*|Transfer-Encoding: .*)$/gm)
 
+/** The HTML part's body as it is encoded. */
+function htmlBody(message: Buffer): Buffer {
+  const part = splitParts(message).find((p) => p.node.contentType === 'text/html')!
+  return message.subarray(...part.body)
+}
+
 /**
  * Whether the HTML body went in by a splice: the new encoded body is the old one with bytes inserted
  * at one place (what it shares at the start and at the end covers all of the old one).
  */
 function htmlSpliced(raw: Buffer, message: Buffer): boolean {
-  const html = (m: Buffer) => {
-    const part = splitParts(m)!.find((p) => p.node.contentType === 'text/html')!
-    return m.subarray(...part.body)
-  }
-  const [before, after] = [html(raw), html(message)]
+  const [before, after] = [htmlBody(raw), htmlBody(message)]
   let start = 0
   while (start < before.length && before[start] === after[start]) start++
   let end = 0
@@ -53,15 +55,8 @@ function htmlSpliced(raw: Buffer, message: Buffer): boolean {
  * no </body> is outside a comment, and where a soft break's `=` no longer fits.
  */
 function endsFullLine(raw: Buffer): boolean {
-  const part = splitParts(raw)!.find((p) => p.node.contentType === 'text/html')!
-  const body = raw.subarray(...part.body).toString('latin1')
-  return body.length - (body.lastIndexOf('\n') + 1) === 76
-}
-
-/** The HTML body as it is encoded. */
-function htmlBody(message: Buffer): string {
-  const part = splitParts(message).find((p) => p.node.contentType === 'text/html')!
-  return message.subarray(...part.body).toString('latin1')
+  const body = htmlBody(raw)
+  return body.length - (body.lastIndexOf(0x0a) + 1) === 76
 }
 
 /** The longest line of a body (RFC 2045 §6.7: 76 at most in quoted-printable). */
@@ -149,7 +144,7 @@ describe('rewriteMessage in place', () => {
           const message = await expectLinksAdded(raw)
           // ASCII-only HTML comes as 7bit, which is written anew as quoted-printable.
           if (/text\/html; charset=utf-8\r\nContent-Transfer-Encoding: quoted-/.test(`${raw}`)) {
-            const [before, after] = [htmlBody(raw), htmlBody(message)]
+            const [before, after] = [htmlBody(raw).toString(), htmlBody(message).toString()]
             expect(longestLine(after)).toBeLessThanOrEqual(76)
             // The footer's lines end as the body's: CRLF, unless it had a bare LF of its own.
             if (!BARE_LF.test(before)) expect(after).not.toMatch(BARE_LF)
@@ -177,8 +172,9 @@ describe('rewriteMessage in place', () => {
     const message = await expectLinksAdded(raw)
     expect(endsFullLine(raw)).toBe(true)
     expect(htmlSpliced(raw, message)).toBe(false)
-    expect(longestLine(htmlBody(message))).toBe(76)
-    expect(htmlBody(message)).not.toMatch(BARE_LF) // the footer's lines end in CRLF too
+    const html = htmlBody(message).toString('latin1')
+    expect(longestLine(html)).toBe(76)
+    expect(html).not.toMatch(BARE_LF) // the footer's lines end in CRLF too
     // One character short of full, the footer is spliced in after a soft break.
     const room = withHtmlBody(`<!--${'x'.repeat(57)}</body></html>`)
     expect(htmlSpliced(room, await expectLinksAdded(room))).toBe(true)
