@@ -3,6 +3,10 @@
  * not inside a comment), what a reader can see (comments left out), attribute escaping.
  */
 
+/** Opens the footer in an HTML part; its presence means the part was already injected. */
+export const HTML_FOOTER_START = '<!-- consent-gateway:footer -->'
+export const HTML_FOOTER_END = '<!-- /consent-gateway:footer -->'
+
 /** Index to insert the footer at: the last `</body>` outside comments (any case, `</BODY >`), else the end. */
 export function footerIndex(html: string): number {
   const comments = commentRanges(html)

@@ -6,7 +6,13 @@
  */
 import { t, type Locale } from '../lib/i18n.ts'
 import { escapeExpression, renderView } from '../lib/views.ts'
-import { escapeAttribute, footerIndex, withoutComments } from './inject-html.ts'
+import {
+  escapeAttribute,
+  footerIndex,
+  HTML_FOOTER_END,
+  HTML_FOOTER_START,
+  withoutComments,
+} from './inject-html.ts'
 import {
   assertLinkUrl,
   containsUrl,
@@ -14,6 +20,7 @@ import {
   missingLinks,
   type Missing,
 } from './inject-links.ts'
+import { htmlPart, textPart } from './inject-parts.ts'
 import type { MailMessage } from './message.ts'
 import { unescapeText } from './render.ts'
 
@@ -32,9 +39,7 @@ export interface InjectedParts {
   text?: string
 }
 
-/** Opens the footer in an HTML part; its presence means the part was already injected. */
-export const HTML_FOOTER_START = '<!-- consent-gateway:footer -->'
-export const HTML_FOOTER_END = '<!-- /consent-gateway:footer -->'
+export { HTML_FOOTER_END, HTML_FOOTER_START } from './inject-html.ts'
 
 /**
  * Adds both links to each part given (a part left out stays out). Per part: a part that already holds
@@ -60,8 +65,9 @@ export function injectLinks(input: InjectInput): InjectedParts {
 
 function injectHtml(html: string, input: InjectInput): string {
   if (html.includes(HTML_FOOTER_START)) return html
-  const filled = fillPlaceholders(html, input, escapeAttribute)
-  const visible = withoutComments(filled)
+  const part = htmlPart(html)
+  const filled = part.placeholders ? fillPlaceholders(html, input, escapeAttribute) : html
+  const visible = part.placeholders ? withoutComments(filled) : part.visible
   const missing = missingLinks(
     input,
     (url) => containsUrl(visible, escapeAttribute(url)) || containsUrl(visible, url),
@@ -69,22 +75,22 @@ function injectHtml(html: string, input: InjectInput): string {
   if (!missing) return filled
   // The opening comment also closes a comment the original left open, so the footer stays visible.
   const footer = `${HTML_FOOTER_START}\n${footerFor('html', input, missing)}${HTML_FOOTER_END}\n`
-  const at = footerIndex(filled)
+  const at = part.placeholders ? footerIndex(filled) : part.at
   return filled.slice(0, at) + footer + filled.slice(at)
 }
 
 function injectText(text: string, input: InjectInput): string {
-  const lines = text.split(/\r?\n/)
+  const part = textPart(text)
   // The footer's first line ("ACME sends you this e-mail because …") is the text part's marker.
-  if (lines.includes(t(input.locale, 'mail.footer.why', { org: input.org }))) return text
-  const filled = fillPlaceholders(text, input, (url) => url)
+  if (part.lines.has(whyLine(input))) return text
+  const filled = part.placeholders ? fillPlaceholders(text, input, (url) => url) : text
   const missing = missingLinks(input, (url) => containsUrl(filled, url))
   if (!missing) return filled
   const footer = footerFor('text', input, missing)
-  const eol = text.includes('\r\n') ? '\r\n' : '\n'
+  const eol = part.eol
   const gap = filled === '' ? '' : filled.endsWith('\n') ? eol : eol + eol
   // RFC 3676 §4.3 sig separator, unless the mail already has a signature (then the footer joins it).
-  const separator = lines.includes('-- ') ? '' : `-- ${eol}`
+  const separator = part.signed ? '' : `-- ${eol}`
   const body = footer.trimEnd().split('\n').join(eol) + eol
   return filled + gap + separator + body
 }
@@ -94,8 +100,11 @@ const SLOT = {
   unsubscribeUrl: 'https://consent-gateway.invalid/unsubscribe-url',
   preferencesUrl: 'https://consent-gateway.invalid/preferences-url',
 }
+const SLOTS = /(https:\/\/consent-gateway\.invalid\/(?:unsubscribe|preferences)-url)/
 const FOOTERS_MAX = 256
-const footers = new Map<string, string>()
+/** A rendered footer split at its stand-ins: text, stand-in, text, …, text. */
+const footers = new Map<string, string[]>()
+const whyLines = new Map<string, string>()
 
 /**
  * The footer with the links still missing. Rendering it costs more than the rest of an injection,
@@ -104,8 +113,7 @@ const footers = new Map<string, string>()
  */
 function footerFor(kind: 'html' | 'text', input: InjectInput, links: Missing): string {
   const key = `${kind}|${input.locale}|${links.unsubscribeUrl ? 1 : 0}${links.preferencesUrl ? 1 : 0}|${input.org}`
-  let footer = footers.get(key)
-  if (footer === undefined) {
+  const pieces = keptIn(footers, key, () => {
     // Strict templates need every key present, even when a link is left out.
     const context = {
       locale: input.locale,
@@ -115,18 +123,35 @@ function footerFor(kind: 'html' | 'text', input: InjectInput, links: Missing): s
         preferencesUrl: links.preferencesUrl && SLOT.preferencesUrl,
       },
     }
-    footer =
+    const footer =
       kind === 'html'
         ? renderView('email/footer.html', context)
         : unescapeText(renderView('email/footer.text', context))
-    if (footers.size >= FOOTERS_MAX) footers.delete(footers.keys().next().value!)
-    footers.set(key, footer)
-  }
+    return footer.split(SLOTS)
+  })
   const encode = kind === 'html' ? escapeExpression : (url: string) => url
-  // Function replacements: `$` is legal in a URL.
-  return footer
-    .replaceAll(SLOT.unsubscribeUrl, () => encode(links.unsubscribeUrl ?? ''))
-    .replaceAll(SLOT.preferencesUrl, () => encode(links.preferencesUrl ?? ''))
+  let out = pieces[0]!
+  for (let i = 1; i < pieces.length; i += 2) {
+    const url = pieces[i] === SLOT.unsubscribeUrl ? links.unsubscribeUrl : links.preferencesUrl
+    out += encode(url ?? '') + pieces[i + 1]!
+  }
+  return out
+}
+
+/** The footer's first line, which also marks a text part as injected. */
+const whyLine = (input: InjectInput) =>
+  keptIn(whyLines, `${input.locale}|${input.org}`, () =>
+    t(input.locale, 'mail.footer.why', { org: input.org }),
+  )
+
+/** Bounded map lookup-or-create; the oldest entry goes first when full. */
+function keptIn<V>(kept: Map<string, V>, key: string, make: () => V): V {
+  let value = kept.get(key)
+  if (value === undefined) {
+    if (kept.size >= FOOTERS_MAX) kept.delete(kept.keys().next().value!)
+    kept.set(key, (value = make()))
+  }
+  return value
 }
 
 /**

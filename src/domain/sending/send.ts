@@ -58,7 +58,7 @@ export async function sendMarketingMail(deps: Deps, input: SendInput): Promise<S
   const list = listHeadersFor({
     unsubscribeUrl: unsubscribe,
     mailto: await unsubscribeMailto(deps, contact.id, input.purpose),
-    listId: `${input.purpose}.${new URL(deps.config.publicUrl).hostname}`,
+    listId: `${input.purpose}.${publicHost(deps.config)}`,
   })
   const message: MailMessage = {
     from: deps.config.mail.from,
@@ -87,6 +87,15 @@ export async function sendMarketingMail(deps: Deps, input: SendInput): Promise<S
     ),
   ])
   return { status: 'queued', id, retry: true }
+}
+
+const hosts = new WeakMap<object, string>()
+
+/** PUBLIC_URL's host name, which ends every List-Id: parsed once per configuration, not per mail. */
+function publicHost(config: Deps['config']): string {
+  let host = hosts.get(config)
+  if (host === undefined) hosts.set(config, (host = new URL(config.publicUrl).hostname))
+  return host
 }
 
 /**

@@ -12,6 +12,7 @@ import {
   type InjectInput,
 } from '../../../src/mail/inject.ts'
 import { escapeAttribute } from '../../../src/mail/inject-html.ts'
+import { RECENT_MAX } from '../../../src/mail/inject-parts.ts'
 import { unescapeText } from '../../../src/mail/render.ts'
 
 const UNSUB = 'https://gateway.test/u/eyJhbGciOi.x-y_z?a=1&b=2'
@@ -195,7 +196,13 @@ describe('injectLinks: idempotence and bad input', () => {
     expect(inject({ ...once, ...other })).toEqual(once)
   })
 
-  it.each(['javascript:alert(1)', '/u/relative', 'https://g.test/u/a b', 'https://g.test/{{x}}'])(
+  it.each([
+    'javascript:alert(1)',
+    '/u/relative',
+    'https://g.test/u/a b',
+    'https://g.test/{{x}}',
+    'https://gateway.test:99999/u/x', // the port only: refused though the same host was accepted
+  ])(
     'refuses %j as a link, without quoting it (it may carry a token)',
     (url) => {
       expect(() => inject({ unsubscribeUrl: url })).toThrow(/unsubscribeUrl is not an absolute/)
@@ -333,6 +340,42 @@ describe('injectLinks: properties over arbitrary parts', () => {
       fc.property(input, (i) => {
         const once = injectLinks(i)
         expect(injectLinks({ ...i, ...once })).toEqual(once)
+      }),
+      RUNS,
+    )
+  })
+
+  it('(d) injects a part seen before as one seen for the first time (nothing of another mail kept)', () => {
+    const other = fc.record({
+      locale: fc.constantFrom('fr' as const, 'en' as const),
+      org: fc.string({ minLength: 1, maxLength: 20 }),
+      unsubscribeUrl: url,
+      preferencesUrl: url,
+    })
+    // A part as long as one seen before, one character changed: kept parts are found by content.
+    const edit = fc.tuple(fc.nat(), fc.constantFrom('<', '>', '/', '-', '!', '{', '}', '\n', 'x'))
+    const edited = (part: string, [at, c]: [number, string]) =>
+      part === '' ? part : part.slice(0, at % part.length) + c + part.slice((at % part.length) + 1)
+    // As many other parts as are kept (each of a length no other part has) make it forget the rest.
+    let forgotten = 0
+    const forget = () => {
+      for (let k = 0; k < RECENT_MAX; k++) {
+        const part = 'x'.repeat(5_000 + ++forgotten)
+        injectLinks({ ...base, html: part, text: part })
+      }
+    }
+    fc.assert(
+      fc.property(input, other, edit, edit, (first, next, htmlEdit, textEdit) => {
+        const parts = { html: edited(first.html, htmlEdit), text: edited(first.text, textEdit) }
+        injectLinks(first)
+        const seen = [
+          injectLinks({ ...next, ...parts }),
+          injectLinks({ ...next, html: first.html, text: first.text }),
+        ]
+        forget()
+        expect(seen[0]).toEqual(injectLinks({ ...next, ...parts }))
+        forget()
+        expect(seen[1]).toEqual(injectLinks({ ...next, html: first.html, text: first.text }))
       }),
       RUNS,
     )
