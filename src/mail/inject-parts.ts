@@ -1,9 +1,11 @@
 /**
  * @module What link injection reads from a part before it adds anything (src/mail/inject.ts), kept
  * for the next mail with the same part. A campaign sends one body to many contacts and only the links
- * differ between them (POST /api/v1/send: one call per recipient), so the part's comments, its
- * `</body>`, its lines and whether it holds a placeholder are found once, not once per recipient.
- * What depends on the recipient (the URLs, whether they are already there) is still done per mail.
+ * differ between them (POST /api/v1/send: one call per recipient), so whether a part holds a
+ * placeholder, its lines, and for an HTML part without placeholders its comments and its `</body>`
+ * are found once, not once per recipient. What depends on the recipient is still done per mail: the
+ * URLs, whether they are already there, and an HTML part's comments and `</body>` once its
+ * placeholders are filled (a URL could end a comment the template left open).
  */
 import { footerIndex, withoutComments } from './inject-html.ts'
 import { hasPlaceholder } from './inject-links.ts'

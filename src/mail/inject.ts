@@ -100,6 +100,7 @@ const SLOT = {
   unsubscribeUrl: 'https://consent-gateway.invalid/unsubscribe-url',
   preferencesUrl: 'https://consent-gateway.invalid/preferences-url',
 }
+/** Splits a footer at either stand-in above, keeping the stand-ins (a capturing group). */
 const SLOTS = /(https:\/\/consent-gateway\.invalid\/(?:unsubscribe|preferences)-url)/
 const FOOTERS_MAX = 256
 /** A rendered footer split at its stand-ins: text, stand-in, text, …, text. */
