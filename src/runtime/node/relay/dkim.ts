@@ -41,8 +41,14 @@ const CR = 0x0d
 const SP = 0x20
 const TAB = 0x09
 
-/** The message with a DKIM-Signature field on top. */
-export function dkimSign(raw: Buffer, key: DkimKey, now = Date.now()): Buffer {
+/**
+ * The message with a DKIM-Signature field on top, every line end made CRLF first: the SMTP client
+ * sends a bare CR or LF as CRLF (nodemailer's DATA stream, lib/smtp-connection/data-stream.js), and
+ * the receiver's verifier hashes what arrived, where a lone CR signed as content would have become a
+ * line end (RFC 5322 §2.3 allows CR and LF only together; some tools still write old Mac line ends).
+ */
+export function dkimSign(message: Buffer, key: DkimKey, now = Date.now()): Buffer {
+  const raw = crlfLineEnds(message)
   const headEnd = headerBlockEnd(raw)
   const fields = headerFields(raw.subarray(0, headEnd).toString('latin1'))
   const bodyHash = createHash('sha256')
@@ -85,6 +91,28 @@ export function dkimSign(raw: Buffer, key: DkimKey, now = Date.now()): Buffer {
   return Buffer.concat([Buffer.from(`${unsigned}${folded}\r\n`, 'latin1'), raw])
 }
 
+/** `raw` with each bare CR or bare LF made CRLF; `raw` itself when it has none (the usual case). */
+export function crlfLineEnds(raw: Buffer): Buffer {
+  const bare: number[] = [] // where a CR or an LF is missing, in order
+  for (let i = raw.indexOf(CR); i >= 0; i = raw.indexOf(CR, i + 1))
+    if (raw[i + 1] !== LF) bare.push(i + 1)
+  for (let i = raw.indexOf(LF); i >= 0; i = raw.indexOf(LF, i + 1))
+    if (i === 0 || raw[i - 1] !== CR) bare.push(i)
+  if (bare.length === 0) return raw
+  bare.sort((a, b) => a - b)
+  const out = Buffer.allocUnsafe(raw.length + bare.length)
+  let from = 0
+  let w = 0
+  for (const at of bare) {
+    w += raw.copy(out, w, from, at)
+    // At `at` an LF follows a bare CR, or a CR goes before a bare LF.
+    out[w++] = raw[at] === LF && (at === 0 || raw[at - 1] !== CR) ? CR : LF
+    from = at
+  }
+  raw.copy(out, w, from)
+  return out
+}
+
 /** Index of the body: after the empty line that ends the header block (the end when none). */
 function headerBlockEnd(raw: Buffer): number {
   for (let i = 0; i < raw.length;) {
@@ -120,7 +148,8 @@ function relaxedValue(value: string): string {
 
 /**
  * RFC 6376 §3.4.4: blanks at a line end dropped, runs of blanks one space, every line ending CRLF,
- * empty lines at the end dropped. A line ends at LF (CRLF or bare); a lone CR is content.
+ * empty lines at the end dropped. A line ends at LF (CRLF or bare, though dkimSign has made every
+ * line end CRLF already); a lone CR is content.
  */
 function relaxedBody(body: Buffer): Buffer {
   const out = Buffer.allocUnsafe(body.length * 2 + 2)

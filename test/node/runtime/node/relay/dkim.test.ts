@@ -2,7 +2,9 @@
 import { generateKeyPairSync } from 'node:crypto'
 import { createRequire } from 'node:module'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { dkimSign } from '../../../../../src/runtime/node/relay/dkim.ts'
+import fc from 'fast-check'
+import { crlfLineEnds, dkimSign } from '../../../../../src/runtime/node/relay/dkim.ts'
+import { upstreamTransport } from '../../../../../src/runtime/node/relay/upstream.ts'
 import { startServer } from '../../../../../src/runtime/node/server.ts'
 import { TEST_SECRET } from '../../../../helpers/deps.ts'
 import {
@@ -97,6 +99,48 @@ describe('dkimSign', () => {
       const signed = dkimSign(Buffer.from(raw), key)
       const verified = await dkimVerify(signed, { resolver })
       expect(verified.results.map((r) => r.status.result)).toEqual(['pass'])
+    }
+  })
+})
+
+describe('crlfLineEnds', () => {
+  it('makes every bare CR and bare LF a CRLF, and leaves a message without them as it is', () => {
+    const text = fc
+      .array(fc.constantFrom('a', 'é', '.', ' ', '\r', '\n', '\r\n'), { maxLength: 40 })
+      .map((xs) => xs.join(''))
+    fc.assert(
+      fc.property(text, (x) => {
+        const out = crlfLineEnds(Buffer.from(x))
+        expect(out.toString()).toBe(x.replace(/\r\n|\r|\n/g, '\r\n'))
+      }),
+      { numRuns: 2000 },
+    )
+    const clean = Buffer.from('a\r\nb\r\n')
+    expect(crlfLineEnds(clean)).toBe(clean)
+  })
+})
+
+describe('the relay upstream', () => {
+  it('signs the message as SMTP carries it: a bare CR or LF arrives as CRLF and still verifies', async () => {
+    const upstream = await startSmtpServer()
+    const out = upstreamTransport(upstream.url, {
+      domainName: 'acme.test',
+      keySelector: 'relay2026',
+      privateKey,
+    })
+    try {
+      // Old Mac line ends in the body (RFC 5322 forbids them; some tools still write them).
+      const raw =
+        'From: a@acme.test\r\nTo: b@x.test\r\nSubject: x\r\n\r\n' +
+        'old Mac\rline ends\rthen a bare LF\nend\r\n'
+      await out.send(Buffer.from(raw), { from: 'a@acme.test', to: ['b@x.test'] }, true)
+      const got = upstream.received.at(-1)!.raw
+      expect(got).toContain('old Mac\r\nline ends\r\nthen a bare LF\r\nend\r\n')
+      const verified = await dkimVerify(Buffer.from(got), { resolver })
+      expect(verified.results.map((r) => r.status.result)).toEqual(['pass'])
+    } finally {
+      out.close()
+      await upstream.close()
     }
   })
 })
