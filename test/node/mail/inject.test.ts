@@ -201,8 +201,12 @@ describe('injectLinks: idempotence and bad input', () => {
     '/u/relative',
     'https://g.test/u/a b',
     'https://g.test/{{x}}',
-    'https://gateway.test:99999/u/x', // the port only: refused though the same host was accepted
+    // After URLs of https://gateway.test/ were accepted: the same start, a space in the path…
+    'https://gateway.test/u/a b',
+    // …and the same host with a port out of range.
+    'https://gateway.test:99999/u/x',
   ])('refuses %j as a link, without quoting it (it may carry a token)', (url) => {
+    inject({ html: 'x' }) // base's URLs, of https://gateway.test/, accepted first
     expect(() => inject({ unsubscribeUrl: url })).toThrow(/unsubscribeUrl is not an absolute/)
     expect(() => inject({ preferencesUrl: url })).toThrow(TypeError)
     const error = (() => {
