@@ -4,6 +4,7 @@
  * footer in the contact's language for any link still missing, and nothing added twice. Pure, with
  * Web-standard APIs only (Node and Workers). Also the list headers (RFC 2369, 2919, 8058).
  */
+import { cachedIn } from '../lib/cached-in.ts'
 import { t, type Locale } from '../lib/i18n.ts'
 import { escapeExpression, renderView } from '../lib/views.ts'
 import {
@@ -114,7 +115,7 @@ const whyLines = new Map<string, string>()
  */
 function footerFor(kind: 'html' | 'text', input: InjectInput, links: Missing): string {
   const key = `${kind}|${input.locale}|${links.unsubscribeUrl ? 1 : 0}${links.preferencesUrl ? 1 : 0}|${input.org}`
-  const pieces = keptIn(footers, key, () => {
+  const pieces = cachedIn(footers, FOOTERS_MAX, key, () => {
     // Strict templates need every key present, even when a link is left out.
     const context = {
       locale: input.locale,
@@ -141,19 +142,9 @@ function footerFor(kind: 'html' | 'text', input: InjectInput, links: Missing): s
 
 /** The footer's first line, which also marks a text part as injected. */
 const whyLine = (input: InjectInput) =>
-  keptIn(whyLines, `${input.locale}|${input.org}`, () =>
+  cachedIn(whyLines, FOOTERS_MAX, `${input.locale}|${input.org}`, () =>
     t(input.locale, 'mail.footer.why', { org: input.org }),
   )
-
-/** Bounded map lookup-or-create; the oldest entry goes first when full. */
-function keptIn<V>(kept: Map<string, V>, key: string, make: () => V): V {
-  let value = kept.get(key)
-  if (value === undefined) {
-    if (kept.size >= FOOTERS_MAX) kept.delete(kept.keys().next().value!)
-    kept.set(key, (value = make()))
-  }
-  return value
-}
 
 /**
  * What the message needs for its list headers: `listUnsubscribe` (the transports write RFC 8058's

@@ -83,6 +83,18 @@ export function readPreferencesToken(
   return verified.status === 'valid' ? verified.claims.sub : null
 }
 
+const hosts = new WeakMap<object, string>()
+
+/**
+ * The List-Id (RFC 2919) of a purpose's mail, `purpose.host-of-PUBLIC_URL` (listHeadersFor cleans it),
+ * the host parsed once per configuration, not per mail.
+ */
+export function purposeListId(config: Deps['config'], purpose: string): string {
+  let host = hosts.get(config)
+  if (host === undefined) hosts.set(config, (host = new URL(config.publicUrl).hostname))
+  return `${purpose}.${host}`
+}
+
 /**
  * The `mailto:` for List-Unsubscribe when UNSUBSCRIBE_MAILTO is configured (its mail reaches the
  * relay's listener, which withdraws): `mailto:unsubscribe+TOKEN@domain?subject=unsubscribe`.

@@ -13,7 +13,7 @@ import { injectLinks, listHeadersFor } from '../../mail/inject.ts'
 import type { MailMessage } from '../../mail/message.ts'
 import type { GateReason } from '../consent/gate-decision.ts'
 import { gateBatch, gateByEmail } from './gate.ts'
-import { preferencesUrl, unsubscribeMailto, unsubscribeUrl } from './links.ts'
+import { preferencesUrl, purposeListId, unsubscribeMailto, unsubscribeUrl } from './links.ts'
 import { enqueueQuery } from '../platform/outbox.ts'
 import { countRefusals } from '../platform/counters.ts'
 
@@ -58,7 +58,7 @@ export async function sendMarketingMail(deps: Deps, input: SendInput): Promise<S
   const list = listHeadersFor({
     unsubscribeUrl: unsubscribe,
     mailto: await unsubscribeMailto(deps, contact.id, input.purpose),
-    listId: `${input.purpose}.${publicHost(deps.config)}`,
+    listId: purposeListId(deps.config, input.purpose),
   })
   const message: MailMessage = {
     from: deps.config.mail.from,
@@ -87,15 +87,6 @@ export async function sendMarketingMail(deps: Deps, input: SendInput): Promise<S
     ),
   ])
   return { status: 'queued', id, retry: true }
-}
-
-const hosts = new WeakMap<object, string>()
-
-/** PUBLIC_URL's host name, which ends every List-Id: parsed once per configuration, not per mail. */
-function publicHost(config: Deps['config']): string {
-  let host = hosts.get(config)
-  if (host === undefined) hosts.set(config, (host = new URL(config.publicUrl).hostname))
-  return host
 }
 
 /**

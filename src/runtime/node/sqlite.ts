@@ -5,6 +5,7 @@ import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import type { CompiledQuery } from 'kysely'
 import type { Atomic } from '../../db/database.ts'
+import { cachedIn } from '../../lib/cached-in.ts'
 import { groupCommit } from './group-commit.ts'
 
 export const MIGRATIONS_DIR = fileURLToPath(new URL('../../../migrations', import.meta.url))
@@ -55,16 +56,6 @@ export function applyMigrations(
     }
   }
   return pending
-}
-
-/** Bounded map lookup-or-create; the oldest entry goes first when full (Map order is insertion order). */
-function cachedIn<V>(cache: Map<string, V>, max: number, key: string, make: () => V): V {
-  let value = cache.get(key)
-  if (value === undefined) {
-    if (cache.size >= max) cache.delete(cache.keys().next().value!)
-    cache.set(key, (value = make()))
-  }
-  return value
 }
 
 /**

@@ -93,20 +93,19 @@ export function dkimSign(message: Buffer, key: DkimKey, now = Date.now()): Buffe
 
 /** `raw` with each bare CR or bare LF made CRLF; `raw` itself when it has none (the usual case). */
 export function crlfLineEnds(raw: Buffer): Buffer {
-  const bare: number[] = [] // where a CR or an LF is missing, in order
+  const missing: number[] = [] // where an LF (after a bare CR) or a CR (before a bare LF) goes
   for (let i = raw.indexOf(CR); i >= 0; i = raw.indexOf(CR, i + 1))
-    if (raw[i + 1] !== LF) bare.push(i + 1)
+    if (raw[i + 1] !== LF) missing.push(i + 1)
   for (let i = raw.indexOf(LF); i >= 0; i = raw.indexOf(LF, i + 1))
-    if (i === 0 || raw[i - 1] !== CR) bare.push(i)
-  if (bare.length === 0) return raw
-  bare.sort((a, b) => a - b)
-  const out = Buffer.allocUnsafe(raw.length + bare.length)
+    if (raw[i - 1] !== CR) missing.push(i)
+  if (missing.length === 0) return raw
+  missing.sort((a, b) => a - b)
+  const out = Buffer.allocUnsafe(raw.length + missing.length)
   let from = 0
   let w = 0
-  for (const at of bare) {
+  for (const at of missing) {
     w += raw.copy(out, w, from, at)
-    // At `at` an LF follows a bare CR, or a CR goes before a bare LF.
-    out[w++] = raw[at] === LF && (at === 0 || raw[at - 1] !== CR) ? CR : LF
+    out[w++] = raw[at - 1] === CR ? LF : CR
     from = at
   }
   raw.copy(out, w, from)

@@ -9,7 +9,12 @@
 import type { Deps } from '../../../deps.ts'
 import { countRefusals } from '../../../domain/platform/counters.ts'
 import { gateByEmail } from '../../../domain/sending/gate.ts'
-import { preferencesUrl, unsubscribeMailto, unsubscribeUrl } from '../../../domain/sending/links.ts'
+import {
+  preferencesUrl,
+  purposeListId,
+  unsubscribeMailto,
+  unsubscribeUrl,
+} from '../../../domain/sending/links.ts'
 import { MimeRefusal, PURPOSE_HEADER, rewriteMessage, rootHeaders } from './rewrite.ts'
 import type { Upstream } from './upstream.ts'
 
@@ -114,7 +119,7 @@ async function personalise(
     unsubscribeUrl: unsubscribeUrl(deps, contact.id, purpose),
     mailto: await unsubscribeMailto(deps, contact.id, purpose),
     preferencesUrl: preferencesUrl(deps, contact.id),
-    listId: `${purpose}.${new URL(deps.config.publicUrl).hostname}`,
+    listId: purposeListId(deps.config, purpose),
   }
   let rewritten
   try {
