@@ -1,6 +1,7 @@
 /** @module The Markdown table printed by `npm run bench` and kept in bench/results.md. */
 import { existsSync, readFileSync, writeFileSync } from 'node:fs'
 import { cpus } from 'node:os'
+import { pinning } from './processes/pinning.ts'
 import type { BenchOptions, Measurement, Target } from './types.ts'
 
 export interface Row {
@@ -141,7 +142,10 @@ export function header(opts: BenchOptions): string {
     `Run ${new Date().toISOString()} · Node ${process.version} · ${cpu.length} CPUs` +
     ` (${cpu[0]?.model.trim() ?? 'unknown'}) · ${opts.durationS} s per scenario after` +
     ` ${opts.warmupS} s warm-up · ${opts.connections} HTTP connections` +
-    ` · ${opts.smtpConnections} SMTP connections`
+    ` · ${opts.smtpConnections} SMTP connections` +
+    (pinning
+      ? ` · pinned (BENCH_PIN): servers on CPU ${pinning.servers}, load generators on CPU ${pinning.generators}`
+      : '')
   )
 }
 

@@ -5,6 +5,7 @@
  * Progress goes to stderr so stdout holds only the table.
  */
 import { measure as measureHere } from './processes/measure.ts'
+import { pinThisProcess } from './processes/pinning.ts'
 import { header, ratioOf, table, targetMet, writeResults, type Row } from './report.ts'
 import { baselines, scenarios } from './scenarios/list.ts'
 import { makeWorkCopy, type WorkCopy } from './seed/work-copy.ts'
@@ -39,6 +40,8 @@ const picks = (name: string, o: string) =>
   o.endsWith('$') ? name === o.slice(0, -1) : name.includes(o)
 const chosen = scenarios.filter((x) => !only?.length || only.some((o) => picks(x.name, o)))
 
+// BENCH_PIN: this process makes the load, on CPUs of its own (bench/processes/pinning.ts).
+pinThisProcess()
 const head = header(opts)
 console.error(head)
 const rows: Row[] = []

@@ -3,6 +3,7 @@ import { spawn, type ChildProcess } from 'node:child_process'
 import { readFileSync } from 'node:fs'
 import { basename, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { serverCommand } from './pinning.ts'
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url))
 const live = new Set<ChildProcess>()
@@ -45,18 +46,23 @@ function profiling(script: string, args: string[]): string[] {
 
 /**
  * `node --import tsx bench/processes/<script>`: process.execPath rather than `npx tsx`, so the pid we
- * hold is the process doing the work and its /proc status is the one we want.
+ * hold is the process doing the work and its /proc status is the one we want (`taskset`, when
+ * BENCH_PIN puts it first, runs node in its own place: the pid stays the same).
  */
 export function startChild(script: string, args: string[]): ChildProcess {
   const path = fileURLToPath(new URL(script, import.meta.url))
-  const child = spawn(
-    process.execPath,
-    [...START_FLAGS, ...profiling(script, args), '--import', 'tsx', path, ...args],
-    {
-      cwd: ROOT,
-      stdio: ['pipe', 'pipe', 'inherit'],
-    },
-  )
+  const [command, argv] = serverCommand(process.execPath, [
+    ...START_FLAGS,
+    ...profiling(script, args),
+    '--import',
+    'tsx',
+    path,
+    ...args,
+  ])
+  const child = spawn(command, argv, {
+    cwd: ROOT,
+    stdio: ['pipe', 'pipe', 'inherit'],
+  })
   live.add(child)
   child.once('exit', () => live.delete(child))
   return child

@@ -34,6 +34,7 @@ import { d1SqlFile, diffAsSql, openD1Copy, snapshot } from '../../src/runtime/no
 import { nodeDeps } from '../../src/runtime/node/deps.ts'
 import { HOST } from '../apps/http-apps.ts'
 import { linkPools, seedContacts, seededConfig } from '../apps/seeded-app.ts'
+import { serverCommand } from '../processes/pinning.ts'
 import { OFFLINE_ENV, WRANGLER_CONFIG } from './config.ts'
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url))
@@ -237,7 +238,14 @@ export async function startWorker(say: (line: string) => void = () => {}): Promi
 
     const proxyPort = await freePort()
     say(`workers: wrangler's dev server (local workerd) on ${HOST}:${proxyPort} ...`)
-    child = spawn(process.execPath, ['--import', 'tsx', SERVE, persistTo, String(proxyPort)], {
+    const [command, argv] = serverCommand(process.execPath, [
+      '--import',
+      'tsx',
+      SERVE,
+      persistTo,
+      String(proxyPort),
+    ])
+    child = spawn(command, argv, {
       cwd: ROOT,
       env: { ...process.env, ...OFFLINE_ENV },
       detached: true,
