@@ -40,8 +40,6 @@ const picks = (name: string, o: string) =>
   o.endsWith('$') ? name === o.slice(0, -1) : name.includes(o)
 const chosen = scenarios.filter((x) => !only?.length || only.some((o) => picks(x.name, o)))
 
-// BENCH_PIN: this process makes the load, on CPUs of its own (bench/processes/pinning.ts).
-pinThisProcess()
 const head = header(opts)
 console.error(head)
 const rows: Row[] = []
@@ -49,6 +47,9 @@ const rows: Row[] = []
 let work: WorkCopy | undefined
 if (chosen.some((s) => s.seeded))
   work = await makeWorkCopy((line) => console.error(`          ${line}`))
+// BENCH_PIN: from here this process makes the load, on CPUs of its own (bench/processes/pinning.ts);
+// not before, so that a seeded build made above has every CPU, as unpinned.
+pinThisProcess()
 // The baselines the chosen scenarios need, once each, first: the table's reference lines.
 const needed = new Set<BaselineName>(['hono-bare'])
 for (const s of chosen)

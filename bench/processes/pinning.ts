@@ -4,7 +4,8 @@
  * much as what the server does (bench/results.md, "Twelfth pass"). Pinned with `taskset`
  * (util-linux), every process a scenario loads (the servers, the in-process loops, the SMTP servers,
  * wrangler's workerd) runs on the first half of the CPUs, and the bench's own process, which makes
- * the load, on the other half: a ratio then compares the servers' own CPU a request.
+ * the load, on the other half: a ratio then compares the servers' own CPU a request. A seeded
+ * database the run builds first is built before the pinning, on every CPU.
  */
 import { execFileSync } from 'node:child_process'
 import { cpus } from 'node:os'
